@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// creditd: a stored-value daemon for retail. No package dependencies: Foundation, Dispatch,
+// Glibc and OpenSSL's libcrypto through a system library target.
+import PackageDescription
+
+let package = Package(
+    name: "creditd",
+    targets: [
+        // OpenSSL's libcrypto (HMAC, SHA-256, RAND_bytes). Only CreditCrypto imports it.
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // epoll, eventfd and accept4, which Swift's Glibc module does not expose.
+        .target(name: "CEpoll"),
+        // Money, currencies, credits, holds and the ledger: pure, no I/O.
+        .target(name: "CreditCore"),
+        // Card numbers, PINs, keyed hashes, CSPRNG.
+        .target(name: "CreditCrypto", dependencies: ["CLibCrypto", "CreditCore"]),
+        // Record framing, segments, group commit, snapshots, replay.
+        .target(name: "CreditJournal", dependencies: ["CreditCore"]),
+        // Line framing, request parsing, reply encoding, the command table.
+        .target(name: "CreditProtocol", dependencies: ["CreditCore"]),
+        // Listener, connections, the engine loop, config, signals.
+        .target(
+            name: "CreditServer",
+            dependencies: ["CEpoll", "CreditCore", "CreditCrypto", "CreditJournal", "CreditProtocol"]
+        ),
+        .executableTarget(name: "creditd", dependencies: ["CreditServer"]),
+
+        .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
+        .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
+        .testTarget(name: "CreditJournalTests", dependencies: ["CreditJournal"]),
+        .testTarget(name: "CreditProtocolTests", dependencies: ["CreditProtocol"]),
+        .testTarget(
+            name: "CreditServerTests",
+            dependencies: ["CreditServer", "CreditJournal", "CreditCore", "creditd"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

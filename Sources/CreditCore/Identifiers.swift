@@ -1,0 +1,121 @@
+// Identifiers: typed wrappers for credit, hold, profile, client and ref values.
+
+/// A credit's identifier, `cr_<n>` on the wire.
+public struct CreditID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The sequence number behind the text form.
+    public let number: UInt64
+
+    /// Wraps a sequence number (numbers start at 1).
+    public init(_ number: UInt64) {
+        self.number = number
+    }
+
+    /// Parses `cr_<n>`; nil for anything else.
+    public init?(_ text: String) {
+        guard let number = parseNumbered(text, prefix: "cr_") else { return nil }
+        self.number = number
+    }
+
+    public var description: String { "cr_\(number)" }
+
+    public static func < (lhs: CreditID, rhs: CreditID) -> Bool { lhs.number < rhs.number }
+}
+
+/// A hold's identifier, `hd_<n>` on the wire.
+public struct HoldID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The sequence number behind the text form.
+    public let number: UInt64
+
+    /// Wraps a sequence number (numbers start at 1).
+    public init(_ number: UInt64) {
+        self.number = number
+    }
+
+    /// Parses `hd_<n>`; nil for anything else.
+    public init?(_ text: String) {
+        guard let number = parseNumbered(text, prefix: "hd_") else { return nil }
+        self.number = number
+    }
+
+    public var description: String { "hd_\(number)" }
+
+    public static func < (lhs: HoldID, rhs: HoldID) -> Bool { lhs.number < rhs.number }
+}
+
+/// A customer profile id from the retailer's CRM: 1–64 of `[A-Za-z0-9_.:@-]`.
+public struct ProfileID: Hashable, Sendable, CustomStringConvertible {
+    /// Limit on length: CRM ids seen in practice (UUIDs, emails) fit in 64.
+    public static let bytesMax = 64
+
+    /// The id's text.
+    public let text: String
+
+    /// Validates and wraps a profile id.
+    public init?(_ text: String) {
+        guard isToken(text, max: ProfileID.bytesMax, extra: "_.:@-") else { return nil }
+        self.text = text
+    }
+
+    public var description: String { text }
+}
+
+/// The id of an authenticated client key (`dev-pos`); refs are scoped to it.
+public struct ClientID: Hashable, Sendable, CustomStringConvertible {
+    /// The key id's text.
+    public let text: String
+
+    /// Wraps a key id (validated when the keys file is loaded).
+    public init(_ text: String) {
+        self.text = text
+    }
+
+    public var description: String { text }
+}
+
+/// A client's idempotency reference: 1–64 of `[A-Za-z0-9_.:/@#-]`.
+public struct Ref: Hashable, Sendable, CustomStringConvertible {
+    /// Limit on length: room for a UUID plus store and till prefixes.
+    public static let bytesMax = 64
+
+    /// The ref's text.
+    public let text: String
+
+    /// Validates and wraps a ref.
+    public init?(_ text: String) {
+        guard isToken(text, max: Ref.bytesMax, extra: "_.:/@#-") else { return nil }
+        self.text = text
+    }
+
+    public var description: String { text }
+}
+
+/// The three kinds of credit.
+public enum CreditType: String, Sendable, CaseIterable {
+    /// A gift card: bought by one person, spent by another, found by card number and PIN.
+    case gift
+    /// Store credit: given instead of a cash refund.
+    case store
+    /// Promotional credit: marketing money.
+    case promo
+}
+
+/// True when `text` is 1...max bytes of ASCII letters, digits and the `extra` characters.
+func isToken(_ text: String, max: Int, extra: String) -> Bool {
+    let utf8 = text.utf8
+    guard !utf8.isEmpty, utf8.count <= max else { return false }
+    let extraBytes = Set(extra.utf8)
+    return utf8.allSatisfy { byte in
+        (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
+            || extraBytes.contains(byte)
+    }
+}
+
+private func parseNumbered(_ text: String, prefix: String) -> UInt64? {
+    guard text.hasPrefix(prefix) else { return nil }
+    let digits = text.dropFirst(prefix.count)
+    guard !digits.isEmpty, digits.count <= 19, digits.first != "0",
+          digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+          let number = UInt64(digits)
+    else { return nil }
+    return number
+}
