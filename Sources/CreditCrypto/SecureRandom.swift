@@ -1,0 +1,52 @@
+// SecureRandom: unpredictable bytes, bounded integers and decimal digits from OpenSSL's CSPRNG.
+
+import CLibCrypto
+
+/// Randomness for secrets (card numbers, PINs, the server secret), drawn from `RAND_bytes`.
+///
+/// There is no fallback: if the CSPRNG fails the process stops, because a card number or PIN
+/// from a weak source could be guessed.
+public enum SecureRandom {
+    /// `count` bytes from the CSPRNG.
+    public static func bytes(_ count: Int) -> [UInt8] {
+        precondition(count >= 0, "byte count must not be negative")
+        var out = [UInt8](repeating: 0, count: count)
+        out.withUnsafeMutableBytes { fill($0) }
+        return out
+    }
+
+    /// A uniformly distributed integer in `0..<bound`, without modulo bias.
+    public static func uniform(below bound: UInt64) -> UInt64 {
+        precondition(bound > 0, "uniform(below:) needs a positive bound")
+        // 2^64 mod bound: draws below this would make the low residues more likely.
+        let rejectBelow = (0 &- bound) % bound
+        while true {
+            let draw = word()
+            if draw >= rejectBelow { return draw % bound }
+        }
+    }
+
+    /// A uniformly distributed decimal digit, 0...9.
+    public static func digit() -> UInt8 {
+        // 250 is the largest multiple of 10 not above 256; bytes 250...255 would favour 0...5.
+        var byte: UInt8 = 0
+        repeat {
+            withUnsafeMutableBytes(of: &byte) { fill($0) }
+        } while byte >= 250
+        return byte % 10
+    }
+
+    private static func word() -> UInt64 {
+        var value: UInt64 = 0
+        withUnsafeMutableBytes(of: &value) { fill($0) }
+        return value
+    }
+
+    private static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        precondition(buffer.count <= Int(Int32.max), "RAND_bytes takes an Int32 length")
+        guard RAND_bytes(base.assumingMemoryBound(to: UInt8.self), Int32(buffer.count)) == 1 else {
+            fatalError("creditd: OpenSSL RAND_bytes failed; refusing to continue without a CSPRNG")
+        }
+    }
+}
