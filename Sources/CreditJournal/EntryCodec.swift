@@ -1,0 +1,239 @@
+// EntryCodec: ledger entries to journal record bodies and back, versioned and fully validated.
+
+import CreditCore
+
+/// Encodes and decodes journal entries. Format version 1 (little-endian):
+/// `u8 version, i64 at-millis, optional idempotency record, u32 event count, events`. Decoding
+/// checks every value (ids, refs, currencies, card keys) so a record that passed its checksum but
+/// is not what this code wrote is refused, never applied.
+public enum EntryCodec {
+    /// The format version written by this code. Older versions stay readable.
+    public static let version: UInt8 = 1
+    /// Events one entry may hold: one request causes a handful; a sweep may expire many holds,
+    /// and the engine splits sweeps larger than this.
+    public static let eventsMax = 10_000
+
+    /// The record body of an entry.
+    public static func encode(_ entry: Entry) -> [UInt8] {
+        var writer = ByteWriter(capacity: 128)
+        writer.u8(version)
+        writer.i64(entry.at.millis)
+        writer.optional(entry.idempotency) { writer, record in
+            writer.string(record.client.text)
+            writer.string(record.ref.text)
+            writer.digest(record.fingerprint)
+            writer.reply(record.reply)
+        }
+        precondition(entry.events.count <= eventsMax, "too many events in one entry")
+        writer.u32(UInt32(entry.events.count))
+        for event in entry.events { writer.event(event) }
+        return writer.buffer
+    }
+
+    /// The entry in a record body; throws `DecodeError` on anything unexpected.
+    public static func decode(_ body: ArraySlice<UInt8>) throws(DecodeError) -> Entry {
+        var reader = ByteReader(body)
+        let version = try reader.u8()
+        guard version == EntryCodec.version else {
+            throw DecodeError("unknown entry format version \(version)", offset: 0)
+        }
+        let at = Instant(millis: try reader.i64())
+        let idempotency = try reader.optional { (reader: inout ByteReader) throws(DecodeError) in
+            IdempotencyRecord(client: ClientID(try reader.string(maxBytes: 64)), ref: try reader.ref(),
+                              fingerprint: try reader.digest(), reply: try reader.reply())
+        }
+        let count = try reader.count(max: eventsMax, what: "events")
+        var events: [Event] = []
+        events.reserveCapacity(count)
+        for _ in 0..<count { events.append(try reader.event()) }
+        try reader.expectEnd()
+        return Entry(at: at, idempotency: idempotency, events: events)
+    }
+}
+
+// MARK: Writing ledger values
+
+extension ByteWriter {
+    mutating func digest(_ digest: Digest32) {
+        u64(digest.w0)
+        u64(digest.w1)
+        u64(digest.w2)
+        u64(digest.w3)
+    }
+
+    mutating func fields(_ fields: [Field]) {
+        u32(UInt32(fields.count))
+        for field in fields {
+            string(field.key)
+            string(field.value)
+        }
+    }
+
+    mutating func reply(_ reply: Reply) {
+        u32(UInt32(reply.items.count))
+        for item in reply.items { fields(item) }
+        fields(reply.fields)
+    }
+
+    mutating func cardKeys(_ card: CardKeys) {
+        digest(card.cardDigest)
+        digest(card.pinDigest)
+        string(card.last4)
+        u8(UInt8(card.length))
+    }
+
+    mutating func civilDate(_ date: CivilDate) {
+        i64(date.daysSinceEpoch)
+    }
+
+    mutating func event(_ event: Event) {
+        switch event {
+        case .issued(let issued):
+            u8(1)
+            u64(issued.credit.number)
+            string(issued.type.rawValue)
+            string(issued.currency)
+            i64(issued.amount.value)
+            optional(issued.expires) { $0.civilDate($1) }
+            optional(issued.profile) { $0.string($1.text) }
+            optional(issued.card) { $0.cardKeys($1) }
+        case .held(let placed):
+            u8(2)
+            u64(placed.hold.number)
+            u64(placed.credit.number)
+            i64(placed.amount.value)
+            i64(placed.requested.value)
+            i64(placed.deadline.millis)
+        case .captured(let hold, let amount):
+            u8(3)
+            u64(hold.number)
+            i64(amount.value)
+        case .voided(let hold):
+            u8(4)
+            u64(hold.number)
+        case .expired(let hold):
+            u8(5)
+            u64(hold.number)
+        }
+    }
+}
+
+// MARK: Reading ledger values
+
+extension ByteReader {
+    /// Largest reply stored for replay: a HISTORY is never stored, so replies are a few fields.
+    static let storedReplyFieldsMax = 64
+
+    mutating func count(max: Int, what: String) throws(DecodeError) -> Int {
+        let start = offset
+        let value = try u32()
+        guard value <= max else { throw DecodeError("\(what) count \(value) exceeds \(max)", offset: start) }
+        return Int(value)
+    }
+
+    mutating func digest() throws(DecodeError) -> Digest32 {
+        Digest32(w0: try u64(), w1: try u64(), w2: try u64(), w3: try u64())
+    }
+
+    mutating func ref() throws(DecodeError) -> Ref {
+        let start = offset
+        guard let ref = Ref(try string(maxBytes: Ref.bytesMax)) else { throw DecodeError("invalid ref", offset: start) }
+        return ref
+    }
+
+    mutating func fields() throws(DecodeError) -> [Field] {
+        let count = try count(max: ByteReader.storedReplyFieldsMax, what: "fields")
+        var fields: [Field] = []
+        for _ in 0..<count { fields.append(Field(try string(maxBytes: 64), try string(maxBytes: 1024))) }
+        return fields
+    }
+
+    mutating func reply() throws(DecodeError) -> Reply {
+        let itemCount = try count(max: ByteReader.storedReplyFieldsMax, what: "reply items")
+        var items: [[Field]] = []
+        for _ in 0..<itemCount { items.append(try fields()) }
+        return Reply(items: items, fields: try fields())
+    }
+
+    mutating func positive(_ what: String) throws(DecodeError) -> MinorUnits {
+        let start = offset
+        let value = try i64()
+        guard value > 0 else { throw DecodeError("\(what) must be positive, is \(value)", offset: start) }
+        return MinorUnits(value)
+    }
+
+    mutating func id(_ what: String) throws(DecodeError) -> UInt64 {
+        let start = offset
+        let value = try u64()
+        guard value > 0 else { throw DecodeError("\(what) id 0", offset: start) }
+        return value
+    }
+
+    mutating func cardKeys() throws(DecodeError) -> CardKeys {
+        let cardDigest = try digest()
+        let pinDigest = try digest()
+        let start = offset
+        let last4 = try string(maxBytes: 4)
+        let length = Int(try u8())
+        guard last4.utf8.count == 4, last4.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), (12...19).contains(length) else {
+            throw DecodeError("invalid card keys", offset: start)
+        }
+        return CardKeys(cardDigest: cardDigest, pinDigest: pinDigest, last4: last4, length: length)
+    }
+
+    mutating func civilDate() throws(DecodeError) -> CivilDate {
+        let start = offset
+        let days = try i64()
+        guard (0...3_000_000).contains(days) else { throw DecodeError("date out of range", offset: start) }
+        return CivilDate(daysSinceEpoch: days)
+    }
+
+    mutating func profile() throws(DecodeError) -> ProfileID {
+        let start = offset
+        guard let profile = ProfileID(try string(maxBytes: ProfileID.bytesMax)) else {
+            throw DecodeError("invalid profile id", offset: start)
+        }
+        return profile
+    }
+
+    mutating func creditType() throws(DecodeError) -> CreditType {
+        let start = offset
+        guard let type = CreditType(rawValue: try string(maxBytes: 8)) else {
+            throw DecodeError("invalid credit type", offset: start)
+        }
+        return type
+    }
+
+    mutating func currencyCode() throws(DecodeError) -> String {
+        let start = offset
+        let code = try string(maxBytes: 3)
+        guard Currency.isCode(code) else { throw DecodeError("invalid currency code", offset: start) }
+        return code
+    }
+
+    mutating func event() throws(DecodeError) -> Event {
+        let start = offset
+        switch try u8() {
+        case 1:
+            return .issued(IssuedCredit(
+                credit: CreditID(try id("credit")), type: try creditType(), currency: try currencyCode(),
+                amount: try positive("issue amount"),
+                expires: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.civilDate() },
+                profile: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.profile() },
+                card: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.cardKeys() }))
+        case 2:
+            return .held(PlacedHold(hold: HoldID(try id("hold")), credit: CreditID(try id("credit")),
+                                    amount: try positive("hold amount"), requested: try positive("requested amount"),
+                                    deadline: Instant(millis: try i64())))
+        case 3:
+            let hold = HoldID(try id("hold"))
+            return .captured(hold, amount: try positive("captured amount"))
+        case 4:
+            return .voided(HoldID(try id("hold")))
+        case 5:
+            return .expired(HoldID(try id("hold")))
+        case let tag:
+            throw DecodeError("unknown event tag \(tag)", offset: start)
+        }
+    }
+}

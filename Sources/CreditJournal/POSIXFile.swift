@@ -1,0 +1,196 @@
+// POSIXFile: the journal's only contact with the file system — thin, errno-checked syscall wrappers.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Errno-checked wrappers over the few system calls the journal uses. Every failure becomes a
+/// `JournalIOError`; EINTR is retried; nothing is ignored.
+enum POSIXFile {
+    /// Permissions of journal and snapshot files: they hold the ledger, so owner-only.
+    static let fileMode: mode_t = 0o600
+
+    /// Joins a directory and a file name.
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// Creates a new file for appending; fails if it already exists (O_EXCL), so a segment is
+    /// never appended to by two writers or reopened after recovery.
+    static func createExclusive(_ path: String) throws(JournalIOError) -> Int32 {
+        let flags = O_CREAT | O_EXCL | O_WRONLY | O_APPEND | O_CLOEXEC
+        return try open(path, flags: flags, operation: "create")
+    }
+
+    /// Creates or truncates a file for writing (snapshot temp files).
+    static func createTruncating(_ path: String) throws(JournalIOError) -> Int32 {
+        try open(path, flags: O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, operation: "create")
+    }
+
+    /// Writes every byte, looping over partial writes and EINTR.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(JournalIOError) {
+        var done = 0
+        while done < bytes.count {
+            let result = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw JournalIOError(operation: "write", path: path, code: errno)
+            }
+            // A zero-byte write of a non-empty buffer would loop forever; treat it as "no space".
+            guard result > 0 else { throw JournalIOError(operation: "write", path: path, code: ENOSPC) }
+            done += result
+        }
+    }
+
+    /// Writes every byte of a slice, looping over partial writes and EINTR.
+    static func writeAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>, path: String) throws(JournalIOError) {
+        // withUnsafeBytes rethrows untyped errors, so the typed error is carried out as a value.
+        let failure = bytes.withUnsafeBytes { raw -> JournalIOError? in
+            do throws(JournalIOError) {
+                try writeAll(fd, raw, path: path)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// fdatasync: the data and the size needed to read it back. EINTR is retried; any other
+    /// error is returned, never retried, because after a failed sync the page cache may already
+    /// have dropped the dirty pages ("fsyncgate").
+    static func dataSync(_ fd: Int32, path: String) throws(JournalIOError) {
+        while fdatasync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw JournalIOError(operation: "fdatasync", path: path, code: errno)
+        }
+    }
+
+    /// fsync: data and all metadata.
+    static func fullSync(_ fd: Int32, path: String) throws(JournalIOError) {
+        while fsync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw JournalIOError(operation: "fsync", path: path, code: errno)
+        }
+    }
+
+    /// fsyncs a directory so that creations, renames and deletions in it are durable.
+    static func syncDirectory(_ path: String) throws(JournalIOError) {
+        let fd = try open(path, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC, operation: "open directory")
+        do throws(JournalIOError) {
+            try fullSync(fd, path: path)
+        } catch {
+            _ = Glibc.close(fd)  // the sync error is the one worth reporting
+            throw error
+        }
+        try close(fd, path: path)
+    }
+
+    /// Closes a descriptor, reporting errors (close can report a deferred write error).
+    static func close(_ fd: Int32, path: String) throws(JournalIOError) {
+        // Linux always releases the descriptor, even on EINTR, so close is never retried.
+        if Glibc.close(fd) != 0 {
+            throw JournalIOError(operation: "close", path: path, code: errno)
+        }
+    }
+
+    /// Reads a whole file into memory.
+    static func readAll(_ path: String) throws(JournalIOError) -> [UInt8] {
+        let fd = try open(path, flags: O_RDONLY | O_CLOEXEC, operation: "open")
+        var bytes: [UInt8] = []
+        do throws(JournalIOError) {
+            bytes = try readAll(fd, path: path)
+        } catch {
+            _ = Glibc.close(fd)  // the read error is the one worth reporting
+            throw error
+        }
+        try close(fd, path: path)
+        return bytes
+    }
+
+    /// Cuts a file to `length` bytes and fsyncs it, so the cut survives a crash.
+    static func truncate(_ path: String, to length: Int) throws(JournalIOError) {
+        let fd = try open(path, flags: O_WRONLY | O_CLOEXEC, operation: "open")
+        do throws(JournalIOError) {
+            while ftruncate(fd, off_t(length)) != 0 {
+                if errno == EINTR { continue }
+                throw JournalIOError(operation: "ftruncate", path: path, code: errno)
+            }
+            try fullSync(fd, path: path)
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
+        try close(fd, path: path)
+    }
+
+    /// Deletes a file (the caller fsyncs the directory).
+    static func remove(_ path: String) throws(JournalIOError) {
+        if unlink(path) != 0 {
+            throw JournalIOError(operation: "unlink", path: path, code: errno)
+        }
+    }
+
+    /// Renames a file atomically (the caller fsyncs the directory).
+    static func rename(_ from: String, to: String) throws(JournalIOError) {
+        if Glibc.rename(from, to) != 0 {
+            throw JournalIOError(operation: "rename to \(to)", path: from, code: errno)
+        }
+    }
+
+    /// Names of the entries in a directory, without "." and "..".
+    static func listDirectory(_ path: String) throws(JournalIOError) -> [String] {
+        guard let dir = opendir(path) else {
+            throw JournalIOError(operation: "opendir", path: path, code: errno)
+        }
+        // closedir of a stream we opened can only fail with EBADF, which would be a bug here.
+        defer { _ = closedir(dir) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw JournalIOError(operation: "readdir", path: path, code: errno) }
+                return names
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+    }
+
+    /// open(2) with EINTR retry and mode 0600 for created files.
+    private static func open(_ path: String, flags: Int32, operation: String) throws(JournalIOError) -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags, fileMode)
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            throw JournalIOError(operation: operation, path: path, code: errno)
+        }
+    }
+
+    /// Reads from `fd` until end of file.
+    private static func readAll(_ fd: Int32, path: String) throws(JournalIOError) -> [UInt8] {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw JournalIOError(operation: "fstat", path: path, code: errno)
+        }
+        // Start from the size fstat reports, and grow if the file is longer than that.
+        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
+        var filled = 0
+        while true {
+            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }
+            let result = bytes.withUnsafeMutableBytes { raw in
+                Glibc.read(fd, raw.baseAddress! + filled, raw.count - filled)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw JournalIOError(operation: "read", path: path, code: errno)
+            }
+            if result == 0 { break }
+            filled += result
+        }
+        bytes.removeSubrange(filled...)
+        return bytes
+    }
+}

@@ -1,0 +1,161 @@
+// SnapshotCodec: the whole ledger state to a snapshot body and back, versioned and validated.
+
+import CreditCore
+
+/// Encodes and decodes `LedgerState`. Format version 1: `u8 version`, counters, then credits
+/// (with their histories), holds and remembered refs, each as a u32 count and records. Credits
+/// and holds are written in id order so the same state always gives the same bytes.
+public enum SnapshotCodec {
+    /// The format version written by this code.
+    public static let version: UInt8 = 1
+    /// Largest count of any one collection in a snapshot: far above any real ledger, low enough
+    /// that a damaged count cannot make the decoder reserve absurd memory.
+    public static let collectionMax = 100_000_000
+    /// Longest history one credit may have in a snapshot.
+    public static let historyMax = 10_000_000
+
+    /// The snapshot body of a state.
+    public static func encode(_ state: LedgerState) -> [UInt8] {
+        var writer = ByteWriter(capacity: 64 + state.credits.count * 160 + state.holds.count * 48)
+        writer.u8(version)
+        writer.u64(state.lastCreditNumber)
+        writer.u64(state.lastHoldNumber)
+        writer.i64(state.lastAt.millis)
+        writer.u32(UInt32(state.credits.count))
+        for id in state.credits.keys.sorted() { writer.credit(state.credits[id]!) }
+        writer.u32(UInt32(state.holds.count))
+        for id in state.holds.keys.sorted() { writer.hold(state.holds[id]!) }
+        writer.u32(UInt32(state.refs.count))
+        for stored in state.refs {
+            writer.i64(stored.at.millis)
+            writer.string(stored.record.client.text)
+            writer.string(stored.record.ref.text)
+            writer.digest(stored.record.fingerprint)
+            writer.reply(stored.record.reply)
+        }
+        return writer.buffer
+    }
+
+    /// The state in a snapshot body; currencies must be configured.
+    public static func decode(_ body: [UInt8], currencies: CurrencyTable) throws(DecodeError) -> LedgerState {
+        var reader = ByteReader(body)
+        let version = try reader.u8()
+        guard version == SnapshotCodec.version else {
+            throw DecodeError("unknown snapshot format version \(version)", offset: 0)
+        }
+        var state = LedgerState()
+        state.lastCreditNumber = try reader.u64()
+        state.lastHoldNumber = try reader.u64()
+        state.lastAt = Instant(millis: try reader.i64())
+        for _ in 0..<(try reader.count(max: collectionMax, what: "credits")) {
+            let credit = try reader.credit(currencies)
+            state.credits[credit.id] = credit
+        }
+        for _ in 0..<(try reader.count(max: collectionMax, what: "holds")) {
+            let hold = try reader.hold()
+            state.holds[hold.id] = hold
+        }
+        for _ in 0..<(try reader.count(max: collectionMax, what: "refs")) {
+            let at = Instant(millis: try reader.i64())
+            let record = IdempotencyRecord(client: ClientID(try reader.string(maxBytes: 64)), ref: try reader.ref(),
+                                           fingerprint: try reader.digest(), reply: try reader.reply())
+            state.refs.append(StoredRef(at: at, record: record))
+        }
+        try reader.expectEnd()
+        return state
+    }
+}
+
+extension ByteWriter {
+    mutating func credit(_ credit: Credit) {
+        u64(credit.id.number)
+        string(credit.type.rawValue)
+        string(credit.currency.code)
+        i64(credit.balance.value)
+        i64(credit.held.value)
+        string(credit.status.rawValue)
+        optional(credit.expires) { $0.civilDate($1) }
+        optional(credit.profile) { $0.string($1.text) }
+        optional(credit.card) { $0.cardKeys($1) }
+        u32(UInt32(credit.pendingHolds.count))
+        for hold in credit.pendingHolds { u64(hold.number) }
+        u32(UInt32(credit.history.count))
+        for activity in credit.history {
+            u32(activity.seq)
+            i64(activity.at.millis)
+            string(activity.kind.rawValue)
+            i64(activity.amount.value)
+            i64(activity.balanceAfter.value)
+            optional(activity.hold) { $0.u64($1.number) }
+            optional(activity.ref) { $0.string($1.text) }
+        }
+    }
+
+    mutating func hold(_ hold: Hold) {
+        u64(hold.id.number)
+        u64(hold.credit.number)
+        i64(hold.amount.value)
+        i64(hold.requested.value)
+        i64(hold.deadline.millis)
+        string(hold.state.rawValue)
+        i64(hold.captured.value)
+    }
+}
+
+extension ByteReader {
+    mutating func credit(_ currencies: CurrencyTable) throws(DecodeError) -> Credit {
+        let id = CreditID(try id("credit"))
+        let type = try creditType()
+        let start = offset
+        guard let currency = currencies[try currencyCode()] else {
+            throw DecodeError("snapshot names a currency that is not configured", offset: start)
+        }
+        let balance = MinorUnits(try i64())
+        let held = MinorUnits(try i64())
+        let statusStart = offset
+        guard let status = CreditStatus(rawValue: try string(maxBytes: 16)) else {
+            throw DecodeError("invalid credit status", offset: statusStart)
+        }
+        guard held.value >= 0, balance >= held else { throw DecodeError("credit \(id) overdrawn", offset: start) }
+        let expires = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.civilDate() }
+        let profile = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.profile() }
+        let card = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.cardKeys() }
+        var pending: [HoldID] = []
+        for _ in 0..<(try count(max: SnapshotCodec.collectionMax, what: "pending holds")) {
+            pending.append(HoldID(try self.id("hold")))
+        }
+        var history: [Activity] = []
+        for _ in 0..<(try count(max: SnapshotCodec.historyMax, what: "activities")) { history.append(try activity()) }
+        return Credit(id: id, type: type, currency: currency, balance: balance, held: held, status: status,
+                      expires: expires, profile: profile, card: card, pendingHolds: pending, history: history)
+    }
+
+    mutating func activity() throws(DecodeError) -> Activity {
+        let seq = try u32()
+        let at = Instant(millis: try i64())
+        let start = offset
+        guard let kind = ActivityKind(rawValue: try string(maxBytes: 16)) else {
+            throw DecodeError("invalid activity kind", offset: start)
+        }
+        return Activity(seq: seq, at: at, kind: kind, amount: MinorUnits(try i64()),
+                        balanceAfter: MinorUnits(try i64()),
+                        hold: try optional { (reader: inout ByteReader) throws(DecodeError) in HoldID(try reader.id("hold")) },
+                        ref: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.ref() })
+    }
+
+    mutating func hold() throws(DecodeError) -> Hold {
+        let id = HoldID(try id("hold"))
+        let credit = CreditID(try self.id("credit"))
+        let amount = try positive("hold amount")
+        let requested = try positive("requested amount")
+        let deadline = Instant(millis: try i64())
+        let start = offset
+        guard let state = HoldState(rawValue: try string(maxBytes: 16)) else {
+            throw DecodeError("invalid hold state", offset: start)
+        }
+        let captured = MinorUnits(try i64())
+        guard captured >= .zero, captured <= amount else { throw DecodeError("hold \(id) captured more than held", offset: start) }
+        return Hold(id: id, credit: credit, amount: amount, requested: requested, deadline: deadline,
+                    state: state, captured: captured)
+    }
+}

@@ -1,0 +1,131 @@
+// SnapshotStore: writes a snapshot atomically (temp, fsync, rename, fsync dir) and loads the newest.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Snapshots of the ledger, one file per snapshot: `snapshot-<lsn, 20 digits>.bin`, holding the
+/// state after applying every journal record up to and including `lsn`.
+///
+/// ```
+/// offset  size  field
+///      0     8  magic "CRSNAP01"
+///      8     8  lsn          u64 LE (equals the LSN in the file name)
+///     16     8  body length  u64 LE (equals file size - 28)
+///     24     4  body CRC32C  u32 LE
+///     28     n  body
+/// ```
+public enum SnapshotStore {
+    /// First eight bytes of every snapshot; the trailing digits version the format.
+    public static let magic: [UInt8] = Array("CRSNAP01".utf8)
+
+    /// Bytes before the body.
+    public static let headerByteCount = 28
+
+    /// File name prefix.
+    static let prefix = "snapshot-"
+
+    /// File name suffix.
+    static let suffix = ".bin"
+
+    /// Suffix of a snapshot still being written; such a file is never read.
+    static let tempSuffix = ".tmp"
+
+    /// The file name of the snapshot at `lsn`.
+    public static func fileName(lsn: UInt64) -> String {
+        prefix + SegmentName.zeroPadded(lsn) + suffix
+    }
+
+    /// Writes the snapshot at `lsn` durably: to a temp file, fsync, rename into place, fsync the
+    /// directory; then deletes older snapshots and leftover temp files.
+    ///
+    /// Call only with state whose records are durable in the journal (`durableLSN >= lsn`), and
+    /// from one thread at a time. Treat any error as fatal: after a failed fsync or rename the
+    /// state of the directory is unknown (the previous snapshot is never deleted before the new
+    /// one is durable, so a restart recovers from one or the other).
+    public static func write(directory: String, lsn: UInt64, body: [UInt8]) throws {
+        let finalPath = POSIXFile.join(directory, fileName(lsn: lsn))
+        let tempPath = finalPath + tempSuffix
+        var header = ByteWriter(capacity: headerByteCount)
+        header.raw(magic)
+        header.u64(lsn)
+        header.u64(UInt64(body.count))
+        header.u32(CRC32C.checksum(body))
+        precondition(header.count == headerByteCount, "snapshot header layout")
+        try writeSynced(tempPath, header.buffer, body)
+        try POSIXFile.rename(tempPath, to: finalPath)
+        try POSIXFile.syncDirectory(directory)
+        try removeStale(directory: directory, olderThan: lsn)
+    }
+
+    /// Loads the newest snapshot, or nil if there is none. Leftover temp files are deleted, so
+    /// call it at startup, never while a snapshot is being written.
+    /// A damaged newest snapshot throws `JournalCorruption` naming it: falling back to an older
+    /// one would silently lose the records between the two whose segments were already deleted.
+    public static func loadLatest(directory: String) throws -> (lsn: UInt64, body: [UInt8])? {
+        try removeStale(directory: directory, olderThan: nil)
+        let names = try POSIXFile.listDirectory(directory)
+        guard let lsn = names.compactMap(snapshotLSN(fileName:)).max() else { return nil }
+        let path = POSIXFile.join(directory, fileName(lsn: lsn))
+        let bytes = try POSIXFile.readAll(path)
+        try validate(bytes, lsn: lsn, path: path)
+        return (lsn, Array(bytes[headerByteCount...]))
+    }
+
+    /// The LSN in a snapshot file name, or nil if the name is not a finished snapshot's.
+    /// LSN 0 is allowed: the snapshot of a ledger no record has changed yet.
+    static func snapshotLSN(fileName: String) -> UInt64? {
+        SegmentName.lsn(in: fileName, prefix: prefix, suffix: suffix, minimum: 0)
+    }
+
+    /// Creates `path`, writes the pieces, fsyncs and closes it.
+    private static func writeSynced(_ path: String, _ header: [UInt8], _ body: [UInt8]) throws(JournalIOError) {
+        let fd = try POSIXFile.createTruncating(path)
+        do throws(JournalIOError) {
+            try POSIXFile.writeAll(fd, header[...], path: path)
+            try POSIXFile.writeAll(fd, body[...], path: path)
+            try POSIXFile.fullSync(fd, path: path)
+        } catch {
+            _ = Glibc.close(fd)  // the write or sync error is the one worth reporting
+            throw error
+        }
+        try POSIXFile.close(fd, path: path)
+    }
+
+    /// Deletes snapshots older than `lsn` (if given) and all temp files, then fsyncs the
+    /// directory if anything was deleted.
+    private static func removeStale(directory: String, olderThan lsn: UInt64?) throws(JournalIOError) {
+        var removed = 0
+        for name in try POSIXFile.listDirectory(directory) {
+            let isTemp = name.hasPrefix(prefix) && name.hasSuffix(suffix + tempSuffix)
+            let isOlder = lsn.flatMap { lsn in snapshotLSN(fileName: name).map { $0 < lsn } } ?? false
+            guard isTemp || isOlder else { continue }
+            try POSIXFile.remove(POSIXFile.join(directory, name))
+            removed += 1
+        }
+        if removed > 0 { try POSIXFile.syncDirectory(directory) }
+    }
+
+    /// Checks the header and body checksum of a snapshot file read from `path`.
+    private static func validate(_ bytes: [UInt8], lsn: UInt64, path: String) throws(JournalCorruption) {
+        func corrupt(_ offset: Int, _ reason: String) -> JournalCorruption {
+            JournalCorruption(file: path, offset: offset, reason: reason, kind: .snapshot)
+        }
+        guard bytes.count >= headerByteCount else {
+            throw corrupt(0, "file of \(bytes.count) bytes is shorter than the \(headerByteCount)-byte header")
+        }
+        guard bytes[0..<magic.count].elementsEqual(magic) else { throw corrupt(0, "bad magic") }
+        var reader = ByteReader(bytes[magic.count..<headerByteCount])
+        // The slice holds exactly these three fields, so the reads cannot fail.
+        guard let storedLSN = try? reader.u64(), let bodyLength = try? reader.u64(), let bodyCRC = try? reader.u32() else {
+            preconditionFailure("snapshot header fields fit the checked length")
+        }
+        guard storedLSN == lsn else { throw corrupt(8, "header says LSN \(storedLSN), file name says \(lsn)") }
+        guard bodyLength == UInt64(bytes.count - headerByteCount) else {
+            throw corrupt(16, "header says body of \(bodyLength) bytes, file holds \(bytes.count - headerByteCount)")
+        }
+        guard CRC32C.checksum(bytes[headerByteCount...]) == bodyCRC else {
+            throw corrupt(headerByteCount, "body checksum mismatch")
+        }
+    }
+}

@@ -1,0 +1,108 @@
+// Proves ByteWriter and ByteReader round-trip every field type and that ByteReader rejects truncated, over-long, non-UTF-8 and malformed input with the right offset.
+
+import Testing
+import CreditJournal
+
+/// A message exercising every field type.
+private func encodeSample() -> [UInt8] {
+    var writer = ByteWriter()
+    writer.u8(0xAB)
+    writer.u16(0xBEEF)
+    writer.u32(0xDEAD_BEEF)
+    writer.u64(0x0123_4567_89AB_CDEF)
+    writer.i64(-42)
+    writer.bool(true)
+    writer.bytes([1, 2, 3])
+    writer.bytes([9, 8, 7, 6][1...])
+    writer.string("gift card ✓")
+    writer.optional(UInt64(7)) { $0.u64($1) }
+    writer.optional(UInt64?.none) { $0.u64($1) }
+    writer.raw([0xEE, 0xFF])
+    return writer.buffer
+}
+
+/// Decodes what `encodeSample` wrote, checking each value.
+private func decodeSample(_ reader: inout ByteReader) throws(DecodeError) {
+    #expect(try reader.u8() == 0xAB)
+    #expect(try reader.u16() == 0xBEEF)
+    #expect(try reader.u32() == 0xDEAD_BEEF)
+    #expect(try reader.u64() == 0x0123_4567_89AB_CDEF)
+    #expect(try reader.i64() == -42)
+    #expect(try reader.bool() == true)
+    #expect(try reader.bytes() == [1, 2, 3])
+    #expect(try reader.bytes() == [8, 7, 6])
+    #expect(try reader.string() == "gift card ✓")
+    #expect(try reader.optional { (r: inout ByteReader) throws(DecodeError) in try r.u64() } == 7)
+    #expect(try reader.optional { (r: inout ByteReader) throws(DecodeError) in try r.u64() } == nil)
+    #expect(Array(try reader.raw(count: 2)) == [0xEE, 0xFF])
+    try reader.expectEnd()
+}
+
+@Test func roundTripsEveryFieldType() throws {
+    let bytes = encodeSample()
+    var reader = ByteReader(bytes)
+    try decodeSample(&reader)
+    #expect(reader.isAtEnd)
+}
+
+@Test func integersAreLittleEndian() {
+    var writer = ByteWriter()
+    writer.u32(0x0102_0304)
+    writer.i64(-2)
+    #expect(writer.buffer == [4, 3, 2, 1, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+}
+
+@Test func everyTruncationThrowsInsteadOfTrapping() {
+    let bytes = encodeSample()
+    for length in 0..<bytes.count {
+        var reader = ByteReader(bytes[..<length])
+        #expect(throws: DecodeError.self) { try decodeSample(&reader) }
+    }
+}
+
+@Test func readerOverASliceCountsOffsetsFromTheSliceStart() throws {
+    let bytes: [UInt8] = [0xFF, 0xFF, 0xFF, 5, 0, 0, 0]
+    var reader = ByteReader(bytes[3...])
+    #expect(try reader.u32() == 5)
+    let error = #expect(throws: DecodeError.self) { try reader.u8() }
+    #expect(error?.offset == 4)
+}
+
+@Test func invalidUTF8IsRejectedAtTheFieldOffset() {
+    var writer = ByteWriter()
+    writer.u8(0)
+    writer.bytes([0x61, 0xC3, 0x28])  // 0xC3 0x28 is not UTF-8
+    var reader = ByteReader(writer.buffer)
+    _ = try? reader.u8()
+    let error = #expect(throws: DecodeError.self) { try reader.string() }
+    #expect(error?.offset == 1)
+    #expect(error?.message.contains("UTF-8") == true)
+}
+
+@Test func lengthAboveTheLimitIsRejected() throws {
+    var writer = ByteWriter()
+    writer.bytes([UInt8](repeating: 1, count: 100))
+    var limited = ByteReader(writer.buffer)
+    let error = #expect(throws: DecodeError.self) { try limited.bytes(maxCount: 99) }
+    #expect(error?.offset == 0)
+    var unlimited = ByteReader(writer.buffer)
+    #expect(try unlimited.bytes(maxCount: 100).count == 100)
+
+    // A huge length with no bytes behind it fails on the default limit, before any allocation.
+    var huge = ByteReader([0xFF, 0xFF, 0xFF, 0xFF])
+    #expect(throws: DecodeError.self) { try huge.string() }
+}
+
+@Test func boolOtherThanZeroOrOneIsRejected() {
+    var reader = ByteReader([2])
+    let error = #expect(throws: DecodeError.self) { try reader.bool() }
+    #expect(error?.offset == 0)
+}
+
+@Test func trailingBytesAreReported() throws {
+    var reader = ByteReader([1, 2])
+    _ = try reader.u8()
+    let error = #expect(throws: DecodeError.self) { try reader.expectEnd() }
+    #expect(error?.offset == 1)
+    #expect(error?.description == "decode error at offset 1: 1 unexpected trailing bytes")
+}

@@ -1,0 +1,175 @@
+// Proves the writer's records replay exactly, group commit shares fdatasyncs, segments rotate and are trimmed safely, and a full buffer back-pressures instead of deadlocking.
+
+import Foundation
+import Testing
+import CreditJournal
+
+@Test func appendedRecordsReplayInOrderAcrossFlushes() throws {
+    try withTempDirectory { directory in
+        let events = WriterEvents()
+        let writer = try events.makeWriter(directory, nextLSN: 1)
+        var expected: [Replayed] = []
+        for round in 0..<20 {
+            for _ in 0..<100 {
+                let lsn = UInt64(expected.count + 1)
+                let body = testBody(lsn)
+                #expect(writer.append(body) == lsn)
+                expected.append(Replayed(lsn: lsn, body: body))
+            }
+            writer.flush()
+            if round % 5 == 0 { waitUntilDurable(writer, UInt64(expected.count)) }
+        }
+        writer.close()
+        writer.close()  // idempotent
+        #expect(writer.durableLSN == 2000)
+        #expect(events.durable.last == 2000)
+        #expect(events.durable == events.durable.sorted())
+        #expect(events.fatal.isEmpty)
+        #expect(!writer.hasFailed)
+        let (records, report) = try replayAll(directory)
+        #expect(records == expected)
+        #expect(report.lastLSN == 2000)
+        #expect(report.tornTail == nil)
+        #expect(writer.bytesWritten == UInt64(try readFile(segmentPath(directory, 1)).count))
+    }
+}
+
+@Test func manyAppendsBeforeOneFlushShareOneFdatasync() throws {
+    try withTempDirectory { directory in
+        let events = WriterEvents()
+        let writer = try events.makeWriter(directory, nextLSN: 1)
+        for lsn in 1...1000 { _ = writer.append(testBody(UInt64(lsn))) }
+        writer.flush()
+        waitUntilDurable(writer, 1000)
+        let syncsForThousand = writer.fsyncCount
+        writer.close()
+        #expect(syncsForThousand >= 1)
+        #expect(syncsForThousand < 1000)
+        #expect(syncsForThousand <= 2)
+        #expect(try replayAll(directory).0.count == 1000)
+    }
+}
+
+@Test func appendsWithoutFlushAreWrittenByClose() throws {
+    try withTempDirectory { directory in
+        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
+        for lsn in 1...10 { _ = writer.append(testBody(UInt64(lsn))) }
+        #expect(writer.durableLSN == 0)
+        writer.close()
+        #expect(writer.durableLSN == 10)
+        #expect(try replayAll(directory).1.lastLSN == 10)
+    }
+}
+
+@Test func recoveryThenANewWriterContinuesTheSequence() throws {
+    try withTempDirectory { directory in
+        let first = try WriterEvents().makeWriter(directory, nextLSN: 1)
+        for lsn in 1...5 { _ = first.append(testBody(UInt64(lsn))) }
+        first.close()
+        let (_, report) = try replayAll(directory)
+        #expect(report.nextLSN == 6)
+        let second = try WriterEvents().makeWriter(directory, nextLSN: report.nextLSN)
+        #expect(second.append(testBody(6)) == 6)
+        second.close()
+        let (records, after) = try replayAll(directory)
+        #expect(records.map(\.lsn) == Array(1...6))
+        #expect(after.segmentCount == 2)
+        let (newer, skipping) = try replayAll(directory, afterLSN: 4)
+        #expect(newer.map(\.lsn) == [5, 6])
+        #expect(skipping.lastLSN == 6)
+    }
+}
+
+@Test func aSegmentThatAlreadyExistsIsNeverReopened() throws {
+    try withTempDirectory { directory in
+        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
+        writer.close()
+        #expect(throws: JournalIOError.self) { try WriterEvents().makeWriter(directory, nextLSN: 1) }
+    }
+}
+
+@Test func startNewSegmentRotatesAndRemoveSegmentsTrimsOnlyCoveredFiles() throws {
+    try withTempDirectory { directory in
+        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
+        for lsn in 1...10 { _ = writer.append(testBody(UInt64(lsn))) }
+        #expect(writer.startNewSegment() == 11)
+        #expect(writer.startNewSegment() == 11)  // still empty: no second file
+        for lsn in 11...20 { _ = writer.append(testBody(UInt64(lsn))) }
+        #expect(writer.startNewSegment() == 21)
+        for lsn in 21...25 { _ = writer.append(testBody(UInt64(lsn))) }
+        writer.flush()
+        waitUntilDurable(writer, 25)
+        let names = [1, 11, 21].map { SegmentName.fileName(firstLSN: UInt64($0)) }
+        #expect(try fileNames(directory) == names)
+
+        #expect(try writer.removeSegments(coveredThrough: 9) == 0)  // journal-1 still holds LSN 10
+        #expect(try writer.removeSegments(coveredThrough: 10) == 1)
+        #expect(try fileNames(directory) == Array(names[1...]))
+        #expect(try writer.removeSegments(coveredThrough: 1000) == 1)  // never the active segment
+        #expect(try fileNames(directory) == [names[2]])
+        writer.close()
+
+        let (records, report) = try replayAll(directory, afterLSN: 20)
+        #expect(records.map(\.lsn) == Array(21...25))
+        #expect(report.lastLSN == 25)
+    }
+}
+
+@Test func rotationWithNothingAfterItLeavesAnEmptySegmentThatRecoveryRemoves() throws {
+    try withTempDirectory { directory in
+        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
+        for lsn in 1...3 { _ = writer.append(testBody(UInt64(lsn))) }
+        #expect(writer.startNewSegment() == 4)
+        writer.close()
+        let (records, report) = try replayAll(directory)
+        #expect(records.count == 3)
+        #expect(report.removedEmptySegment?.hasSuffix(SegmentName.fileName(firstLSN: 4)) == true)
+        let next = try WriterEvents().makeWriter(directory, nextLSN: report.nextLSN)
+        _ = next.append(testBody(4))
+        next.close()
+        #expect(try replayAll(directory).0.map(\.lsn) == [1, 2, 3, 4])
+    }
+}
+
+@Test func aFullPendingBufferBlocksTheAppenderUntilTheWriterDrainsIt() throws {
+    try withTempDirectory { directory in
+        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
+        let big = [UInt8](repeating: 0x5A, count: recordBodyBytesMax)
+        let count = JournalWriter.pendingBytesMax / recordBodyBytesMax + 8
+        for lsn in 1...count {
+            #expect(writer.append(big) == UInt64(lsn))  // would deadlock without the wake-up
+            #expect(writer.pendingByteCount <= JournalWriter.pendingBytesMax)
+        }
+        waitUntilDurable(writer, 1)  // the writer took the full buffer without any flush
+        writer.close()
+        var seen = 0
+        _ = try JournalRecovery.replay(directory: directory, afterLSN: 0) { _, body in
+            #expect(body.count == recordBodyBytesMax)
+            seen += 1
+        }
+        #expect(seen == count)
+    }
+}
+
+@Test func aFailedSegmentCreationIsFatalAndNeverPublishesDurability() throws {
+    try withTempDirectory { directory in
+        let events = WriterEvents()
+        let writer = try events.makeWriter(directory, nextLSN: 1)
+        for lsn in 1...3 { _ = writer.append(testBody(UInt64(lsn))) }
+        try writeFile(segmentPath(directory, 4), [])  // O_EXCL will refuse to create it
+        #expect(writer.startNewSegment() == 4)
+        for lsn in 4...5 { _ = writer.append(testBody(UInt64(lsn))) }
+        writer.flush()
+        for _ in 0..<10_000 where events.fatal.isEmpty { usleep(1_000) }
+        #expect(events.fatal.count == 1)
+        #expect(events.fatal.first?.contains(SegmentName.fileName(firstLSN: 4)) == true)
+        #expect(writer.durableLSN < 4)
+        #expect(writer.hasFailed)
+        #expect(!events.durable.contains { $0 >= 4 })
+        _ = writer.append(testBody(6))  // accepted but dropped: nothing grows after a failure
+        writer.flush()
+        #expect(writer.pendingByteCount == 0)
+        writer.close()
+        #expect(events.fatal.count == 1)
+    }
+}

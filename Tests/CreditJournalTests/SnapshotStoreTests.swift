@@ -1,0 +1,66 @@
+// Proves snapshots round-trip, replace older ones atomically, ignore leftover temp files, and that a damaged newest snapshot throws instead of falling back.
+
+import Foundation
+import Testing
+import CreditJournal
+
+@Test func snapshotRoundTripsAndReplacesOlderOnes() throws {
+    try withTempDirectory { directory in
+        #expect(try SnapshotStore.loadLatest(directory: directory) == nil)
+        try SnapshotStore.write(directory: directory, lsn: 0, body: [0])  // an untouched ledger
+        #expect(try SnapshotStore.loadLatest(directory: directory)?.lsn == 0)
+        try SnapshotStore.write(directory: directory, lsn: 5, body: [1, 2, 3])
+        let first = try #require(try SnapshotStore.loadLatest(directory: directory))
+        #expect(first.lsn == 5 && first.body == [1, 2, 3])
+
+        let body = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try SnapshotStore.write(directory: directory, lsn: 9, body: body)
+        let second = try #require(try SnapshotStore.loadLatest(directory: directory))
+        #expect(second.lsn == 9 && second.body == body)
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 9)])
+
+        try SnapshotStore.write(directory: directory, lsn: 12, body: [])
+        #expect(try SnapshotStore.loadLatest(directory: directory)?.body == [])
+    }
+}
+
+@Test func leftoverTempFilesAreIgnoredAndDeleted() throws {
+    try withTempDirectory { directory in
+        try SnapshotStore.write(directory: directory, lsn: 3, body: [3])
+        let temp = directory + "/" + SnapshotStore.fileName(lsn: 8) + ".tmp"
+        try writeFile(temp, [0xDE, 0xAD])
+        let loaded = try #require(try SnapshotStore.loadLatest(directory: directory))
+        #expect(loaded.lsn == 3)
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 3)])
+    }
+}
+
+@Test func aDamagedNewestSnapshotThrowsRatherThanFallingBack() throws {
+    try withTempDirectory { directory in
+        try SnapshotStore.write(directory: directory, lsn: 4, body: [4, 4, 4, 4])
+        let older = try readFile(directory + "/" + SnapshotStore.fileName(lsn: 4))
+        try SnapshotStore.write(directory: directory, lsn: 7, body: [7, 7, 7, 7, 7])
+        try writeFile(directory + "/" + SnapshotStore.fileName(lsn: 4), older)  // an intact older one
+        let newestPath = directory + "/" + SnapshotStore.fileName(lsn: 7)
+        let good = try readFile(newestPath)
+        for position in 0..<good.count {
+            var damaged = good
+            damaged[position] ^= 0x40
+            try writeFile(newestPath, damaged)
+            let error = #expect(throws: JournalCorruption.self, "flip at \(position)") {
+                try SnapshotStore.loadLatest(directory: directory)
+            }
+            #expect(error?.file == newestPath)
+            #expect(error?.kind == .snapshot)
+            #expect(error?.description.contains(SnapshotStore.fileName(lsn: 7)) == true)
+        }
+        for length in 0..<good.count {
+            try writeFile(newestPath, Array(good[..<length]))
+            #expect(throws: JournalCorruption.self, "truncated to \(length)") {
+                try SnapshotStore.loadLatest(directory: directory)
+            }
+        }
+        try writeFile(newestPath, good + [0])
+        #expect(throws: JournalCorruption.self) { try SnapshotStore.loadLatest(directory: directory) }
+    }
+}
