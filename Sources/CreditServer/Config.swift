@@ -1,0 +1,118 @@
+// Config: the daemon's settings, read from a `key = value` file with comments.
+
+import CreditCore
+import Foundation
+
+/// Everything the daemon is configured with. Every key, its unit and its default are listed in
+/// `Config/creditd.conf`.
+public struct ServerConfig: Sendable {
+    /// Address to listen on, `host:port`.
+    public var listenHost = "127.0.0.1"
+    /// Port to listen on (0 picks a free one and logs it).
+    public var listenPort = 7878
+    /// Directory for the journal, snapshots and (by default) the server secret.
+    public var dataDirectory = "data"
+    /// File holding the server secret (HMAC key for card numbers and PINs).
+    public var secretFile: String?
+    /// File listing client keys: `id role sha256:<hex of secret>` per line.
+    public var keysFile = "keys.dev"
+    /// File listing currencies: `CODE DIGITS MAX_BALANCE` per line.
+    public var currenciesFile = "currencies.conf"
+    /// Most connections open at once; more are answered `ERR BUSY` and closed.
+    public var connectionsMax = 1024
+    /// A connection idle this long is closed.
+    public var idleTimeout = Seconds(300)
+    /// Hold TTL when a HOLD gives none.
+    public var holdTTLDefault = Seconds(900)
+    /// Longest hold TTL a HOLD may ask for.
+    public var holdTTLMax = Seconds(7 * 86_400)
+    /// How long refs are remembered for idempotent replay.
+    public var refWindow = Seconds(7 * 86_400)
+    /// Pending holds allowed on one credit at once.
+    public var holdsPerCreditMax = 256
+    /// Gift card number prefix (digits).
+    public var cardPrefix = "6"
+    /// Gift card number length, 16...19.
+    public var cardLength = 16
+    /// Gift card PIN length, 4...8.
+    public var pinLength = 6
+    /// Journal records between snapshots.
+    public var snapshotEveryRecords = 100_000
+
+    /// The default configuration (paths relative to the working directory).
+    public init() {}
+
+    /// The secret file's path: `secret_file`, or `server.secret` in the data directory.
+    public var secretPath: String { secretFile ?? dataDirectory + "/server.secret" }
+
+    /// Reads a config file. Relative paths inside it are taken relative to the file's directory.
+    public static func load(path: String) throws(ConfigError) -> ServerConfig {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError("cannot read config file \(path)")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        var config = ServerConfig()
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            let parts = trimmed.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ConfigError("\(path) line \(index + 1): expected `key = value`")
+            }
+            try config.set(parts[0], parts[1], base: base, place: "\(path) line \(index + 1)")
+        }
+        return config
+    }
+
+    private mutating func set(_ key: String, _ value: String, base: String, place: String) throws(ConfigError) {
+        func resolved(_ path: String) -> String {
+            path.hasPrefix("/") || base.isEmpty ? path : base + "/" + path
+        }
+        func integer(_ range: ClosedRange<Int>) throws(ConfigError) -> Int {
+            guard let number = Int(value), range.contains(number) else {
+                throw ConfigError("\(place): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return number
+        }
+        func duration() throws(ConfigError) -> Seconds {
+            guard let seconds = Seconds(ttl: value) else {
+                throw ConfigError("\(place): \(key) must be a duration like 30s, 15m, 2h or 7d")
+            }
+            return seconds
+        }
+        switch key {
+        case "listen": try setListen(value, place: place)
+        case "data_dir": dataDirectory = resolved(value)
+        case "secret_file": secretFile = resolved(value)
+        case "keys_file": keysFile = resolved(value)
+        case "currencies_file": currenciesFile = resolved(value)
+        case "max_connections": connectionsMax = try integer(1...65_536)
+        case "idle_timeout": idleTimeout = try duration()
+        case "hold_ttl_default": holdTTLDefault = try duration()
+        case "hold_ttl_max": holdTTLMax = try duration()
+        case "ref_window": refWindow = try duration()
+        case "holds_per_credit_max": holdsPerCreditMax = try integer(1...10_000)
+        case "card_prefix": cardPrefix = value
+        case "card_length": cardLength = try integer(16...19)
+        case "pin_length": pinLength = try integer(4...8)
+        case "snapshot_every": snapshotEveryRecords = try integer(1000...100_000_000)
+        default: throw ConfigError("\(place): unknown key \(key)")
+        }
+        if holdTTLDefault > holdTTLMax {
+            throw ConfigError("\(place): hold_ttl_default exceeds hold_ttl_max")
+        }
+    }
+
+    /// Sets the listen address from `host:port` (`[::1]:7878` for IPv6).
+    public mutating func setListen(_ value: String, place: String) throws(ConfigError) {
+        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]),
+              (0...65_535).contains(port)
+        else { throw ConfigError("\(place): listen must be host:port") }
+        var host = String(value[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ConfigError("\(place): listen must be host:port") }
+        listenHost = host
+        listenPort = port
+    }
+}

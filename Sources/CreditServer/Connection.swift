@@ -1,0 +1,73 @@
+// Connection: one client socket's buffers — bytes in, replies waiting for durability, bytes out.
+
+import CreditCore
+import CreditProtocol
+
+/// One client connection. Replies are produced in request order into `held`, each marked with the
+/// journal LSN that must be durable before it may be sent; `release` moves durable replies to
+/// `ready`, which the event loop writes to the socket.
+final class Connection {
+    /// Replies a connection may have waiting (pipelined requests not yet answered): enough for
+    /// deep pipelining, small enough that one client cannot hold much memory.
+    static let pipelineDepthMax = 1024
+    /// Reply bytes a connection may have unsent before the daemon stops reading from it (a
+    /// client that sends but does not read).
+    static let outputBytesMax = 1 << 20
+
+    let fd: Int32
+    let peer: String
+    var framer = LineFramer()
+    var session = Session()
+    /// Replies not yet durable.
+    var held: [UInt8] = []
+    /// For each reply in `held`: the LSN it waits for and where it ends.
+    var heldMarks: [(lsn: UInt64, end: Int)] = []
+    /// Durable replies not yet written, from `readyOffset` on.
+    var ready: [UInt8] = []
+    var readyOffset = 0
+    /// Monotonic milliseconds of the last byte received.
+    var lastActiveMillis: Int64
+    /// The peer closed its sending side; close once every reply is written.
+    var peerClosed = false
+    /// The epoll interest currently registered.
+    var interest: UInt32 = 0
+
+    init(fd: Int32, peer: String, now: Int64) {
+        self.fd = fd
+        self.peer = peer
+        self.lastActiveMillis = now
+    }
+
+    /// True while more requests may be processed without exceeding the per-connection bounds.
+    var canProcess: Bool {
+        !session.closing && heldMarks.count < Connection.pipelineDepthMax
+            && held.count + ready.count - readyOffset < Connection.outputBytesMax
+    }
+
+    /// True when nothing remains to be written.
+    var isDrained: Bool { heldMarks.isEmpty && readyOffset == ready.count }
+
+    /// Moves every reply whose LSN is durable to the ready buffer, keeping request order.
+    func release(durable: UInt64) {
+        var count = 0
+        var cut = 0
+        while count < heldMarks.count, heldMarks[count].lsn <= durable {
+            cut = heldMarks[count].end
+            count += 1
+        }
+        guard count > 0 else { return }
+        if readyOffset == ready.count {
+            ready.removeAll(keepingCapacity: true)
+            readyOffset = 0
+        }
+        ready.append(contentsOf: held[0..<cut])
+        if cut == held.count {
+            held.removeAll(keepingCapacity: true)
+            heldMarks.removeAll(keepingCapacity: true)
+        } else {
+            held.removeFirst(cut)
+            heldMarks.removeFirst(count)
+            for index in heldMarks.indices { heldMarks[index].end -= cut }
+        }
+    }
+}

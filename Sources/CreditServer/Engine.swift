@@ -1,0 +1,202 @@
+// Engine: turns request lines into ledger commands and reply bytes, journaling every change.
+
+import CreditCore
+import CreditCrypto
+import CreditJournal
+import CreditProtocol
+
+/// Counters shown by STATS.
+struct Counters {
+    var requests = 0
+    var errors = 0
+    var connectionsOpen = 0
+    var connectionsTotal = 0
+    var connectionsRefused = 0
+}
+
+/// The single owner of the ledger. Runs on the event-loop thread only: requests are applied one
+/// at a time in one order, so no interleaving of tills can break a hold invariant.
+final class Engine {
+    private(set) var ledger: Ledger
+    let journal: JournalWriter
+    private let hasher: KeyedHasher
+    private let cards: CardGenerator
+    private let keys: KeyStore
+    private let snapshotter: Snapshotter
+    /// LSN of the last entry applied to the ledger; a reply may be sent once the journal has made
+    /// it durable, so no reply reveals state that a crash could still lose.
+    private(set) var appliedLSN: UInt64
+    var counters = Counters()
+    let startedAt = Instant.wallClock()
+
+    init(ledger: Ledger, journal: JournalWriter, appliedLSN: UInt64, hasher: KeyedHasher, cards: CardGenerator,
+         keys: KeyStore, snapshotter: Snapshotter) {
+        self.ledger = ledger
+        self.journal = journal
+        self.appliedLSN = appliedLSN
+        self.hasher = hasher
+        self.cards = cards
+        self.keys = keys
+        self.snapshotter = snapshotter
+    }
+
+    /// Handles one request line: appends its whole reply to `out`.
+    func handle(line: [UInt8], session: inout Session, out: inout [UInt8]) {
+        counters.requests += 1
+        let request: ParsedRequest
+        switch RequestParser.parse(line) {
+        case .failure(let error):
+            return fail(tag: error.tag, CreditError(.badRequest, error.message), out: &out)
+        case .success(let parsed):
+            request = parsed
+        }
+        guard let spec = CommandTable.spec(request.verb) else {
+            return fail(tag: request.tag, CreditError(.unknownVerb, "unknown verb \(request.verb); try HELP"), out: &out)
+        }
+        if let roles = spec.roles {
+            guard let key = session.key else {
+                return fail(tag: request.tag, CreditError(.notAuthenticated, "AUTH first"), out: &out)
+            }
+            guard roles.contains(key.role) else {
+                return fail(tag: request.tag, CreditError(.forbidden, "\(spec.verb) is not allowed for role \(key.role.rawValue)"), out: &out)
+            }
+        }
+        switch CommandTable.action(for: request, spec: spec, cards: selectCard) {
+        case .failure(let error):
+            fail(tag: request.tag, error, out: &out)
+        case .success(.session(let verb)):
+            handleSession(verb, request: request, session: &session, out: &out)
+        case .success(.ledger(let command, let ref)):
+            handleLedger(command, ref: ref, request: request, key: session.key!, out: &out)
+        }
+    }
+
+    /// Answers a line that exceeded the length limit.
+    func handleTooLong(out: inout [UInt8]) {
+        counters.requests += 1
+        fail(tag: nil, CreditError(.lineTooLong, "request lines are limited to \(ProtocolLimits.lineBytesMax) bytes"), out: &out)
+    }
+
+    /// Expires due holds; called before every command and on timer ticks.
+    func sweep(now: Instant) {
+        if let entry = ledger.sweep(now: now) { record(entry) }
+    }
+
+    private func handleLedger(_ command: Command, ref: Ref?, request: ParsedRequest, key: ClientKey, out: inout [UInt8]) {
+        let now = Instant.wallClock()
+        sweep(now: now)
+        var command = command
+        var issuedCard: (number: CardNumber, pin: PIN)?
+        if case .issue(var issue) = command, issue.type == .gift {
+            let card = makeUniqueCard()
+            issue.card = card.keys
+            issuedCard = (card.number, card.pin)
+            command = .issue(issue)
+        }
+        let fingerprint = hasher.digest(domain: "request", CommandTable.canonicalBytes(request))
+        let context = RequestContext(now: now, client: key.id, ref: ref, fingerprint: fingerprint)
+        switch ledger.execute(command, context: context) {
+        case .read(let reply), .replayed(let reply):
+            encode(reply, tag: request.tag, out: &out)
+        case .refused(let error):
+            fail(tag: request.tag, error, out: &out)
+        case .applied(let entry, var reply):
+            record(entry)
+            if let issuedCard { reveal(issuedCard, in: &reply) }
+            encode(reply, tag: request.tag, out: &out)
+        }
+    }
+
+    private func handleSession(_ verb: SessionVerb, request: ParsedRequest, session: inout Session, out: inout [UInt8]) {
+        switch verb {
+        case .auth:
+            guard let key = keys.authenticate(id: request.value("key")!, secret: request.value("secret")!) else {
+                session.authFailures += 1
+                if session.authFailures >= Session.authFailuresMax { session.closing = true }
+                Log.write(.warn, "auth failed", ["key": request.value("key")!, "failures": String(session.authFailures)])
+                return fail(tag: request.tag, CreditError(.authFailed, "unknown key or wrong secret"), out: &out)
+            }
+            session.key = key
+            encode(Reply(fields: [Field("role", key.role.rawValue)]), tag: request.tag, out: &out)
+        case .ping:
+            encode(Reply(fields: []), tag: request.tag, out: &out)
+        case .quit:
+            session.closing = true
+            encode(Reply(fields: []), tag: request.tag, out: &out)
+        case .help:
+            let items = CommandTable.verbs.map { spec in
+                [Field("verb", spec.verb), Field("roles", spec.roles.map { roleList($0) } ?? "any"), Field("syntax", spec.syntax)]
+            }
+            encode(Reply(items: items, fields: [Field("count", String(items.count))]), tag: request.tag, out: &out)
+        case .stats:
+            encode(Reply(fields: statsFields()), tag: request.tag, out: &out)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Appends an entry to the journal (durable at the next group commit) and snapshots when due.
+    private func record(_ entry: Entry) {
+        appliedLSN = journal.append(EntryCodec.encode(entry))
+        snapshotter.noteRecord(lsn: appliedLSN, ledger: ledger, journal: journal)
+    }
+
+    private func makeUniqueCard() -> (number: CardNumber, pin: PIN, keys: CardKeys) {
+        while true {
+            let number = cards.makeCardNumber()
+            let digest = hasher.cardDigest(number)
+            if ledger.cardExists(digest) { continue }
+            let pin = cards.makePIN()
+            let keys = CardKeys(cardDigest: digest, pinDigest: hasher.pinDigest(card: number, pin: pin),
+                                last4: number.last4, length: number.digits.count)
+            return (number, pin, keys)
+        }
+    }
+
+    /// Shows the new card's number and PIN in the live reply only; the stored reply keeps the mask.
+    private func reveal(_ card: (number: CardNumber, pin: PIN), in reply: inout Reply) {
+        guard let index = reply.fields.firstIndex(where: { $0.key == "card" }) else { return }
+        reply.fields[index] = Field("card", card.number.digits)
+        reply.fields.insert(Field("pin", card.pin.digits), at: index + 1)
+    }
+
+    /// Card text to digests. Text that is no card number or PIN still gets digests (of the text),
+    /// which match nothing: the ledger declines it exactly like an unknown card.
+    private func selectCard(_ cardText: String, _ pinText: String) -> CreditSelector {
+        guard let number = CardNumber(cardText), let pin = PIN(pinText) else {
+            return .card(cardDigest: hasher.digest(domain: "invalid-card", Array(cardText.utf8)),
+                         pinDigest: hasher.digest(domain: "invalid-pin", Array(pinText.utf8)))
+        }
+        return .card(cardDigest: hasher.cardDigest(number), pinDigest: hasher.pinDigest(card: number, pin: pin))
+    }
+
+    private func statsFields() -> [Field] {
+        let now = Instant.wallClock()
+        return [
+            Field("connections", String(counters.connectionsOpen)),
+            Field("connections_total", String(counters.connectionsTotal)),
+            Field("connections_refused", String(counters.connectionsRefused)),
+            Field("requests", String(counters.requests)), Field("errors", String(counters.errors)),
+            Field("credits", String(ledger.creditCount)), Field("pending_holds", String(ledger.pendingHoldCount)),
+            Field("refs", String(ledger.refCount)),
+            Field("journal_lsn", String(appliedLSN)), Field("durable_lsn", String(journal.durableLSN)),
+            Field("journal_bytes", String(journal.bytesWritten)), Field("fsyncs", String(journal.fsyncCount)),
+            Field("snapshots", String(snapshotter.completed)),
+            Field("uptime_seconds", String((now.millis - startedAt.millis) / 1000)),
+        ]
+    }
+
+    private func roleList(_ roles: Set<Role>) -> String {
+        Role.allCases.filter { roles.contains($0) }.map(\.rawValue).joined(separator: ",")
+    }
+
+    private func fail(tag: String?, _ error: CreditError, out: inout [UInt8]) {
+        counters.errors += 1
+        ReplyEncoder.error(tag: tag, code: error.code.rawValue, message: error.message, into: &out)
+    }
+
+    private func encode(_ reply: Reply, tag: String?, out: inout [UInt8]) {
+        for item in reply.items { ReplyEncoder.item(fields: item.map { ($0.key, $0.value) }, into: &out) }
+        ReplyEncoder.ok(tag: tag, fields: reply.fields.map { ($0.key, $0.value) }, into: &out)
+    }
+}

@@ -1,0 +1,279 @@
+// EventLoop: one thread, one epoll set — accepts, reads, runs the engine, and writes durable replies.
+
+import CEpoll
+import CreditCore
+import CreditProtocol
+import Glibc
+
+/// The daemon's network loop. Everything that touches the ledger runs on this thread; the only
+/// other threads are the journal writer (which wakes this loop through an eventfd when records
+/// become durable) and the snapshot writer.
+final class EventLoop {
+    /// Bytes read from a socket at once.
+    static let readChunkBytes = 64 * 1024
+    /// Longest sleep between timer checks (hold expiry, idle connections).
+    static let tickMillis: Int64 = 1000
+    /// How long a graceful stop waits for clients to take their last replies.
+    static let drainMillis: Int64 = 2000
+
+    private let engine: Engine
+    private let config: ServerConfig
+    private let epollFD: Int32
+    private let listenFD: Int32
+    private let wakeFD: Int32
+    private let signalFD: Int32
+    private var connections: [Connection?] = []
+    private var waiting: Set<Int32> = []
+    private var readBuffer = [UInt8](repeating: 0, count: EventLoop.readChunkBytes)
+    private var lastTickMillis: Int64 = 0
+    private var stopping = false
+
+    init(engine: Engine, config: ServerConfig, listenFD: Int32, wakeFD: Int32, signalFD: Int32) throws(ServerError) {
+        self.engine = engine
+        self.config = config
+        self.listenFD = listenFD
+        self.wakeFD = wakeFD
+        self.signalFD = signalFD
+        epollFD = cepoll_create()
+        guard epollFD >= 0 else { throw ServerError("epoll_create failed: \(errnoText())") }
+        for fd in [listenFD, wakeFD, signalFD] where cepoll_ctl(epollFD, 0, fd, cepoll_in) != 0 {
+            throw ServerError("epoll_ctl failed: \(errnoText())")
+        }
+    }
+
+    /// Runs until SIGTERM or SIGINT, then answers what is in flight and returns.
+    func run() {
+        var events = [cepoll_event](repeating: cepoll_event(), count: 256)
+        while !stopping {
+            let count = cepoll_wait(epollFD, &events, Int32(events.count), Int32(timeoutMillis()))
+            if count < 0 && errno != EINTR { fatal("epoll_wait failed: \(errnoText())") }
+            for index in 0..<max(0, Int(count)) { dispatch(events[index]) }
+            engine.journal.flush()
+            releaseDurable()
+            tick()
+        }
+        drainAndClose()
+    }
+
+    // MARK: Events
+
+    private func dispatch(_ event: cepoll_event) {
+        let fd = event.fd
+        if fd == listenFD { return acceptAll() }
+        if fd == wakeFD { var value: UInt64 = 0; _ = read(wakeFD, &value, 8); return }
+        if fd == signalFD { return handleSignals() }
+        guard let connection = connection(fd) else { return }
+        if event.events & (cepoll_in | cepoll_hup | cepoll_err | cepoll_rdhup) != 0 { readFrom(connection) }
+        if self.connection(fd) != nil && event.events & cepoll_out != 0 { writeTo(connection) }
+    }
+
+    private func acceptAll() {
+        var peer = [CChar](repeating: 0, count: 64)
+        while true {
+            let fd = cepoll_accept(listenFD, &peer, Int32(peer.count))
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno != EAGAIN && errno != EWOULDBLOCK { Log.write(.warn, "accept failed", ["error": errnoText()]) }
+                return
+            }
+            let peerText = String(decoding: peer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard engine.counters.connectionsOpen < config.connectionsMax else {
+                engine.counters.connectionsRefused += 1
+                let busy = Array("ERR BUSY too many connections\n".utf8)
+                _ = send(fd, busy, busy.count, Int32(MSG_NOSIGNAL))
+                close(fd)
+                continue
+            }
+            _ = cepoll_nodelay(fd)
+            let connection = Connection(fd: fd, peer: peerText, now: monotonicMillis())
+            if Int(fd) >= connections.count { connections += Array(repeating: nil, count: Int(fd) + 64 - connections.count) }
+            connections[Int(fd)] = connection
+            engine.counters.connectionsOpen += 1
+            engine.counters.connectionsTotal += 1
+            setInterest(connection, cepoll_in | cepoll_rdhup)
+        }
+    }
+
+    private func readFrom(_ connection: Connection) {
+        guard connection.canProcess, !connection.peerClosed else { return }
+        let count = readBuffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
+        if count < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+            return closeConnection(connection)
+        }
+        connection.lastActiveMillis = monotonicMillis()
+        if count == 0 {
+            connection.peerClosed = true
+        } else {
+            readBuffer.withUnsafeBytes { connection.framer.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
+        process(connection)
+    }
+
+    /// Runs the connection's complete lines through the engine, as far as its bounds allow.
+    private func process(_ connection: Connection) {
+        while connection.canProcess, let framed = connection.framer.next() {
+            switch framed {
+            case .line(let line): engine.handle(line: line, session: &connection.session, out: &connection.held)
+            case .tooLong: engine.handleTooLong(out: &connection.held)
+            }
+            connection.heldMarks.append((engine.appliedLSN, connection.held.count))
+        }
+        if connection.peerClosed && connection.canProcess && connection.framer.hasPartialLine {
+            ReplyEncoder.error(tag: nil, code: ErrorCode.badRequest.rawValue,
+                               message: "incomplete line at end of input", into: &connection.held)
+            connection.heldMarks.append((engine.appliedLSN, connection.held.count))
+            connection.framer = LineFramer()
+        }
+        if !connection.heldMarks.isEmpty { waiting.insert(connection.fd) }
+        if connection.isDrained && (connection.session.closing || connection.peerClosed) {
+            return closeConnection(connection)
+        }
+        updateInterest(connection)
+    }
+
+    private func writeTo(_ connection: Connection) {
+        while connection.readyOffset < connection.ready.count {
+            let written = connection.ready.withUnsafeBytes { buffer in
+                send(connection.fd, buffer.baseAddress! + connection.readyOffset,
+                     buffer.count - connection.readyOffset, Int32(MSG_NOSIGNAL))
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+                return closeConnection(connection)
+            }
+            connection.readyOffset += written
+        }
+        if connection.readyOffset == connection.ready.count {
+            connection.ready.removeAll(keepingCapacity: true)
+            connection.readyOffset = 0
+        }
+        if connection.isDrained && (connection.session.closing || connection.peerClosed) {
+            return closeConnection(connection)
+        }
+        process(connection)
+    }
+
+    /// Sends every reply whose journal records are now durable.
+    private func releaseDurable() {
+        guard !waiting.isEmpty else { return }
+        let durable = engine.journal.durableLSN
+        for fd in waiting {
+            guard let connection = connection(fd) else { waiting.remove(fd); continue }
+            connection.release(durable: durable)
+            if connection.heldMarks.isEmpty { waiting.remove(fd) }
+            if connection.readyOffset < connection.ready.count { writeTo(connection) }
+        }
+    }
+
+    // MARK: Timers and signals
+
+    private func timeoutMillis() -> Int64 {
+        var timeout = EventLoop.tickMillis
+        if let deadline = engine.ledger.nextDeadline {
+            timeout = min(timeout, max(0, deadline.millis - Instant.wallClock().millis))
+        }
+        return timeout
+    }
+
+    private func tick() {
+        engine.sweep(now: Instant.wallClock())
+        engine.journal.flush()
+        let now = monotonicMillis()
+        guard now - lastTickMillis >= EventLoop.tickMillis else { return }
+        lastTickMillis = now
+        let idleMillis = config.idleTimeout.value * 1000
+        for case let connection? in connections where now - connection.lastActiveMillis > idleMillis && connection.isDrained {
+            Log.write(.info, "closing idle connection", ["peer": connection.peer])
+            closeConnection(connection)
+        }
+    }
+
+    private func handleSignals() {
+        while true {
+            let signal = cepoll_read_signal(signalFD)
+            if signal <= 0 { return }
+            if signal == SIGHUP {
+                Log.write(.info, "SIGHUP received; this version has nothing to reload")
+            } else {
+                Log.write(.info, "stopping", ["signal": String(signal)])
+                stopping = true
+            }
+        }
+    }
+
+    /// Graceful stop: accept and read nothing more, make everything applied durable, send what is
+    /// owed, and close.
+    private func drainAndClose() {
+        close(listenFD)
+        engine.journal.flush()
+        while engine.journal.durableLSN < engine.appliedLSN { usleep(200) }
+        releaseDurable()
+        let deadline = monotonicMillis() + EventLoop.drainMillis
+        while monotonicMillis() < deadline, connections.contains(where: { $0 != nil && $0!.readyOffset < $0!.ready.count }) {
+            for case let connection? in connections { writeTo(connection) }
+            usleep(1000)
+        }
+        for case let connection? in connections { closeConnection(connection) }
+    }
+
+    // MARK: Plumbing
+
+    private func connection(_ fd: Int32) -> Connection? {
+        Int(fd) < connections.count ? connections[Int(fd)] : nil
+    }
+
+    private func updateInterest(_ connection: Connection) {
+        var wanted: UInt32 = 0
+        if connection.canProcess && !connection.peerClosed { wanted |= cepoll_in | cepoll_rdhup }
+        if connection.readyOffset < connection.ready.count { wanted |= cepoll_out }
+        setInterest(connection, wanted)
+    }
+
+    private func setInterest(_ connection: Connection, _ wanted: UInt32) {
+        guard wanted != connection.interest else { return }
+        let op: Int32 = wanted == 0 ? 2 : (connection.interest == 0 ? 0 : 1)
+        if cepoll_ctl(epollFD, op, connection.fd, wanted) != 0 {
+            Log.write(.warn, "epoll_ctl failed", ["error": errnoText()])
+        }
+        connection.interest = wanted
+    }
+
+    private func closeConnection(_ connection: Connection) {
+        guard connections[Int(connection.fd)] === connection else { return }
+        _ = cepoll_ctl(epollFD, 2, connection.fd, 0)
+        close(connection.fd)
+        connections[Int(connection.fd)] = nil
+        waiting.remove(connection.fd)
+        engine.counters.connectionsOpen -= 1
+    }
+}
+
+/// Milliseconds on the monotonic clock, for timeouts that wall-clock jumps must not affect.
+func monotonicMillis() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+}
+
+/// The current errno as text.
+func errnoText() -> String {
+    String(cString: strerror(errno))
+}
+
+/// Logs and exits non-zero: for errors after which continuing could lose or invent money.
+func fatal(_ message: String) -> Never {
+    Log.write(.error, message)
+    exit(70)
+}
+
+/// A start-up or runtime failure with a message fit to print.
+public struct ServerError: Error, CustomStringConvertible {
+    /// What failed.
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,76 @@
+// Client keys: who may connect and in which role, with secrets kept only as SHA-256 hashes.
+
+import CreditCore
+import CreditCrypto
+import CreditProtocol
+import Foundation
+
+/// One client key: its id, role, and the SHA-256 of its secret.
+struct ClientKey: Sendable {
+    let id: ClientID
+    let role: Role
+    let secretHash: [UInt8]
+}
+
+/// The client keys loaded from the keys file.
+struct KeyStore: Sendable {
+    private var keys: [String: ClientKey] = [:]
+    /// A hash no secret matches, compared against when the key id is unknown so that an unknown
+    /// id and a wrong secret take the same time.
+    private let decoyHash = [UInt8](repeating: 0, count: 32)
+
+    /// Ids of development keys (`dev-` prefix): the daemon warns while any is enabled.
+    var developmentKeyIDs: [String] { keys.keys.filter { $0.hasPrefix("dev-") }.sorted() }
+
+    /// Parses the keys file: `id role sha256:<64 hex>` per line, `#` comments.
+    static func load(path: String) throws(ConfigError) -> KeyStore {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError("cannot read keys file \(path)")
+        }
+        var store = KeyStore()
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            if words.isEmpty { continue }
+            let place = "\(path) line \(index + 1)"
+            guard words.count == 3, ProfileID(words[0]) != nil, let role = Role(rawValue: words[1]),
+                  words[2].hasPrefix("sha256:"), let hash = hexBytes(String(words[2].dropFirst(7))), hash.count == 32
+            else { throw ConfigError("\(place): expected `id role sha256:<64 hex digits>`") }
+            guard store.keys[words[0]] == nil else { throw ConfigError("\(place): duplicate key id \(words[0])") }
+            store.keys[words[0]] = ClientKey(id: ClientID(words[0]), role: role, secretHash: hash)
+        }
+        guard !store.keys.isEmpty else { throw ConfigError("keys file \(path) has no keys") }
+        return store
+    }
+
+    /// The key if `secret` is its secret; comparison is constant-time.
+    func authenticate(id: String, secret: String) -> ClientKey? {
+        let given = hexBytes(KeySecret.sha256Hex(secret))!
+        let key = keys[id]
+        let matches = KeySecret.constantTimeEquals(key?.secretHash ?? decoyHash, given)
+        return matches ? key : nil
+    }
+}
+
+private func hexBytes(_ text: String) -> [UInt8]? {
+    let digits = Array(text.utf8)
+    guard digits.count % 2 == 0 else { return nil }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(digits.count / 2)
+    var index = 0
+    while index < digits.count {
+        guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+        bytes.append(high << 4 | low)
+        index += 2
+    }
+    return bytes
+}
+
+private func hexValue(_ digit: UInt8) -> UInt8? {
+    switch digit {
+    case 48...57: return digit - 48
+    case 97...102: return digit - 87
+    case 65...70: return digit - 55
+    default: return nil
+    }
+}

@@ -1,0 +1,54 @@
+// Log: one logfmt line per event on stderr, journald-friendly. Card numbers never reach it.
+
+import Glibc
+
+/// Severity of a log line.
+public enum LogLevel: String, Sendable {
+    case debug, info, warn, error
+}
+
+/// Writes `ts=… level=… msg="…" key=value…` lines to stderr, one `write` per line so lines from
+/// the engine and the journal thread never interleave.
+public enum Log {
+    /// Logs one event. Values are quoted when they contain spaces, quotes or `=`.
+    public static func write(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String> = [:]) {
+        var line = "ts=\(Instant.wallClock().rfc3339) level=\(level.rawValue) msg=\(quote(message))"
+        for (key, value) in fields { line += " \(key)=\(quote(value))" }
+        line += "\n"
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if written <= 0 { if errno == EINTR { continue } else { return } }
+                offset += written
+            }
+        }
+    }
+
+    private static func quote(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.utf8.contains { $0 == 32 || $0 == 34 || $0 == 61 || $0 == 92 || $0 < 32 }
+        guard needsQuotes else { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(scalar.value < 32 ? "?" : scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+import CreditCore
+
+extension Instant {
+    /// The current wall-clock time (CLOCK_REALTIME), to the millisecond.
+    public static func wallClock() -> Instant {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Instant(millis: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
+    }
+}

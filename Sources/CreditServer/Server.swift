@@ -1,0 +1,68 @@
+// Server: start-up — read config and keys, recover the ledger, open the journal, listen, serve.
+
+import CEpoll
+import CreditCore
+import CreditCrypto
+import CreditJournal
+import Foundation
+import Glibc
+
+/// The daemon, assembled from its configuration.
+public enum Server {
+    /// Starts the daemon and serves until SIGTERM/SIGINT. Returns normally after a graceful stop;
+    /// throws (before serving) when configuration, keys, secret or recovery fail.
+    public static func run(config: ServerConfig) throws {
+        // Block the signals before any thread starts, so every thread inherits the mask and only
+        // the event loop (through the signalfd) ever sees them.
+        let signalFD = cepoll_signalfd()
+        guard signalFD >= 0 else { throw ServerError("signalfd failed: \(errnoText())") }
+        let policy = try loadPolicy(config)
+        let keys = try KeyStore.load(path: config.keysFile)
+        if !keys.developmentKeyIDs.isEmpty {
+            Log.write(.warn, "development keys enabled: never use this config in production",
+                      ["keys": keys.developmentKeyIDs.joined(separator: ",")])
+        }
+        try makeDataDirectory(config.dataDirectory)
+        let secret = try ServerSecret.loadOrCreate(path: config.secretPath)
+        let cards = try CardGenerator(prefix: config.cardPrefix, length: config.cardLength, pinLength: config.pinLength)
+        let (ledger, lastLSN) = try Recovery.recover(directory: config.dataDirectory, policy: policy)
+
+        let wakeFD = cepoll_eventfd()
+        guard wakeFD >= 0 else { throw ServerError("eventfd failed: \(errnoText())") }
+        let journal = try JournalWriter(
+            directory: config.dataDirectory, nextLSN: lastLSN + 1,
+            onDurable: { _ in var one: UInt64 = 1; _ = write(wakeFD, &one, 8) },
+            onFatal: { message in fatal("journal failed, stopping without acknowledging: \(message)") })
+        let snapshotter = Snapshotter(directory: config.dataDirectory, everyRecords: config.snapshotEveryRecords,
+                                      onFatal: { message in fatal(message) })
+        let engine = Engine(ledger: ledger, journal: journal, appliedLSN: lastLSN, hasher: KeyedHasher(secret: secret),
+                            cards: cards, keys: keys, snapshotter: snapshotter)
+
+        var boundPort: Int32 = 0
+        let listenFD = cepoll_listen(config.listenHost, Int32(config.listenPort), 1024, &boundPort)
+        guard listenFD >= 0 else {
+            throw ServerError("cannot listen on \(config.listenHost):\(config.listenPort): \(errnoText())")
+        }
+        let loop = try EventLoop(engine: engine, config: config, listenFD: listenFD, wakeFD: wakeFD, signalFD: signalFD)
+        Log.write(.info, "listening", ["addr": "\(config.listenHost):\(boundPort)", "credits": String(ledger.creditCount),
+                                        "lsn": String(lastLSN)])
+        loop.run()
+        journal.close()
+        Log.write(.info, "stopped", ["lsn": String(engine.appliedLSN)])
+    }
+
+    private static func loadPolicy(_ config: ServerConfig) throws -> LedgerPolicy {
+        guard let data = FileManager.default.contents(atPath: config.currenciesFile),
+              let text = String(data: data, encoding: .utf8)
+        else { throw ConfigError("cannot read currencies file \(config.currenciesFile)") }
+        return LedgerPolicy(currencies: try CurrencyTable.parse(text), holdTTLDefault: config.holdTTLDefault,
+                            holdTTLMax: config.holdTTLMax, refWindow: config.refWindow,
+                            holdsPerCreditMax: config.holdsPerCreditMax)
+    }
+
+    private static func makeDataDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw ServerError("cannot create data directory \(path): \(errnoText())")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+// Snapshotter: writes a snapshot of the ledger in the background every N journal records.
+
+import CreditCore
+import CreditJournal
+import Foundation
+import Synchronization
+
+/// Progress shared with the snapshot thread.
+private final class SnapshotProgress: Sendable {
+    let running = Atomic<Bool>(false)
+    let completed = Atomic<Int>(0)
+}
+
+/// Decides when to snapshot, and writes snapshots off the engine thread so requests do not wait
+/// for the encoding or the fsyncs. The state is a copy-on-write value copy taken on the engine
+/// thread, so the engine keeps changing its own ledger meanwhile.
+final class Snapshotter {
+    private let directory: String
+    private let everyRecords: Int
+    private var recordsSince = 0
+    private let progress = SnapshotProgress()
+    private let onFatal: @Sendable (String) -> Void
+
+    /// Snapshots completed since start.
+    var completed: Int { progress.completed.load(ordering: .relaxed) }
+
+    init(directory: String, everyRecords: Int, onFatal: @escaping @Sendable (String) -> Void) {
+        self.directory = directory
+        self.everyRecords = everyRecords
+        self.onFatal = onFatal
+    }
+
+    /// Counts a journaled record and starts a snapshot when enough have accumulated.
+    func noteRecord(lsn: UInt64, ledger: Ledger, journal: JournalWriter) {
+        recordsSince += 1
+        guard recordsSince >= everyRecords, !progress.running.load(ordering: .acquiring) else { return }
+        recordsSince = 0
+        start(lsn: lsn, state: ledger.canonicalState, journal: journal)
+    }
+
+    /// Writes a snapshot covering everything through `lsn` now, and waits for it (shutdown, tests).
+    func snapshotNow(lsn: UInt64, ledger: Ledger, journal: JournalWriter) {
+        while progress.running.load(ordering: .acquiring) { usleep(1000) }
+        start(lsn: lsn, state: ledger.canonicalState, journal: journal)
+        while progress.running.load(ordering: .acquiring) { usleep(1000) }
+    }
+
+    private func start(lsn: UInt64, state: LedgerState, journal: JournalWriter) {
+        progress.running.store(true, ordering: .releasing)
+        _ = journal.startNewSegment()
+        let directory = self.directory
+        let progress = self.progress
+        let onFatal = self.onFatal
+        let thread = Thread {
+            // The snapshot may only cover what the journal has made durable: otherwise a crash
+            // could leave a snapshot holding changes whose replies were never sent.
+            while journal.durableLSN < lsn { usleep(200) }
+            do {
+                try SnapshotStore.write(directory: directory, lsn: lsn, body: SnapshotCodec.encode(state))
+                try journal.removeSegments(coveredThrough: lsn)
+                Log.write(.info, "snapshot written", ["lsn": String(lsn), "credits": String(state.credits.count)])
+                progress.completed.add(1, ordering: .relaxed)
+            } catch {
+                onFatal("snapshot at lsn \(lsn) failed: \(error)")
+            }
+            progress.running.store(false, ordering: .releasing)
+        }
+        thread.start()
+    }
+}
