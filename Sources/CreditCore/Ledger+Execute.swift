@@ -50,11 +50,16 @@ extension Ledger {
         }
     }
 
-    /// Expires every pending hold whose deadline is at or before `now`, as one entry to journal.
+    /// Most holds one sweep entry expires: keeps every journal record small; the caller sweeps
+    /// again until nothing is due.
+    public static let sweepEventsMax = 1000
+
+    /// Expires pending holds whose deadline is at or before `now` — at most `sweepEventsMax` of
+    /// them — as one entry to journal; nil when none is due.
     public mutating func sweep(now: Instant) -> Entry? {
         let now = max(now, state.lastAt)
         var events: [Event] = []
-        while let first = deadlines.first, first.deadline <= now {
+        while events.count < Ledger.sweepEventsMax, let first = deadlines.first, first.deadline <= now {
             _ = deadlines.popFirst()
             if state.holds[first.hold]?.state == .pending { events.append(.expired(first.hold)) }
         }

@@ -9,8 +9,8 @@ import CreditCore
 public enum EntryCodec {
     /// The format version written by this code. Older versions stay readable.
     public static let version: UInt8 = 1
-    /// Events one entry may hold: one request causes a handful; a sweep may expire many holds,
-    /// and the engine splits sweeps larger than this.
+    /// Events one entry may hold: one request causes a handful, and a sweep stops at
+    /// `Ledger.sweepEventsMax`; the margin lets later versions batch more without a format change.
     public static let eventsMax = 10_000
 
     /// The record body of an entry.

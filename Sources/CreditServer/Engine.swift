@@ -79,7 +79,7 @@ final class Engine {
 
     /// Expires due holds; called before every command and on timer ticks.
     func sweep(now: Instant) {
-        if let entry = ledger.sweep(now: now) { record(entry) }
+        while let entry = ledger.sweep(now: now) { record(entry) }
     }
 
     private func handleLedger(_ command: Command, ref: Ref?, request: ParsedRequest, key: ClientKey, out: inout [UInt8]) {
