@@ -28,6 +28,8 @@ let package = Package(
             dependencies: ["CEpoll", "CreditCore", "CreditCrypto", "CreditJournal", "CreditProtocol"]
         ),
         .executableTarget(name: "creditd", dependencies: ["CreditServer"]),
+        // The load generator: drives a running daemon and reports throughput and latency.
+        .executableTarget(name: "creditd-bench"),
 
         .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
         .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
