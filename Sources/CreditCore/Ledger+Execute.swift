@@ -72,7 +72,7 @@ extension Ledger {
     private func read(_ command: Command, now: Instant) -> Result<Reply, CreditError> {
         switch command {
         case .balance(let selector):
-            return resolve(selector).map { credit in Reply(fields: balanceFields(credit)) }
+            return resolve(selector).map { credit in Reply(fields: balanceFields(credit, now: now)) }
         case .history(let id, let limit):
             return history(id, limit: limit)
         case .issue, .hold, .capture, .void:
@@ -253,12 +253,15 @@ extension Ledger {
         }
     }
 
-    private func balanceFields(_ credit: Credit) -> [Field] {
+    /// BALANCE's fields. A credit past its expiry date shows `status=expired` (HOLD refuses it
+    /// with CREDIT_EXPIRED) even before expiry is recorded as an activity.
+    private func balanceFields(_ credit: Credit, now: Instant) -> [Field] {
+        let expired = credit.expires.map { now >= $0.endInstant } ?? false
         var fields = [Field("credit", credit.id.description), Field("type", credit.type.rawValue),
                       Field("balance", formatAmount(credit.balance, credit.currency)),
                       Field("held", formatAmount(credit.held, credit.currency)),
                       Field("available", formatAmount(credit.available, credit.currency)),
-                      Field("currency", credit.currency.code), Field("status", credit.status.rawValue)]
+                      Field("currency", credit.currency.code), Field("status", expired ? "expired" : credit.status.rawValue)]
         if let expires = credit.expires { fields.append(Field("expires", expires.description)) }
         return fields
     }

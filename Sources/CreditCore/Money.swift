@@ -66,7 +66,11 @@ public struct DecimalAmount: Hashable, Sendable {
             guard integerDigits <= Self.integerDigitsMax, fractionDigits <= Self.fractionDigitsMax else {
                 return nil
             }
-            unscaled = unscaled * 10 + Int64(byte - UInt8(ascii: "0"))
+            // 15 + 4 digits could pass Int64.max: such an amount is not money, it is an attack.
+            let (shifted, overflowMultiply) = unscaled.multipliedReportingOverflow(by: 10)
+            let (next, overflowAdd) = shifted.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflowMultiply, !overflowAdd else { return nil }
+            unscaled = next
         }
         guard integerDigits > 0, !(seenPoint && fractionDigits == 0) else { return nil }
         self.unscaled = unscaled
@@ -78,7 +82,11 @@ public struct DecimalAmount: Hashable, Sendable {
     public func minorUnits(in currency: Currency) -> MinorUnits? {
         guard fractionDigits <= currency.minorDigits else { return nil }
         var value = unscaled
-        for _ in fractionDigits..<currency.minorDigits { value *= 10 }
+        for _ in fractionDigits..<currency.minorDigits {
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
+            guard !overflow else { return nil }
+            value = shifted
+        }
         return MinorUnits(value)
     }
 }

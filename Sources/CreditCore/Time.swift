@@ -59,6 +59,7 @@ public struct Seconds: Hashable, Comparable, Sendable {
     /// Parses `30s`, `15m`, `2h` or `7d`: a positive integer and one unit letter.
     public init?(ttl text: String) {
         guard let unit = text.last, text.count >= 2, text.count <= 12,
+              text.utf8.dropLast().allSatisfy({ $0 >= 48 && $0 <= 57 }),
               let count = Int64(text.dropLast()), count > 0
         else { return nil }
         let multiplier: Int64

@@ -89,16 +89,35 @@ public enum CommandTable {
     }
 
     /// The bytes a request's fingerprint is computed over: the verb and its arguments sorted by
-    /// key, without the ref. Two requests with the same canonical bytes are the same request.
+    /// key, without the ref, with values in canonical form — `amount=50` and `amount=50.00`,
+    /// `ttl=15m` and `ttl=900s`, no `partial=` and `partial=no` are the same request, so a till
+    /// that reformats a retry gets its replay rather than REF_CONFLICT.
     public static func canonicalBytes(_ request: ParsedRequest) -> [UInt8] {
         var bytes = Array(request.verb.utf8)
         for argument in request.arguments.sorted(by: { $0.key < $1.key }) where argument.key != "ref" {
+            let value = canonicalValue(argument)
+            if argument.key == "partial" && value == "no" { continue }
             bytes.append(0)
             bytes += argument.key.utf8
             bytes.append(UInt8(ascii: "="))
-            bytes += argument.value.utf8
+            bytes += value.utf8
         }
         return bytes
+    }
+
+    private static func canonicalValue(_ argument: Argument) -> String {
+        switch argument.key {
+        case "amount":
+            guard let amount = DecimalAmount(argument.value) else { return argument.value }
+            var unscaled = amount.unscaled
+            var digits = amount.fractionDigits
+            while digits > 0 && unscaled % 10 == 0 { unscaled /= 10; digits -= 1 }
+            return "\(unscaled)e-\(digits)"
+        case "ttl":
+            return Seconds(ttl: argument.value).map { "\($0.value)s" } ?? argument.value
+        default:
+            return argument.value
+        }
     }
 }
 
@@ -163,7 +182,8 @@ private func buildHistory(_ request: ParsedRequest, _: CardResolver) -> Result<A
     attempt { () throws(CreditError) -> Action in
         var limit = LedgerPolicy.historyLimitDefault
         if let text = request.value("limit") {
-            guard let parsed = Int(text), (1...LedgerPolicy.historyLimitMax).contains(parsed) else {
+            guard text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let parsed = Int(text),
+                  (1...LedgerPolicy.historyLimitMax).contains(parsed) else {
                 throw CreditError(.badRequest, "limit must be 1 to \(LedgerPolicy.historyLimitMax)")
             }
             limit = parsed

@@ -44,6 +44,9 @@ public struct LineFramer: Sendable {
     /// being discarded); the server uses this to time out clients that stall mid-line.
     public var hasPartialLine: Bool { isDiscardingInput || buffer.count > unfinishedStart }
 
+    /// True while the rest of an over-long line (already answered `.tooLong`) is being dropped.
+    public var isDiscardingLongLine: Bool { isDiscardingInput }
+
     /// Adds bytes read from the connection.
     public mutating func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }

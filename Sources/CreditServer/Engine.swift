@@ -27,7 +27,8 @@ final class Engine {
     /// it durable, so no reply reveals state that a crash could still lose.
     private(set) var appliedLSN: UInt64
     var counters = Counters()
-    let startedAt = Instant.wallClock()
+    /// Monotonic start time, for `uptime_seconds` (immune to wall-clock changes).
+    let startedMillis = monotonicMillis()
 
     init(ledger: Ledger, journal: JournalWriter, appliedLSN: UInt64, hasher: KeyedHasher, cards: CardGenerator,
          keys: KeyStore, snapshotter: Snapshotter) {
@@ -171,7 +172,6 @@ final class Engine {
     }
 
     private func statsFields() -> [Field] {
-        let now = Instant.wallClock()
         return [
             Field("connections", String(counters.connectionsOpen)),
             Field("connections_total", String(counters.connectionsTotal)),
@@ -182,7 +182,7 @@ final class Engine {
             Field("journal_lsn", String(appliedLSN)), Field("durable_lsn", String(journal.durableLSN)),
             Field("journal_bytes", String(journal.bytesWritten)), Field("fsyncs", String(journal.fsyncCount)),
             Field("snapshots", String(snapshotter.completed)),
-            Field("uptime_seconds", String((now.millis - startedAt.millis) / 1000)),
+            Field("uptime_seconds", String((monotonicMillis() - startedMillis) / 1000)),
         ]
     }
 

@@ -119,7 +119,8 @@ final class EventLoop {
             }
             connection.heldMarks.append((engine.appliedLSN, connection.held.count))
         }
-        if connection.peerClosed && connection.canProcess && connection.framer.hasPartialLine {
+        if connection.peerClosed && connection.canProcess && connection.framer.hasPartialLine
+            && !connection.framer.isDiscardingLongLine {
             ReplyEncoder.error(tag: nil, code: ErrorCode.badRequest.rawValue,
                                message: "incomplete line at end of input", into: &connection.held)
             connection.heldMarks.append((engine.appliedLSN, connection.held.count))

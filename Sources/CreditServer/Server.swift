@@ -23,6 +23,8 @@ public enum Server {
                       ["keys": keys.developmentKeyIDs.joined(separator: ",")])
         }
         try makeDataDirectory(config.dataDirectory)
+        let lockFD = try lockDataDirectory(config.dataDirectory)
+        defer { close(lockFD) }
         let secret = try ServerSecret.loadOrCreate(path: config.secretPath)
         let cards = try CardGenerator(prefix: config.cardPrefix, length: config.cardLength, pinLength: config.pinLength)
         let (ledger, lastLSN) = try Recovery.recover(directory: config.dataDirectory, policy: policy)
@@ -58,6 +60,18 @@ public enum Server {
         return LedgerPolicy(currencies: try CurrencyTable.parse(text), holdTTLDefault: config.holdTTLDefault,
                             holdTTLMax: config.holdTTLMax, refWindow: config.refWindow,
                             holdsPerCreditMax: config.holdsPerCreditMax)
+    }
+
+    /// Takes an exclusive lock on the data directory for the life of the process: two daemons
+    /// appending to one journal would corrupt it.
+    private static func lockDataDirectory(_ path: String) throws -> Int32 {
+        let fd = open(path + "/LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ServerError("cannot open \(path)/LOCK: \(errnoText())") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw ServerError("data directory \(path) is in use by another creditd")
+        }
+        return fd
     }
 
     private static func makeDataDirectory(_ path: String) throws {

@@ -1,0 +1,87 @@
+// Proves the command table checks arguments per verb, builds typed commands, and canonicalises
+// requests so reformatted retries are recognised as the same request.
+
+import CreditCore
+@testable import CreditProtocol
+import Testing
+
+private func parse(_ line: String) -> ParsedRequest {
+    guard case .success(let request) = RequestParser.parse(Array(line.utf8)) else {
+        Issue.record("did not parse: \(line)")
+        return ParsedRequest(tag: nil, verb: "", arguments: [])
+    }
+    return request
+}
+
+private func action(_ line: String) -> Result<Action, CreditError> {
+    let request = parse(line)
+    guard let spec = CommandTable.spec(request.verb) else { return .failure(CreditError(.unknownVerb, request.verb)) }
+    return CommandTable.action(for: request, spec: spec) { _, _ in .credit(CreditID(999)) }
+}
+
+private func errorCode(_ line: String) -> ErrorCode? {
+    if case .failure(let error) = action(line) { return error.code }
+    return nil
+}
+
+@Test func everyVerbHasOneRowAndASyntaxLineStartingWithIt() {
+    let verbs = CommandTable.verbs.map(\.verb)
+    #expect(verbs == ["AUTH", "PING", "HELP", "QUIT", "ISSUE", "BALANCE", "HOLD", "CAPTURE", "VOID", "HISTORY", "STATS"])
+    for spec in CommandTable.verbs { #expect(spec.syntax.hasPrefix(spec.verb)) }
+}
+
+@Test func unknownMissingAndMalformedArgumentsAreRefused() {
+    #expect(errorCode("HOLD credit=cr_1 amount=5 currency=AUD ref=r1 colour=red") == .badRequest)
+    #expect(errorCode("HOLD credit=cr_1 amount=5 currency=AUD") == .badRequest)
+    #expect(errorCode("HOLD credit=cr_1 card=6000000000000000 pin=1234 amount=5 currency=AUD ref=r") == .badRequest)
+    #expect(errorCode("HOLD card=6000000000000000 amount=5 currency=AUD ref=r") == .badRequest)
+    #expect(errorCode("HOLD credit=cr_1 amount=5 currency=aud ref=r") == .badCurrency)
+    #expect(errorCode("HOLD credit=cr_1 amount=-5 currency=AUD ref=r") == .badAmount)
+    #expect(errorCode("HOLD credit=cr_1 amount=5 currency=AUD ref=r ttl=+30s") == .badRequest)
+    #expect(errorCode("HOLD credit=cr_1 amount=5 currency=AUD ref=r partial=maybe") == .badRequest)
+    #expect(errorCode("HOLD credit=c1 amount=5 currency=AUD ref=r") == .badRequest)
+    #expect(errorCode("HOLD credit=cr_1 amount=5 currency=AUD ref=has,comma") == .badRequest)
+    #expect(errorCode("HISTORY credit=cr_1 limit=+1") == .badRequest)
+    #expect(errorCode("HISTORY credit=cr_1 limit=1001") == .badRequest)
+    #expect(errorCode("ISSUE type=voucher amount=5 currency=AUD ref=r") == .badRequest)
+    #expect(errorCode("ISSUE type=store amount=5 currency=AUD ref=r expires=2027-02-30") == .badRequest)
+    #expect(errorCode("CAPTURE hold=hd_x ref=r") == .badRequest)
+}
+
+@Test func wellFormedRequestsBuildTypedCommands() throws {
+    guard case .success(.ledger(.hold(let hold), let ref)) = action("HOLD credit=cr_7 amount=12.5 currency=AUD ref=t-1 ttl=2h partial=yes") else {
+        Issue.record("HOLD did not build")
+        return
+    }
+    #expect(ref?.text == "t-1")
+    #expect(hold.ttl == Seconds(7200))
+    #expect(hold.partial)
+    #expect(hold.amount == DecimalAmount("12.5"))
+    guard case .credit(let id) = hold.selector else { Issue.record("selector"); return }
+    #expect(id == CreditID(7))
+    guard case .success(.ledger(.capture(let holdID, let amount), _)) = action("CAPTURE hold=hd_3 ref=r") else {
+        Issue.record("CAPTURE did not build")
+        return
+    }
+    #expect(holdID == HoldID(3) && amount == nil)
+    guard case .success(.ledger(.history(_, let limit), nil)) = action("HISTORY credit=cr_1") else {
+        Issue.record("HISTORY did not build")
+        return
+    }
+    #expect(limit == LedgerPolicy.historyLimitDefault)
+}
+
+@Test func canonicalBytesIgnoreOrderRefAndFormatting() {
+    let a = CommandTable.canonicalBytes(parse("HOLD credit=cr_1 amount=50 currency=AUD ref=r1"))
+    let b = CommandTable.canonicalBytes(parse("HOLD ref=r2 currency=AUD amount=50.00 credit=cr_1 partial=no"))
+    #expect(a == b)
+    let c = CommandTable.canonicalBytes(parse("HOLD credit=cr_1 amount=50 currency=AUD ref=r1 ttl=15m"))
+    let d = CommandTable.canonicalBytes(parse("HOLD credit=cr_1 amount=50 currency=AUD ref=r1 ttl=900s"))
+    #expect(c == d)
+    let e = CommandTable.canonicalBytes(parse("HOLD credit=cr_1 amount=50.01 currency=AUD ref=r1"))
+    #expect(a != e)
+    let f = CommandTable.canonicalBytes(parse("HOLD credit=cr_1 amount=50 currency=AUD ref=r1 partial=yes"))
+    #expect(a != f)
+    let g = CommandTable.canonicalBytes(parse("HOLD credit=cr_1 amount=500 currency=AUD ref=r1"))
+    #expect(a != g)
+}
