@@ -47,12 +47,13 @@ public struct CurrencyTable: Sendable {
     /// `AUD 2 10000.00`; `#` starts a comment. Throws a message naming the line on any error.
     public static func parse(_ text: String) throws(ConfigError) -> CurrencyTable {
         var currencies: [Currency] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if words.isEmpty { continue }
             let lineNumber = index + 1
             guard words.count == 3, Currency.isCode(String(words[0])),
+                  words[1].utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
                   let digits = Int(words[1]), (0...DecimalAmount.fractionDigitsMax).contains(digits)
             else {
                 throw ConfigError("currency table line \(lineNumber): expected `CODE DIGITS MAX_BALANCE`")
@@ -62,6 +63,9 @@ public struct CurrencyTable: Sendable {
                   max.value > 0, max <= Currency.balanceCeiling
             else {
                 throw ConfigError("currency table line \(lineNumber): bad maximum balance \(words[2])")
+            }
+            guard !currencies.contains(where: { $0.code == probe.code }) else {
+                throw ConfigError("currency table line \(lineNumber): \(probe.code) is listed twice")
             }
             currencies.append(Currency(code: probe.code, minorDigits: digits, balanceMax: max))
         }

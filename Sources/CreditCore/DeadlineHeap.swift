@@ -1,7 +1,9 @@
 // DeadlineHeap: a binary min-heap of hold deadlines, so the expiry sweep touches only due holds.
 
-/// A min-heap of (deadline, hold) pairs. Resolved holds are not removed eagerly: the sweep skips
-/// entries whose hold is no longer pending when it pops them.
+/// A min-heap of (deadline, hold) pairs, ordered by deadline then hold id so that holds with the
+/// same deadline always expire in the same order (live, after replay, after a snapshot restore).
+/// Resolved holds are not removed eagerly: the sweep skips entries whose hold is no longer
+/// pending when it pops them.
 struct DeadlineHeap: Sendable {
     private var items: [(deadline: Instant, hold: HoldID)] = []
 
@@ -17,7 +19,7 @@ struct DeadlineHeap: Sendable {
         var child = items.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
-            guard items[child].deadline < items[parent].deadline else { break }
+            guard precedes(items[child], items[parent]) else { break }
             items.swapAt(child, parent)
             child = parent
         }
@@ -33,12 +35,16 @@ struct DeadlineHeap: Sendable {
             let left = 2 * parent + 1
             let right = left + 1
             var smallest = parent
-            if left < items.count && items[left].deadline < items[smallest].deadline { smallest = left }
-            if right < items.count && items[right].deadline < items[smallest].deadline { smallest = right }
+            if left < items.count && precedes(items[left], items[smallest]) { smallest = left }
+            if right < items.count && precedes(items[right], items[smallest]) { smallest = right }
             if smallest == parent { break }
             items.swapAt(parent, smallest)
             parent = smallest
         }
         return top
+    }
+
+    private func precedes(_ a: (deadline: Instant, hold: HoldID), _ b: (deadline: Instant, hold: HoldID)) -> Bool {
+        a.deadline < b.deadline || (a.deadline == b.deadline && a.hold < b.hold)
     }
 }

@@ -1,0 +1,48 @@
+// Proves the deadline heap always yields its earliest deadline first, under random interleavings of inserts and pops.
+
+@testable import CreditCore
+import Testing
+
+@Test func emptyHeapHasNothingToPop() {
+    var heap = DeadlineHeap()
+    #expect(heap.first == nil)
+    #expect(heap.popFirst() == nil)
+    #expect(heap.count == 0)
+}
+
+@Test(arguments: UInt64(1)...20)
+func heapPopsInDeadlineOrderUnderRandomInterleavings(_ seed: UInt64) {
+    var rng = SplitMix64(seed: seed)
+    var heap = DeadlineHeap()
+    var reference: [Int64] = []  // the deadlines in the heap, kept sorted
+    var nextHold: UInt64 = 0
+    for step in 0..<400 {
+        if rng.chance(60) || reference.isEmpty {
+            nextHold += 1
+            let deadline = rng.inRange(0...200)  // a narrow range, so ties are common
+            heap.insert(Instant(millis: deadline), HoldID(nextHold))
+            reference.insert(deadline, at: reference.firstIndex { $0 > deadline } ?? reference.count)
+        } else {
+            let popped = heap.popFirst()
+            let expected = reference.removeFirst()
+            guard popped?.deadline == Instant(millis: expected) else {
+                Issue.record("seed \(seed) step \(step): popped \(String(describing: popped)), expected deadline \(expected)")
+                return
+            }
+        }
+        guard heap.count == reference.count, heap.first?.deadline.millis == reference.first else {
+            Issue.record("seed \(seed) step \(step): heap holds \(heap.count), first \(String(describing: heap.first))")
+            return
+        }
+    }
+}
+
+@Test func equalDeadlinesPopInHoldIDOrderWhateverTheInsertionOrder() {
+    var heap = DeadlineHeap()
+    let deadline = Instant(millis: 5000)
+    for number in [7, 3, 9, 1, 5] as [UInt64] { heap.insert(deadline, HoldID(number)) }
+    heap.insert(Instant(millis: 4000), HoldID(8))
+    var popped: [UInt64] = []
+    while let next = heap.popFirst() { popped.append(next.hold.number) }
+    #expect(popped == [8, 1, 3, 5, 7, 9])
+}

@@ -1,0 +1,58 @@
+// Proves every error code the core can produce is produced by some request, and that every code is either the core's or explicitly the server's.
+
+import CreditCore
+import Testing
+
+/// Codes only the server produces, never the ledger: UNKNOWN_VERB and LINE_TOO_LONG (framing and
+/// parsing), NOT_AUTHENTICATED, AUTH_FAILED and FORBIDDEN (keys and roles), BUSY (back-pressure)
+/// and INTERNAL (journal or other I/O failure).
+private let serverOnlyCodes: Set<ErrorCode> = [.unknownVerb, .lineTooLong, .notAuthenticated, .authFailed, .forbidden, .busy, .internal]
+
+private let coreCodes: [ErrorCode] = [
+    .badRequest, .badAmount, .badCurrency, .declined, .notFound, .insufficientFunds, .exceedsHold, .holdCaptured,
+    .holdVoided, .holdExpired, .currencyMismatch, .refConflict, .creditExpired, .tooManyHolds,
+]
+
+@Test func everyErrorCodeIsClassifiedAsCoreOrServerOnly() {
+    #expect(Set(coreCodes).isDisjoint(with: serverOnlyCodes))
+    #expect(Set(coreCodes).union(serverOnlyCodes) == Set(ErrorCode.allCases))
+    #expect(coreCodes.count + serverOnlyCodes.count == ErrorCode.allCases.count)
+}
+
+@Test(arguments: coreCodes)
+func theCoreProducesCode(_ code: ErrorCode) throws {
+    var h = Harness()
+    let card = Fixture.card(42)
+    let credit = try h.newCredit(.gift, "100", card: card)
+    let expiring = try h.newCredit(.gift, "100", expires: "2026-11-26")
+    let pending = try h.newHold(credit, "10", ttl: Seconds(60))
+    let captured = try h.newHold(credit, "10")
+    let voided = try h.newHold(expiring, "10")
+    #expect(h.capture(captured).appliedReply != nil)
+    #expect(h.void(voided).appliedReply != nil)
+    let before = h.ledger.canonicalState
+
+    let result: Execution
+    switch code {
+    case .badRequest: result = h.issue(.promo, "10")
+    case .badAmount: result = h.hold(credit, "0.001")
+    case .badCurrency: result = h.hold(credit, "1", "EUR")
+    case .declined: result = h.hold(.card(cardDigest: card.cardDigest, pinDigest: Fixture.wrongPIN), "1")
+    case .notFound: result = h.void(HoldID(404))
+    case .insufficientFunds: result = h.hold(credit, "90.01")
+    case .exceedsHold: result = h.capture(pending, "10.01")
+    case .holdCaptured: result = h.capture(captured)
+    case .holdVoided: result = h.void(voided)
+    case .holdExpired: result = h.capture(pending, at: Instant(millis: Fixture.t0.millis + 60_000))
+    case .currencyMismatch: result = h.hold(credit, "1", "KWD")
+    case .refConflict: result = h.hold(credit, "2", ref: "auto-1")  // auto-1 issued the first credit
+    case .creditExpired: result = h.hold(expiring, "1", at: CivilDate("2026-11-27")!.startInstant)
+    case .tooManyHolds:
+        _ = try h.newHold(credit, "1")
+        _ = try h.newHold(credit, "1")
+        result = h.hold(credit, "1")
+    default: Issue.record("\(code) is not a core code"); return
+    }
+    #expect(result.code == code)
+    if code != .tooManyHolds { #expect(h.ledger.canonicalState == before) }
+}

@@ -1,0 +1,132 @@
+// Proves a retried ref gets the original reply and no second effect, a reused ref with other arguments conflicts, refs are per client, refusals are not remembered, and refs are forgotten after the ref window.
+
+import CreditCore
+import Testing
+
+@Test func retryWithTheSameRefAndArgumentsReplaysTheReplyAndChangesNothing() throws {
+    var h = Harness()
+    let issue = Command.issue(IssueCommand(type: .gift, amount: amount("50"), currency: "AUD", profile: nil,
+                                           expires: nil, card: Fixture.card(1)))
+    let issued = try #require(h.run(issue, ref: "i-1").appliedReply)
+    let hold = Command.hold(HoldCommand(selector: .credit(CreditID(1)), amount: amount("20"), currency: "AUD",
+                                        ttl: nil, partial: false))
+    let held = try #require(h.run(hold, ref: "h-1").appliedReply)
+    let capture = Command.capture(HoldID(1), amount: amount("5"))
+    let captured = try #require(h.run(capture, ref: "c-1").appliedReply)
+    // Later changes do not alter what a retry is told.
+    _ = try #require(h.hold(CreditID(1), "1").appliedReply)
+    h.advance(millis: 60_000)
+
+    let before = h.ledger.canonicalState
+    #expect(h.run(issue, ref: "i-1").replayedReply == issued)
+    #expect(h.run(hold, ref: "h-1").replayedReply == held)
+    #expect(h.run(capture, ref: "c-1").replayedReply == captured)
+    #expect(captured.value("balance") == "45.00")
+    #expect(h.ledger.canonicalState == before)
+    #expect(h.ledger.creditCount == 1)
+}
+
+@Test func aRetryIsReplayedEvenWhenTheCommandWouldNowBeRefused() throws {
+    var h = Harness()
+    let credit = try h.newCredit(.gift, "50")
+    let void = Command.void(HoldID(1))
+    _ = try h.newHold(credit, "10")
+    let voided = try #require(h.run(void, ref: "v-1").appliedReply)
+    #expect(h.run(void, ref: "v-2").code == .holdVoided)  // a new ref is a new request
+    #expect(h.run(void, ref: "v-1").replayedReply == voided)
+}
+
+@Test func sameRefWithOtherArgumentsIsRefConflict() throws {
+    var h = Harness()
+    let credit = try h.newCredit(.gift, "50")
+    _ = try #require(h.hold(credit, "10", ref: "h-1").appliedReply)
+    let before = h.ledger.canonicalState
+    #expect(h.hold(credit, "11", ref: "h-1").refusal == CreditError(.refConflict, "ref h-1 was used for a different request"))
+    #expect(h.void(HoldID(1), ref: "h-1").code == .refConflict)
+    #expect(h.ledger.canonicalState == before)
+}
+
+@Test func refsAreScopedToTheClient() throws {
+    var h = Harness()
+    let command = Command.issue(IssueCommand(type: .store, amount: amount("5"), currency: "AUD",
+                                             profile: ProfileID("p"), expires: nil, card: nil))
+    let first = try #require(h.run(command, ref: "r-1", client: ClientID("till-a")).appliedReply)
+    let second = try #require(h.run(command, ref: "r-1", client: ClientID("till-b")).appliedReply)
+    #expect(first.value("credit") == "cr_1")
+    #expect(second.value("credit") == "cr_2")
+    #expect(h.run(command, ref: "r-1", client: ClientID("till-a")).replayedReply == first)
+    #expect(h.run(command, ref: "r-1", client: ClientID("till-b")).replayedReply == second)
+    #expect(h.ledger.refCount == 2)
+}
+
+@Test func aRefusedRequestIsNotRememberedSoAFixedRetrySucceeds() throws {
+    var h = Harness()
+    #expect(h.issue(.store, "10", ref: "i-1").code == .badRequest)  // no profile
+    #expect(h.ledger.refCount == 0)
+    #expect(h.issue(.store, "10", profile: "cust-1", ref: "i-1").appliedReply?.value("credit") == "cr_1")
+    let credit = CreditID(1)
+    #expect(h.hold(credit, "11", ref: "h-1").code == .insufficientFunds)
+    #expect(h.hold(credit, "11", ref: "h-1").code == .insufficientFunds)  // refused again, not replayed
+    #expect(h.hold(credit, "10", ref: "h-1").appliedReply != nil)
+}
+
+@Test func refsAreForgottenOnceAnEntryIsAppliedAWindowLater() throws {
+    var h = Harness()  // refWindow is 1h
+    let command = Command.issue(IssueCommand(type: .store, amount: amount("5"), currency: "AUD",
+                                             profile: ProfileID("p"), expires: nil, card: nil))
+    let original = try #require(h.run(command, ref: "r-1").appliedReply)
+    let window = Fixture.policy.refWindow.value * 1000
+
+    // An entry applied 1 ms inside the window keeps the ref.
+    _ = try #require(h.issue(.gift, "1", at: Instant(millis: Fixture.t0.millis + window - 1)).appliedReply)
+    #expect(h.ledger.refCount == 2)
+    #expect(h.run(command, ref: "r-1").replayedReply == original)
+
+    // An entry applied exactly a window later forgets it; the same ref is then a new request.
+    _ = try #require(h.issue(.gift, "1", at: Instant(millis: Fixture.t0.millis + window)).appliedReply)
+    #expect(h.ledger.refCount == 2)
+    let again = try #require(h.run(command, ref: "r-1", at: Instant(millis: Fixture.t0.millis + window)).appliedReply)
+    #expect(again.value("credit") == "cr_4")
+    #expect(h.ledger.creditCount == 4)
+}
+
+@Test func refPruningFollowsAppliedEntriesNotTheRequestClock() throws {
+    var h = Harness()
+    let credit = try h.newCredit(.gift, "50")
+    let original = try #require(h.hold(credit, "1", ref: "h-1").appliedReply)
+    let late = Instant(millis: Fixture.t0.millis + 2 * Fixture.policy.refWindow.value * 1000)
+    // No entry applied since: the ref is still remembered, whatever the request's clock says.
+    #expect(h.hold(credit, "1", ref: "h-1", at: late).replayedReply == original)
+    // A sweep entry is an applied entry too, and prunes.
+    #expect(h.ledger.sweep(now: late) != nil)
+    #expect(h.ledger.refCount == 0)
+    #expect(h.hold(credit, "1", ref: "h-1", at: late).appliedReply?.value("hold") == "hd_2")
+}
+
+@Test(arguments: [
+    Command.issue(IssueCommand(type: .store, amount: DecimalAmount("1")!, currency: "AUD", profile: ProfileID("p"),
+                               expires: nil, card: nil)),
+    .hold(HoldCommand(selector: .credit(CreditID(1)), amount: DecimalAmount("1")!, currency: "AUD", ttl: nil, partial: false)),
+    .capture(HoldID(1), amount: nil),
+    .void(HoldID(1)),
+])
+func mutatingCommandsWithoutARefAreBadRequest(_ command: Command) throws {
+    var h = Harness()
+    let credit = try h.newCredit(.gift, "50")
+    _ = try h.newHold(credit, "10")
+    let before = h.ledger.canonicalState
+    let context = RequestContext(now: h.now, client: h.client, ref: nil, fingerprint: fingerprint(of: command))
+    #expect(h.ledger.execute(command, context: context).refusal == CreditError(.badRequest, "ref= is required"))
+    #expect(h.ledger.canonicalState == before)
+}
+
+@Test func readsNeedNoRef() throws {
+    var h = Harness()
+    let credit = try h.newCredit(.gift, "50")
+    for command in [Command.balance(.credit(credit)), .history(credit, limit: 10)] {
+        let context = RequestContext(now: h.now, client: h.client, ref: nil, fingerprint: fingerprint(of: command))
+        #expect(h.ledger.execute(command, context: context).readReply != nil)
+        #expect(!command.isMutating)
+    }
+    #expect(h.ledger.refCount == 1)
+}

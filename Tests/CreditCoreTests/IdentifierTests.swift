@@ -1,0 +1,70 @@
+// Proves credit and hold ids parse only their own canonical `cr_<n>`/`hd_<n>` form and print back, and profile ids, refs and masked cards follow their character and length rules.
+
+import CreditCore
+import Testing
+
+@Test(arguments: ["cr_1", "cr_9", "cr_10", "cr_1234567890", "cr_9999999999999999999"])
+func creditIDParsesAndPrintsBack(_ text: String) throws {
+    let id = try #require(CreditID(text))
+    #expect(id.description == text)
+    #expect(CreditID(id.number) == id)
+}
+
+@Test(arguments: ["cr_0", "cr_01", "cr_", "hd_1", "CR_1", "cr-1", "cr_-1", "cr_+1", "cr_1a", " cr_1", "cr_1 ", "1", "", "cr_١"])
+func creditIDRejectsOtherForms(_ text: String) {
+    #expect(CreditID(text) == nil, "accepted \(text.debugDescription)")
+}
+
+@Test func holdIDParsesOnlyItsOwnPrefix() throws {
+    let id = try #require(HoldID("hd_7"))
+    #expect(id.number == 7)
+    #expect(id.description == "hd_7")
+    #expect(HoldID("cr_7") == nil)
+    #expect(HoldID("hd_0") == nil)
+    #expect(HoldID("hd_07") == nil)
+    #expect(HoldID("hd_") == nil)
+    #expect(HoldID(UInt64(42)).description == "hd_42")
+}
+
+@Test func idsOrderByNumberNotText() {
+    #expect(CreditID(2) < CreditID(10))
+    #expect(HoldID(9) < HoldID(10))
+}
+
+@Test(arguments: ["a", "cust-42", "user@example.com", "crm:1.2_3", "A9", String(repeating: "x", count: 64)])
+func profileIDAcceptsTokens(_ text: String) throws {
+    #expect(try #require(ProfileID(text)).description == text)
+}
+
+@Test(arguments: ["", String(repeating: "x", count: 65), "a b", "a/b", "a#b", "a=b", "é", "a\n", "a,b", "a\u{0}"])
+func profileIDRejectsOtherCharactersAndLengths(_ text: String) {
+    #expect(ProfileID(text) == nil, "accepted \(text.debugDescription)")
+}
+
+@Test(arguments: ["r", "till-7/2026-11-26#0001", "a/b", "a#b", "x@y:z.w_v", String(repeating: "r", count: 64)])
+func refAcceptsTokens(_ text: String) throws {
+    #expect(try #require(Ref(text)).text == text)
+}
+
+@Test(arguments: ["", String(repeating: "r", count: 65), "a b", "a,b", "a=b", "é", "a\tb", "a?b"])
+func refRejectsOtherCharactersAndLengths(_ text: String) {
+    #expect(Ref(text) == nil, "accepted \(text.debugDescription)")
+}
+
+@Test func cardKeysMaskAllButTheLastFourDigits() {
+    #expect(Fixture.card(1234).masked == "************1234")
+    #expect(Fixture.card(7, length: 12).masked == "********0007")
+    #expect(Fixture.card(98_765, length: 19).masked == "***************8765")
+}
+
+@Test func digestBytesRoundTripBigEndianPerWord() {
+    let bytes = (0..<32).map { UInt8($0 * 7 + 1) }
+    let digest = Digest32(bytes: bytes)
+    #expect(digest.bytes == bytes)
+    #expect(digest.w0 == 0x0108_0F16_1D24_2B32)
+    #expect(digest.constantTimeEquals(Digest32(bytes: bytes)))
+    var other = bytes
+    other[31] ^= 1
+    #expect(!digest.constantTimeEquals(Digest32(bytes: other)))
+    #expect(digest != Digest32(bytes: other))
+}

@@ -1,0 +1,248 @@
+// Provides the shared fixtures: a fixed policy (AUD, JPY, KWD), fixed instants, card keys, and a harness that runs commands at explicit instants.
+
+import CreditCore
+import Testing
+
+/// The fixed rules every ledger test runs under. Small limits so each one is easy to reach.
+enum Fixture {
+    /// AUD, 2 digits, at most 1000.00 per credit.
+    static let aud = Currency(code: "AUD", minorDigits: 2, balanceMax: MinorUnits(100_000))
+    /// JPY, no minor digits, at most 100000 per credit.
+    static let jpy = Currency(code: "JPY", minorDigits: 0, balanceMax: MinorUnits(100_000))
+    /// KWD, 3 digits, at most 500.000 per credit.
+    static let kwd = Currency(code: "KWD", minorDigits: 3, balanceMax: MinorUnits(500_000))
+
+    /// Default TTL 15m, max TTL 1d, refs remembered 1h, 3 pending holds per credit.
+    static let policy = LedgerPolicy(
+        currencies: CurrencyTable([aud, jpy, kwd]), holdTTLDefault: Seconds(900), holdTTLMax: Seconds(86_400),
+        refWindow: Seconds(3600), holdsPerCreditMax: 3)
+
+    /// 2026-11-26T14:30:00Z.
+    static let t0 = Instant(millis: 1_795_703_400_000)
+
+    /// Distinct, deterministic card keys for card `n` (last four digits are `n` padded).
+    static func card(_ n: UInt64, length: Int = 16) -> CardKeys {
+        var last4 = String(n % 10_000)
+        while last4.count < 4 { last4 = "0" + last4 }
+        return CardKeys(cardDigest: Digest32(w0: n, w1: 0xCA4D, w2: 0, w3: 0),
+                        pinDigest: Digest32(w0: n, w1: 0x9114, w2: 0, w3: 0), last4: last4, length: length)
+    }
+
+    /// A PIN digest that matches no card.
+    static let wrongPIN = Digest32(w0: 0xBAD, w1: 0xBAD, w2: 0xBAD, w3: 0xBAD)
+}
+
+/// Parses a decimal amount written in a test; a typo in a literal is a bug in the test itself.
+func amount(_ text: String) -> DecimalAmount {
+    guard let parsed = DecimalAmount(text) else { preconditionFailure("test literal \(text) is not an amount") }
+    return parsed
+}
+
+/// A stand-in for the server's keyed digest of a request's canonical arguments: FNV-1a over every
+/// argument of the command, so equal commands get equal fingerprints and different ones differ.
+func fingerprint(of command: Command) -> Digest32 {
+    var fnv = FNV()
+    switch command {
+    case .issue(let issue):
+        fnv.mix("issue", issue.type.rawValue, issue.currency, issue.profile?.text ?? "-", issue.expires?.description ?? "-")
+        fnv.mix(amount: issue.amount)
+        fnv.mix(issue.card?.cardDigest.bytes ?? [], issue.card?.pinDigest.bytes ?? [])
+    case .hold(let hold):
+        fnv.mix("hold", hold.currency, hold.partial ? "partial" : "whole", hold.ttl.map { String($0.value) } ?? "-")
+        fnv.mix(amount: hold.amount)
+        switch hold.selector {
+        case .credit(let id): fnv.mix("credit", id.description)
+        case .card(let cardDigest, let pinDigest): fnv.mix(cardDigest.bytes, pinDigest.bytes)
+        }
+    case .capture(let id, let amount):
+        fnv.mix("capture", id.description)
+        if let amount { fnv.mix(amount: amount) }
+    case .void(let id): fnv.mix("void", id.description)
+    case .balance: fnv.mix("balance")
+    case .history(let id, let limit): fnv.mix("history", id.description, String(limit))
+    }
+    return fnv.digest
+}
+
+/// Four FNV-1a lanes with different offsets; plenty to tell test commands apart.
+private struct FNV {
+    private static let prime: UInt64 = 0x0000_0100_0000_01B3
+    private var a: UInt64 = 0xCBF2_9CE4_8422_2325
+    private var b: UInt64 = 0x1234_5678_9ABC_DEF1
+    private var c: UInt64 = 0x0FED_CBA9_8765_4321
+    private var d: UInt64 = 0x5555_AAAA_5555_AAAA
+
+    mutating func mix(byte: UInt8) {
+        a = (a ^ UInt64(byte)) &* FNV.prime
+        b = (b ^ UInt64(byte)) &* FNV.prime
+        c = (c ^ UInt64(byte)) &* FNV.prime
+        d = (d ^ UInt64(byte)) &* FNV.prime
+    }
+
+    mutating func mix(_ texts: String...) {
+        for text in texts {
+            for byte in text.utf8 { mix(byte: byte) }
+            mix(byte: 0)
+        }
+    }
+
+    mutating func mix(_ byteArrays: [UInt8]...) {
+        for bytes in byteArrays {
+            for byte in bytes { mix(byte: byte) }
+            mix(byte: 0)
+        }
+    }
+
+    mutating func mix(amount: DecimalAmount) {
+        mix(String(amount.unscaled), String(amount.fractionDigits))
+    }
+
+    var digest: Digest32 { Digest32(w0: a, w1: b, w2: c, w3: d) }
+}
+
+extension Execution {
+    /// The reply of an applied change, else nil.
+    var appliedReply: Reply? { if case .applied(_, let reply) = self { return reply } else { return nil } }
+    /// The entry of an applied change, else nil.
+    var entry: Entry? { if case .applied(let entry, _) = self { return entry } else { return nil } }
+    /// The reply of a read, else nil.
+    var readReply: Reply? { if case .read(let reply) = self { return reply } else { return nil } }
+    /// The reply of a replayed retry, else nil.
+    var replayedReply: Reply? { if case .replayed(let reply) = self { return reply } else { return nil } }
+    /// The error of a refusal, else nil.
+    var refusal: CreditError? { if case .refused(let error) = self { return error } else { return nil } }
+    /// The refusal's code, else nil.
+    var code: ErrorCode? { refusal?.code }
+}
+
+/// Compares two executions case by case, payload by payload.
+func sameOutcome(_ lhs: Execution, _ rhs: Execution) -> Bool {
+    switch (lhs, rhs) {
+    case (.read(let a), .read(let b)): return a == b
+    case (.applied(let entryA, let a), .applied(let entryB, let b)): return entryA == entryB && a == b
+    case (.replayed(let a), .replayed(let b)): return a == b
+    case (.refused(let a), .refused(let b)): return a == b
+    default: return false
+    }
+}
+
+/// A ledger with an explicit clock and one client. Every mutating command gets a fresh ref unless
+/// the test names one; the fingerprint is derived from the command unless the test gives one.
+struct Harness {
+    var ledger = Ledger(policy: Fixture.policy)
+    var now = Fixture.t0
+    var client = ClientID("till-1")
+    private var refCounter = 0
+    private var cardCounter: UInt64 = 0
+
+    init(policy: LedgerPolicy = Fixture.policy, now: Instant = Fixture.t0) {
+        ledger = Ledger(policy: policy)
+        self.now = now
+    }
+
+    /// Runs a command now (or `at`), under `ref` (a fresh one for mutating commands if nil).
+    mutating func run(_ command: Command, ref: String? = nil, at: Instant? = nil, client: ClientID? = nil,
+                      fingerprint given: Digest32? = nil) -> Execution {
+        var refText = ref
+        if refText == nil && command.isMutating {
+            refCounter += 1
+            refText = "auto-\(refCounter)"
+        }
+        let context = RequestContext(now: at ?? now, client: client ?? self.client, ref: refText.flatMap(Ref.init),
+                                     fingerprint: given ?? fingerprint(of: command))
+        return ledger.execute(command, context: context)
+    }
+
+    /// Moves the clock forward.
+    mutating func advance(millis: Int64) {
+        now = Instant(millis: now.millis + millis)
+    }
+
+    /// Fresh card keys, different from every earlier call's.
+    mutating func nextCard() -> CardKeys {
+        cardCounter += 1
+        return Fixture.card(cardCounter)
+    }
+
+    /// ISSUE; gift credits get fresh card keys unless `card` is given.
+    @discardableResult
+    mutating func issue(_ type: CreditType = .gift, _ value: String, _ currency: String = "AUD",
+                        profile: String? = nil, expires: String? = nil, card: CardKeys? = nil,
+                        ref: String? = nil, at: Instant? = nil) -> Execution {
+        let keys = type == .gift ? (card ?? nextCard()) : nil
+        let command = Command.issue(IssueCommand(
+            type: type, amount: amount(value), currency: currency, profile: profile.flatMap(ProfileID.init),
+            expires: expires.flatMap(CivilDate.init), card: keys))
+        return run(command, ref: ref, at: at)
+    }
+
+    /// ISSUE that must succeed; returns the new credit's id.
+    mutating func newCredit(_ type: CreditType = .gift, _ value: String, _ currency: String = "AUD",
+                            expires: String? = nil, card: CardKeys? = nil) throws -> CreditID {
+        let profile = type == .gift ? nil : "cust-1"
+        let reply = try #require(issue(type, value, currency, profile: profile, expires: expires, card: card).appliedReply)
+        let text = try #require(reply.value("credit"))
+        return try #require(CreditID(text))
+    }
+
+    /// HOLD on a credit by id.
+    @discardableResult
+    mutating func hold(_ credit: CreditID, _ value: String, _ currency: String = "AUD", ttl: Seconds? = nil,
+                       partial: Bool = false, ref: String? = nil, at: Instant? = nil) -> Execution {
+        hold(.credit(credit), value, currency, ttl: ttl, partial: partial, ref: ref, at: at)
+    }
+
+    /// HOLD on a credit by selector.
+    @discardableResult
+    mutating func hold(_ selector: CreditSelector, _ value: String, _ currency: String = "AUD", ttl: Seconds? = nil,
+                       partial: Bool = false, ref: String? = nil, at: Instant? = nil) -> Execution {
+        let command = Command.hold(HoldCommand(selector: selector, amount: amount(value), currency: currency,
+                                               ttl: ttl, partial: partial))
+        return run(command, ref: ref, at: at)
+    }
+
+    /// HOLD that must succeed; returns the new hold's id.
+    mutating func newHold(_ credit: CreditID, _ value: String, _ currency: String = "AUD",
+                          ttl: Seconds? = nil) throws -> HoldID {
+        let reply = try #require(hold(credit, value, currency, ttl: ttl).appliedReply)
+        let text = try #require(reply.value("hold"))
+        return try #require(HoldID(text))
+    }
+
+    /// CAPTURE all (nil) or part of a hold.
+    @discardableResult
+    mutating func capture(_ hold: HoldID, _ value: String? = nil, ref: String? = nil, at: Instant? = nil) -> Execution {
+        run(.capture(hold, amount: value.map(amount)), ref: ref, at: at)
+    }
+
+    /// VOID a hold.
+    @discardableResult
+    mutating func void(_ hold: HoldID, ref: String? = nil, at: Instant? = nil) -> Execution {
+        run(.void(hold), ref: ref, at: at)
+    }
+
+    /// BALANCE by credit id.
+    mutating func balance(_ credit: CreditID) -> Execution {
+        run(.balance(.credit(credit)))
+    }
+
+    /// HISTORY of a credit.
+    mutating func history(_ credit: CreditID, limit: Int = LedgerPolicy.historyLimitDefault) -> Execution {
+        run(.history(credit, limit: limit))
+    }
+
+    /// Expires due holds at the harness's clock.
+    mutating func sweep() -> Entry? {
+        ledger.sweep(now: now)
+    }
+
+    /// The credit's current record.
+    func credit(_ id: CreditID) throws -> Credit {
+        try #require(ledger.state.credits[id])
+    }
+
+    /// The hold's current record.
+    func holdRecord(_ id: HoldID) throws -> Hold {
+        try #require(ledger.state.holds[id])
+    }
+}
