@@ -1,51 +1,59 @@
 // Commands: what a client asks of the ledger, already parsed into typed values.
 
-/// How a request names a credit.
+/// How a request names the credit(s) to spend.
 public enum CreditSelector: Sendable {
     /// By credit id (staff and back-office use).
     case credit(CreditID)
     /// By gift card number and PIN, given as their keyed digests.
     case card(cardDigest: Digest32, pinDigest: Digest32)
+    /// Every usable credit of a customer profile, in tender order.
+    case profile(ProfileID)
 }
 
 /// ISSUE: create a credit with its first value.
 public struct IssueCommand: Sendable {
     /// Gift, store or promo.
     public var type: CreditType
-    /// The value, in major units as written.
+    /// The value, in major units as written (store credit: the return-funded part).
     public var amount: DecimalAmount
+    /// Store credit only: a marketing-funded incentive on top of `amount`.
+    public var bonus: DecimalAmount?
     /// The currency code as written.
     public var currency: String
     /// Owner profile; required for store and promo credits.
     public var profile: ProfileID?
+    /// Promo credit only (and required there): the campaign that funds it.
+    public var campaign: String?
     /// Last day of use, if the credit expires.
     public var expires: CivilDate?
     /// For gift cards: the new card's keys (number and PIN are made by the server, never here).
     public var card: CardKeys?
 
     /// Makes an ISSUE command.
-    public init(type: CreditType, amount: DecimalAmount, currency: String, profile: ProfileID?,
-                expires: CivilDate?, card: CardKeys?) {
+    public init(type: CreditType, amount: DecimalAmount, bonus: DecimalAmount? = nil, currency: String,
+                profile: ProfileID?, campaign: String? = nil, expires: CivilDate?, card: CardKeys?) {
         self.type = type
         self.amount = amount
+        self.bonus = bonus
         self.currency = currency
         self.profile = profile
+        self.campaign = campaign
         self.expires = expires
         self.card = card
     }
 }
 
-/// HOLD: reserve funds on one credit.
+/// HOLD (and QUOTE): reserve funds for a sale on one credit or across a profile's credits.
 public struct HoldCommand: Sendable {
-    /// Which credit.
+    /// Which credit(s).
     public var selector: CreditSelector
-    /// How much, in major units as written.
+    /// How much, in major units of the sale currency as written.
     public var amount: DecimalAmount
     /// The sale's currency code as written.
     public var currency: String
     /// Time to live; nil takes the configured default.
     public var ttl: Seconds?
-    /// With `partial`, reserve what is available (if any) instead of refusing.
+    /// With `partial`, reserve what the credits can cover (if anything) instead of refusing.
     public var partial: Bool
 
     /// Makes a HOLD command.
@@ -58,6 +66,11 @@ public struct HoldCommand: Sendable {
     }
 }
 
+/// FREEZE, UNFREEZE and CANCEL: status changes made by staff.
+public enum StatusChange: String, Sendable {
+    case freeze, unfreeze, cancel
+}
+
 /// A request to the ledger.
 public enum Command: Sendable {
     /// Create a credit.
@@ -66,18 +79,28 @@ public enum Command: Sendable {
     case balance(CreditSelector)
     /// Reserve funds.
     case hold(HoldCommand)
-    /// Take all (nil) or part of a hold.
+    /// Show the plan a HOLD with these arguments would make, without holding anything.
+    case quote(HoldCommand)
+    /// Take all (nil) or part of a hold, in its sale currency.
     case capture(HoldID, amount: DecimalAmount?)
     /// Release a hold.
     case void(HoldID)
     /// Show a credit's latest activities, at most `limit`.
     case history(CreditID, limit: Int)
+    /// List a profile's credits.
+    case credits(ProfileID)
+    /// List the configured FX rates.
+    case rates
+    /// Return value to a credit, in its currency.
+    case refund(CreditID, amount: DecimalAmount, currency: String)
+    /// Freeze, unfreeze or cancel a credit.
+    case changeStatus(CreditID, StatusChange, reason: String)
 
     /// True for commands that change state and so must carry a ref.
     public var isMutating: Bool {
         switch self {
-        case .issue, .hold, .capture, .void: return true
-        case .balance, .history: return false
+        case .issue, .hold, .capture, .void, .refund, .changeStatus: return true
+        case .balance, .quote, .history, .credits, .rates: return false
         }
     }
 }

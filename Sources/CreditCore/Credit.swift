@@ -1,9 +1,18 @@
 // Credits and holds: the ledger's records, and the activities that make up a credit's history.
 
-/// Where a credit is in its life.
-public enum CreditStatus: String, Sendable {
+/// Where a credit is in its life. A zero balance is not a state: a depleted credit stays active
+/// and can be refunded onto.
+public enum CreditStatus: String, Sendable, CaseIterable {
+    /// Stock gift card not yet sold: no value, cannot be spent until ACTIVATE.
+    case inactive
     /// Spendable.
     case active
+    /// Temporarily blocked (e.g. a lost card); UNFREEZE makes it active again.
+    case frozen
+    /// Permanently closed; its remaining balance was written off.
+    case cancelled
+    /// Past its expiry date; its remaining balance expired (breakage).
+    case expired
 }
 
 /// A gift card's identity as the ledger knows it: keyed digests and the last four digits only.
@@ -32,9 +41,15 @@ public struct CardKeys: Equatable, Sendable {
 }
 
 /// What happened to a credit, as shown by HISTORY.
-public enum ActivityKind: String, Sendable {
-    /// The credit was created with its first value.
+public enum ActivityKind: String, Sendable, CaseIterable {
+    /// The credit was created with its first value (for store credit: the return-funded part).
     case issue
+    /// Marketing-funded incentive added at issue (store credit `bonus=`).
+    case bonus
+    /// Stock card created without value.
+    case stock
+    /// Value loaded onto a gift card (ACTIVATE or LOAD).
+    case load
     /// Funds were reserved by a hold (balance unchanged, available reduced).
     case hold
     /// A hold was captured: the balance went down.
@@ -43,6 +58,16 @@ public enum ActivityKind: String, Sendable {
     case void
     /// A hold reached its deadline unresolved: its funds are available again.
     case expire
+    /// Value returned to the credit (a returned item paid with it).
+    case refund
+    /// The credit was frozen.
+    case freeze
+    /// The credit was unfrozen.
+    case unfreeze
+    /// The credit was cancelled; the remaining balance was written off.
+    case cancel
+    /// The credit expired; the remaining balance is breakage.
+    case breakage
 }
 
 /// One entry of a credit's history.
@@ -53,7 +78,7 @@ public struct Activity: Equatable, Sendable {
     public let at: Instant
     /// What happened.
     public let kind: ActivityKind
-    /// The amount issued, held, captured or released.
+    /// The amount issued, held, captured, released or written off, in the credit's currency.
     public let amount: MinorUnits
     /// The credit's balance after it.
     public let balanceAfter: MinorUnits
@@ -61,10 +86,14 @@ public struct Activity: Equatable, Sendable {
     public let hold: HoldID?
     /// The client's ref of the request that caused it, if any.
     public let ref: Ref?
+    /// For captures converted with an FX rate: the amount in the sale's currency, and its code.
+    public let sale: SaleAmount?
+    /// Why (freeze, unfreeze, cancel), as the operator gave it.
+    public let reason: String?
 
-    /// Makes an activity (decoders; the ledger makes its own).
+    /// Makes an activity.
     public init(seq: UInt32, at: Instant, kind: ActivityKind, amount: MinorUnits, balanceAfter: MinorUnits,
-                hold: HoldID?, ref: Ref?) {
+                hold: HoldID?, ref: Ref?, sale: SaleAmount? = nil, reason: String? = nil) {
         self.seq = seq
         self.at = at
         self.kind = kind
@@ -72,6 +101,25 @@ public struct Activity: Equatable, Sendable {
         self.balanceAfter = balanceAfter
         self.hold = hold
         self.ref = ref
+        self.sale = sale
+        self.reason = reason
+    }
+}
+
+/// An amount in a sale's currency, kept beside a converted activity so history shows both.
+public struct SaleAmount: Equatable, Sendable {
+    /// Minor units of the sale currency.
+    public let amount: MinorUnits
+    /// The sale currency's code.
+    public let currency: String
+    /// The rate used (source → sale).
+    public let rate: Rate
+
+    /// Makes a sale amount.
+    public init(amount: MinorUnits, currency: String, rate: Rate) {
+        self.amount = amount
+        self.currency = currency
+        self.rate = rate
     }
 }
 
@@ -85,16 +133,20 @@ public struct Credit: Equatable, Sendable {
     public let currency: Currency
     /// Value on the credit, including what pending holds reserve.
     public internal(set) var balance: MinorUnits
-    /// Sum of its pending holds.
+    /// Sum of the legs of pending holds on it.
     public internal(set) var held: MinorUnits
     /// Its status.
     public internal(set) var status: CreditStatus
     /// The last day it can be used, if it expires.
     public let expires: CivilDate?
-    /// The customer profile it belongs to, if any.
-    public let profile: ProfileID?
-    /// For gift cards: the keyed digests of number and PIN.
-    public let card: CardKeys?
+    /// The customer profile it belongs to (for an unclaimed gift card: its purchaser).
+    public internal(set) var profile: ProfileID?
+    /// For gift cards: the keyed digests of number and PIN (nil for a card-less gift credit).
+    public internal(set) var card: CardKeys?
+    /// Store credit: the part of the balance funded by marketing (`bonus=`), spent first.
+    public internal(set) var marketing: MinorUnits
+    /// Promo credit: the campaign that funded it.
+    public let campaign: String?
     /// Its pending holds, in the order they were placed.
     public internal(set) var pendingHolds: [HoldID]
     /// Everything that happened to it, oldest first.
@@ -103,9 +155,10 @@ public struct Credit: Equatable, Sendable {
     /// Balance not reserved by pending holds: never negative.
     public var available: MinorUnits { balance - held }
 
-    /// Makes a credit (decoders; the ledger makes its own).
+    /// Makes a credit (the ledger on issue; decoders on restore).
     public init(id: CreditID, type: CreditType, currency: Currency, balance: MinorUnits, held: MinorUnits,
                 status: CreditStatus, expires: CivilDate?, profile: ProfileID?, card: CardKeys?,
+                marketing: MinorUnits = .zero, campaign: String? = nil,
                 pendingHolds: [HoldID], history: [Activity]) {
         self.id = id
         self.type = type
@@ -116,6 +169,8 @@ public struct Credit: Equatable, Sendable {
         self.expires = expires
         self.profile = profile
         self.card = card
+        self.marketing = marketing
+        self.campaign = campaign
         self.pendingHolds = pendingHolds
         self.history = history
     }
@@ -133,30 +188,54 @@ public enum HoldState: String, Sendable {
     case expired
 }
 
-/// A reservation of funds on one credit.
+/// One credit's part of a hold.
+public struct HoldLeg: Equatable, Sendable {
+    /// The credit the funds are reserved on.
+    public let credit: CreditID
+    /// Reserved on the credit, in its currency.
+    public let amount: MinorUnits
+    /// What this leg covers of the sale, in the sale's currency (equal to `amount` without FX).
+    public let covers: MinorUnits
+    /// The FX rate (credit currency → sale currency) used, fixed for the hold's life.
+    public let rate: Rate?
+
+    /// Makes a leg.
+    public init(credit: CreditID, amount: MinorUnits, covers: MinorUnits, rate: Rate?) {
+        self.credit = credit
+        self.amount = amount
+        self.covers = covers
+        self.rate = rate
+    }
+}
+
+/// A reservation of funds for one sale, on one credit or (for a profile tender) several.
 public struct Hold: Equatable, Sendable {
     /// Its id.
     public let id: HoldID
-    /// The credit it reserves funds on.
-    public let credit: CreditID
-    /// The amount reserved.
-    public let amount: MinorUnits
-    /// The amount the till asked for (more than `amount` after a partial hold).
+    /// The sale's currency code.
+    public let currency: String
+    /// The amount the till asked for, in the sale currency.
     public let requested: MinorUnits
+    /// Its legs, in plan order (captures take them in this order).
+    public let legs: [HoldLeg]
     /// When it expires if still pending: a pending hold is expired at and after this instant.
     public let deadline: Instant
     /// Its state.
     public internal(set) var state: HoldState
-    /// What a capture took (zero unless captured).
-    public internal(set) var captured: MinorUnits
+    /// What a capture took from each leg, in each credit's currency (zeros unless captured).
+    public internal(set) var captured: [MinorUnits]
 
-    /// Makes a hold (decoders; the ledger makes its own).
-    public init(id: HoldID, credit: CreditID, amount: MinorUnits, requested: MinorUnits, deadline: Instant,
-                state: HoldState, captured: MinorUnits) {
+    /// The amount held, in the sale currency: the sum of what the legs cover.
+    public var amount: MinorUnits { legs.reduce(.zero) { $0 + $1.covers } }
+
+    /// Makes a hold (the ledger when placing; decoders on restore).
+    public init(id: HoldID, currency: String, requested: MinorUnits, legs: [HoldLeg], deadline: Instant,
+                state: HoldState, captured: [MinorUnits]) {
+        precondition(!legs.isEmpty && captured.count == legs.count, "a hold has legs, each with a captured amount")
         self.id = id
-        self.credit = credit
-        self.amount = amount
+        self.currency = currency
         self.requested = requested
+        self.legs = legs
         self.deadline = deadline
         self.state = state
         self.captured = captured

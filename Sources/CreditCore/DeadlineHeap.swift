@@ -1,21 +1,21 @@
-// DeadlineHeap: a binary min-heap of hold deadlines, so the expiry sweep touches only due holds.
+// DeadlineHeap: a binary min-heap of deadlines, so expiry sweeps touch only what is due.
 
-/// A min-heap of (deadline, hold) pairs, ordered by deadline then hold id so that holds with the
-/// same deadline always expire in the same order (live, after replay, after a snapshot restore).
-/// Resolved holds are not removed eagerly: the sweep skips entries whose hold is no longer
-/// pending when it pops them.
-struct DeadlineHeap: Sendable {
-    private var items: [(deadline: Instant, hold: HoldID)] = []
+/// A min-heap of (deadline, id) pairs — hold deadlines, credit expiries — ordered by deadline then
+/// id so that things due at the same instant always expire in the same order (live, after
+/// replay, after a snapshot restore). Entries are not removed eagerly: the sweep skips an entry
+/// whose hold or credit is no longer pending when it pops it.
+struct DeadlineHeap<ID: Comparable & Sendable>: Sendable {
+    private var items: [(deadline: Instant, id: ID)] = []
 
     /// The earliest deadline, if any.
-    var first: (deadline: Instant, hold: HoldID)? { items.first }
+    var first: (deadline: Instant, id: ID)? { items.first }
 
     /// Number of entries (including stale ones).
     var count: Int { items.count }
 
     /// Adds a deadline.
-    mutating func insert(_ deadline: Instant, _ hold: HoldID) {
-        items.append((deadline, hold))
+    mutating func insert(_ deadline: Instant, _ id: ID) {
+        items.append((deadline, id))
         var child = items.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -26,7 +26,7 @@ struct DeadlineHeap: Sendable {
     }
 
     /// Removes and returns the earliest deadline.
-    mutating func popFirst() -> (deadline: Instant, hold: HoldID)? {
+    mutating func popFirst() -> (deadline: Instant, id: ID)? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
@@ -44,7 +44,7 @@ struct DeadlineHeap: Sendable {
         return top
     }
 
-    private func precedes(_ a: (deadline: Instant, hold: HoldID), _ b: (deadline: Instant, hold: HoldID)) -> Bool {
-        a.deadline < b.deadline || (a.deadline == b.deadline && a.hold < b.hold)
+    private func precedes(_ a: (deadline: Instant, id: ID), _ b: (deadline: Instant, id: ID)) -> Bool {
+        a.deadline < b.deadline || (a.deadline == b.deadline && a.id < b.id)
     }
 }

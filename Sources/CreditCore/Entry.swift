@@ -8,25 +8,31 @@ public struct IssuedCredit: Equatable, Sendable {
     public let type: CreditType
     /// Its currency code (must be in the currency table).
     public let currency: String
-    /// Its first value.
+    /// Its first value (for store credit: the return-funded part).
     public let amount: MinorUnits
+    /// Store credit: the marketing-funded incentive on top of `amount`.
+    public let bonus: MinorUnits
     /// Its expiry date, if any.
     public let expires: CivilDate?
     /// Its profile, if any.
     public let profile: ProfileID?
     /// For gift cards, its card keys.
     public let card: CardKeys?
+    /// Promo credit: the campaign.
+    public let campaign: String?
 
     /// Makes the data of an issue event.
-    public init(credit: CreditID, type: CreditType, currency: String, amount: MinorUnits,
-                expires: CivilDate?, profile: ProfileID?, card: CardKeys?) {
+    public init(credit: CreditID, type: CreditType, currency: String, amount: MinorUnits, bonus: MinorUnits = .zero,
+                expires: CivilDate?, profile: ProfileID?, card: CardKeys?, campaign: String? = nil) {
         self.credit = credit
         self.type = type
         self.currency = currency
         self.amount = amount
+        self.bonus = bonus
         self.expires = expires
         self.profile = profile
         self.card = card
+        self.campaign = campaign
     }
 }
 
@@ -34,22 +40,36 @@ public struct IssuedCredit: Equatable, Sendable {
 public struct PlacedHold: Equatable, Sendable {
     /// The new hold's id.
     public let hold: HoldID
-    /// The credit it reserves on.
-    public let credit: CreditID
-    /// The amount reserved.
-    public let amount: MinorUnits
-    /// The amount asked for.
+    /// The sale currency's code.
+    public let currency: String
+    /// The amount asked for, in the sale currency.
     public let requested: MinorUnits
+    /// The legs, in plan order.
+    public let legs: [HoldLeg]
     /// When it expires if unresolved.
     public let deadline: Instant
 
     /// Makes the data of a hold event.
-    public init(hold: HoldID, credit: CreditID, amount: MinorUnits, requested: MinorUnits, deadline: Instant) {
+    public init(hold: HoldID, currency: String, requested: MinorUnits, legs: [HoldLeg], deadline: Instant) {
         self.hold = hold
-        self.credit = credit
-        self.amount = amount
+        self.currency = currency
         self.requested = requested
+        self.legs = legs
         self.deadline = deadline
+    }
+}
+
+/// What a capture took from one leg of a hold.
+public struct CapturedLeg: Equatable, Sendable {
+    /// Taken from the credit, in its currency (≤ the leg's amount).
+    public let amount: MinorUnits
+    /// What that pays of the sale, in the sale currency (≤ the leg's cover).
+    public let covers: MinorUnits
+
+    /// Makes a captured leg.
+    public init(amount: MinorUnits, covers: MinorUnits) {
+        self.amount = amount
+        self.covers = covers
     }
 }
 
@@ -59,12 +79,22 @@ public enum Event: Equatable, Sendable {
     case issued(IssuedCredit)
     /// Funds were reserved.
     case held(PlacedHold)
-    /// A pending hold was captured for `amount` (≤ its amount); the rest was released.
-    case captured(HoldID, amount: MinorUnits)
+    /// A pending hold was captured: `legs[i]` was taken from leg i; the rest was released.
+    case captured(HoldID, legs: [CapturedLeg])
     /// A pending hold was voided.
     case voided(HoldID)
     /// A pending hold reached its deadline.
     case expired(HoldID)
+    /// Value was returned to a credit.
+    case refunded(CreditID, amount: MinorUnits)
+    /// A credit was frozen (reason kept in its history).
+    case frozen(CreditID, reason: String)
+    /// A frozen credit became active again.
+    case unfrozen(CreditID, reason: String)
+    /// A credit was closed for good; its balance was written off.
+    case cancelled(CreditID, reason: String)
+    /// A credit reached its expiry; its balance became breakage.
+    case creditExpired(CreditID)
 }
 
 /// What the ledger remembers of a successful mutating request, so that a retry with the same

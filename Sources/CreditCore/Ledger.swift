@@ -43,13 +43,15 @@ public struct LedgerState: Equatable, Sendable {
 /// applies it; `apply` is the only code that changes state, used live and on journal replay.
 public struct Ledger: Sendable {
     /// The configured rules.
-    public let policy: LedgerPolicy
+    public private(set) var policy: LedgerPolicy
     /// The state (credits, holds, refs, counters).
     public private(set) var state: LedgerState
     var cardIndex: [Digest32: CreditID] = [:]
+    var profileIndex: [ProfileID: [CreditID]] = [:]
     var refIndex: [RefKey: Int] = [:]
     var refsDropped = 0
-    var deadlines = DeadlineHeap()
+    var deadlines = DeadlineHeap<HoldID>()
+    var creditExpiries = DeadlineHeap<CreditID>()
     /// Number of holds now pending, across all credits.
     public private(set) var pendingHoldCount = 0
 
@@ -62,9 +64,7 @@ public struct Ledger: Sendable {
     public init(policy: LedgerPolicy, state: LedgerState) {
         self.policy = policy
         self.state = state
-        for credit in state.credits.values {
-            if let card = credit.card { cardIndex[card.cardDigest] = credit.id }
-        }
+        for id in state.credits.keys.sorted() { index(state.credits[id]!) }
         for hold in state.holds.values where hold.state == .pending {
             deadlines.insert(hold.deadline, hold.id)
             pendingHoldCount += 1
@@ -72,6 +72,11 @@ public struct Ledger: Sendable {
         for (index, stored) in state.refs.enumerated() {
             refIndex[RefKey(client: stored.record.client, ref: stored.record.ref)] = index
         }
+    }
+
+    /// Replaces the FX rates (SIGHUP reload). Pending holds keep the rates they recorded.
+    public mutating func updateRates(_ rates: RateTable) {
+        policy.rates = rates
     }
 
     /// Number of credits.
@@ -85,8 +90,16 @@ public struct Ledger: Sendable {
         cardIndex[cardDigest] != nil
     }
 
-    /// The earliest deadline of a pending hold, possibly stale (the sweep skips resolved holds).
-    public var nextDeadline: Instant? { deadlines.first?.deadline }
+    /// The earliest pending deadline (a hold's or a credit's expiry), possibly stale: the sweep
+    /// skips what was resolved meanwhile.
+    public var nextDeadline: Instant? {
+        switch (deadlines.first?.deadline, creditExpiries.first?.deadline) {
+        case let (hold?, credit?): return min(hold, credit)
+        case let (hold?, nil): return hold
+        case let (nil, credit?): return credit
+        case (nil, nil): return nil
+        }
+    }
 
     /// The state in canonical form (refs compacted), for snapshots and for comparing a replayed
     /// ledger with a live one.
@@ -99,16 +112,8 @@ public struct Ledger: Sendable {
     /// Applies an entry: the only way state changes. Entries come from `execute` or `sweep` live,
     /// and from the journal on replay; invariant violations stop the process.
     public mutating func apply(_ entry: Entry) {
-        let ref = entry.idempotency?.ref
-        for event in entry.events {
-            switch event {
-            case .issued(let issued): applyIssued(issued, at: entry.at, ref: ref)
-            case .held(let placed): applyHeld(placed, at: entry.at, ref: ref)
-            case .captured(let id, let amount): resolve(id, to: .captured, captured: amount, at: entry.at, ref: ref)
-            case .voided(let id): resolve(id, to: .voided, captured: .zero, at: entry.at, ref: ref)
-            case .expired(let id): resolve(id, to: .expired, captured: .zero, at: entry.at, ref: ref)
-            }
-        }
+        let context = ApplyContext(at: entry.at, ref: entry.idempotency?.ref)
+        for event in entry.events { apply(event, context) }
         if let record = entry.idempotency {
             refIndex[RefKey(client: record.client, ref: record.ref)] = state.refs.count
             state.refs.append(StoredRef(at: entry.at, record: record))
@@ -117,61 +122,129 @@ public struct Ledger: Sendable {
         pruneRefs(now: state.lastAt)
     }
 
-    private mutating func applyIssued(_ issued: IssuedCredit, at: Instant, ref: Ref?) {
+    private mutating func apply(_ event: Event, _ context: ApplyContext) {
+        switch event {
+        case .issued(let issued): applyIssued(issued, context)
+        case .held(let placed): applyHeld(placed, context)
+        case .captured(let id, let legs): resolve(id, to: .captured, captured: legs, context)
+        case .voided(let id): resolve(id, to: .voided, captured: nil, context)
+        case .expired(let id): resolve(id, to: .expired, captured: nil, context)
+        case .refunded(let id, let amount): applyRefund(id, amount, context)
+        case .frozen(let id, let reason): changeStatus(id, from: [.active], to: .frozen, kind: .freeze, reason, context)
+        case .unfrozen(let id, let reason): changeStatus(id, from: [.frozen], to: .active, kind: .unfreeze, reason, context)
+        case .cancelled(let id, let reason):
+            changeStatus(id, from: [.inactive, .active, .frozen], to: .cancelled, kind: .cancel, reason, context)
+        case .creditExpired(let id):
+            changeStatus(id, from: [.inactive, .active, .frozen], to: .expired, kind: .breakage, nil, context)
+        }
+    }
+
+    private mutating func applyIssued(_ issued: IssuedCredit, _ context: ApplyContext) {
         guard let currency = policy.currencies[issued.currency] else {
             preconditionFailure("journal names currency \(issued.currency), which is not configured")
         }
         precondition(state.credits[issued.credit] == nil, "credit issued twice")
-        precondition(issued.amount.value > 0 && issued.amount <= currency.balanceMax, "issue amount in range")
-        let activity = Activity(seq: 1, at: at, kind: .issue, amount: issued.amount,
-                                balanceAfter: issued.amount, hold: nil, ref: ref)
-        state.credits[issued.credit] = Credit(
-            id: issued.credit, type: issued.type, currency: currency, balance: issued.amount, held: .zero,
+        let total = issued.amount + issued.bonus
+        precondition(issued.amount.value > 0 && issued.bonus >= .zero && total <= currency.balanceMax, "issue amount in range")
+        var history = [Activity(seq: 1, at: context.at, kind: .issue, amount: issued.amount,
+                                balanceAfter: issued.amount, hold: nil, ref: context.ref)]
+        if issued.bonus > .zero {
+            history.append(Activity(seq: 2, at: context.at, kind: .bonus, amount: issued.bonus,
+                                    balanceAfter: total, hold: nil, ref: context.ref))
+        }
+        let credit = Credit(
+            id: issued.credit, type: issued.type, currency: currency, balance: total, held: .zero,
             status: .active, expires: issued.expires, profile: issued.profile, card: issued.card,
-            pendingHolds: [], history: [activity])
+            marketing: issued.bonus, campaign: issued.campaign, pendingHolds: [], history: history)
+        state.credits[issued.credit] = credit
         state.lastCreditNumber = max(state.lastCreditNumber, issued.credit.number)
-        if let card = issued.card {
-            precondition(cardIndex[card.cardDigest] == nil, "card digest issued twice")
-            cardIndex[card.cardDigest] = issued.credit
+        if let card = issued.card { precondition(cardIndex[card.cardDigest] == nil, "card digest issued twice") }
+        index(credit)
+    }
+
+    /// Adds a credit to the card, profile and expiry indexes.
+    private mutating func index(_ credit: Credit) {
+        if let card = credit.card { cardIndex[card.cardDigest] = credit.id }
+        if let profile = credit.profile { profileIndex[profile, default: []].append(credit.id) }
+        if let expires = credit.expires, [.inactive, .active, .frozen].contains(credit.status) {
+            creditExpiries.insert(expires.endInstant, credit.id)
         }
     }
 
-    private mutating func applyHeld(_ placed: PlacedHold, at: Instant, ref: Ref?) {
+    private mutating func applyHeld(_ placed: PlacedHold, _ context: ApplyContext) {
         precondition(state.holds[placed.hold] == nil, "hold placed twice")
-        precondition(placed.amount.value > 0 && placed.amount <= placed.requested, "hold amount in range")
-        modifyCredit(placed.credit) { credit in
-            credit.held += placed.amount
-            precondition(credit.available >= .zero, "a hold may never overdraw a credit")
-            credit.pendingHolds.append(placed.hold)
-            credit.history.append(Activity(seq: UInt32(credit.history.count + 1), at: at, kind: .hold,
-                                           amount: placed.amount, balanceAfter: credit.balance,
-                                           hold: placed.hold, ref: ref))
+        precondition(!placed.legs.isEmpty && placed.legs.count <= LedgerPolicy.legsMax, "hold has 1...legsMax legs")
+        for leg in placed.legs {
+            precondition(leg.amount.value > 0 && leg.covers.value > 0, "hold legs are positive")
+            modifyCredit(leg.credit) { credit in
+                credit.held += leg.amount
+                precondition(credit.available >= .zero, "a hold may never overdraw a credit")
+                credit.pendingHolds.append(placed.hold)
+                credit.record(.hold, leg.amount, context, hold: placed.hold)
+            }
         }
-        state.holds[placed.hold] = Hold(id: placed.hold, credit: placed.credit, amount: placed.amount,
-                                        requested: placed.requested, deadline: placed.deadline,
-                                        state: .pending, captured: .zero)
+        let hold = Hold(id: placed.hold, currency: placed.currency, requested: placed.requested, legs: placed.legs,
+                        deadline: placed.deadline, state: .pending,
+                        captured: Array(repeating: .zero, count: placed.legs.count))
+        precondition(hold.amount <= placed.requested, "a hold never covers more than requested")
+        state.holds[placed.hold] = hold
         state.lastHoldNumber = max(state.lastHoldNumber, placed.hold.number)
         deadlines.insert(placed.deadline, placed.hold)
         pendingHoldCount += 1
     }
 
-    private mutating func resolve(_ id: HoldID, to outcome: HoldState, captured: MinorUnits, at: Instant, ref: Ref?) {
+    private mutating func resolve(_ id: HoldID, to outcome: HoldState, captured: [CapturedLeg]?, _ context: ApplyContext) {
         guard var hold = state.holds[id] else { preconditionFailure("resolving unknown hold \(id)") }
         precondition(hold.state == .pending, "a hold resolves once")
-        precondition(captured >= .zero && captured <= hold.amount, "captured ≤ held")
+        precondition(captured == nil || captured!.count == hold.legs.count, "one captured amount per leg")
         hold.state = outcome
-        hold.captured = captured
-        state.holds[id] = hold
         pendingHoldCount -= 1
-        let kind: ActivityKind = outcome == .captured ? .capture : (outcome == .voided ? .void : .expire)
-        modifyCredit(hold.credit) { credit in
-            credit.held -= hold.amount
-            credit.balance -= captured
-            precondition(credit.held >= .zero && credit.available >= .zero, "available = balance − held ≥ 0")
-            credit.pendingHolds.removeAll { $0 == id }
-            let amount = outcome == .captured ? captured : hold.amount
-            credit.history.append(Activity(seq: UInt32(credit.history.count + 1), at: at, kind: kind,
-                                           amount: amount, balanceAfter: credit.balance, hold: id, ref: ref))
+        for (index, leg) in hold.legs.enumerated() {
+            let take = captured?[index]
+            let amount = take?.amount ?? .zero
+            precondition(amount >= .zero && amount <= leg.amount, "captured ≤ held")
+            hold.captured[index] = amount
+            modifyCredit(leg.credit) { credit in
+                credit.held -= leg.amount
+                credit.balance -= amount
+                credit.marketing -= min(credit.marketing, amount)
+                precondition(credit.held >= .zero && credit.available >= .zero, "available = balance − held ≥ 0")
+                credit.pendingHolds.removeAll { $0 == id }
+                switch outcome {
+                case .captured:
+                    let sale = leg.rate.map { SaleAmount(amount: take!.covers, currency: hold.currency, rate: $0) }
+                    credit.record(.capture, amount, context, hold: id, sale: sale)
+                case .voided: credit.record(.void, leg.amount, context, hold: id)
+                case .expired: credit.record(.expire, leg.amount, context, hold: id)
+                case .pending: preconditionFailure("resolving to pending")
+                }
+            }
+        }
+        state.holds[id] = hold
+    }
+
+    private mutating func applyRefund(_ id: CreditID, _ amount: MinorUnits, _ context: ApplyContext) {
+        modifyCredit(id) { credit in
+            precondition(amount.value > 0 && credit.balance + amount <= credit.currency.balanceMax, "refund in range")
+            precondition(credit.status == .active || credit.status == .frozen, "refund onto a usable credit")
+            credit.balance += amount
+            credit.record(.refund, amount, context)
+        }
+    }
+
+    private mutating func changeStatus(_ id: CreditID, from allowed: Set<CreditStatus>, to status: CreditStatus,
+                                       kind: ActivityKind, _ reason: String?, _ context: ApplyContext) {
+        modifyCredit(id) { credit in
+            precondition(allowed.contains(credit.status), "status change \(credit.status) → \(status) not allowed")
+            credit.status = status
+            var amount = MinorUnits.zero
+            if status == .cancelled || status == .expired {
+                precondition(credit.pendingHolds.isEmpty, "a credit closes with no pending holds")
+                amount = credit.balance
+                credit.balance = .zero
+                credit.marketing = .zero
+            }
+            credit.record(kind, amount, context, reason: reason)
         }
     }
 
@@ -197,5 +270,20 @@ public struct Ledger: Sendable {
                 refIndex[RefKey(client: stored.record.client, ref: stored.record.ref)] = index
             }
         }
+    }
+}
+
+/// The time and ref shared by every event of one entry.
+struct ApplyContext {
+    let at: Instant
+    let ref: Ref?
+}
+
+extension Credit {
+    /// Appends an activity with the next sequence number and the current balance.
+    mutating func record(_ kind: ActivityKind, _ amount: MinorUnits, _ context: ApplyContext, hold: HoldID? = nil,
+                         sale: SaleAmount? = nil, reason: String? = nil) {
+        history.append(Activity(seq: UInt32(history.count + 1), at: context.at, kind: kind, amount: amount,
+                                balanceAfter: balance, hold: hold, ref: context.ref, sale: sale, reason: reason))
     }
 }

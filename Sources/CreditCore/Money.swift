@@ -51,28 +51,14 @@ public struct DecimalAmount: Hashable, Sendable {
 
     /// Parses `digits[.digits]`; nil for anything else (signs, exponents, spaces, empty parts).
     public init?(_ text: String) {
-        var unscaled: Int64 = 0
-        var integerDigits = 0
-        var fractionDigits = 0
-        var seenPoint = false
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: ".") {
-                guard !seenPoint, integerDigits > 0 else { return nil }
-                seenPoint = true
-                continue
-            }
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            if seenPoint { fractionDigits += 1 } else { integerDigits += 1 }
-            guard integerDigits <= Self.integerDigitsMax, fractionDigits <= Self.fractionDigitsMax else {
-                return nil
-            }
-            // 15 + 4 digits could pass Int64.max: such an amount is not money, it is an attack.
-            let (shifted, overflowMultiply) = unscaled.multipliedReportingOverflow(by: 10)
-            let (next, overflowAdd) = shifted.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
-            guard !overflowMultiply, !overflowAdd else { return nil }
-            unscaled = next
-        }
-        guard integerDigits > 0, !(seenPoint && fractionDigits == 0) else { return nil }
+        guard let parsed = DecimalAmountParser.parse(text, integerDigitsMax: Self.integerDigitsMax,
+                                                     fractionDigitsMax: Self.fractionDigitsMax)
+        else { return nil }
+        self = parsed
+    }
+
+    /// Makes an amount from its digits and scale (the parser's result).
+    init(unscaled: Int64, fractionDigits: Int) {
         self.unscaled = unscaled
         self.fractionDigits = fractionDigits
     }
@@ -101,4 +87,32 @@ public func formatAmount(_ amount: MinorUnits, _ currency: Currency) -> String {
     var fraction = String(magnitude % scale)
     while fraction.count < currency.minorDigits { fraction = "0" + fraction }
     return (negative ? "-" : "") + String(magnitude / scale) + "." + fraction
+}
+
+/// The one parser of unsigned decimals (`12.50`), shared by amounts and FX rates.
+enum DecimalAmountParser {
+    /// Parses `digits[.digits]` within the digit limits; nil for anything else or on overflow.
+    static func parse(_ text: String, integerDigitsMax: Int, fractionDigitsMax: Int) -> DecimalAmount? {
+        var unscaled: Int64 = 0
+        var integerDigits = 0
+        var fractionDigits = 0
+        var seenPoint = false
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard !seenPoint, integerDigits > 0 else { return nil }
+                seenPoint = true
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            if seenPoint { fractionDigits += 1 } else { integerDigits += 1 }
+            guard integerDigits <= integerDigitsMax, fractionDigits <= fractionDigitsMax else { return nil }
+            // 15 + 4 digits could pass Int64.max: such an amount is not money, it is an attack.
+            let (shifted, overflowMultiply) = unscaled.multipliedReportingOverflow(by: 10)
+            let (next, overflowAdd) = shifted.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflowMultiply, !overflowAdd else { return nil }
+            unscaled = next
+        }
+        guard integerDigits > 0, !(seenPoint && fractionDigits == 0) else { return nil }
+        return DecimalAmount(unscaled: unscaled, fractionDigits: fractionDigits)
+    }
 }

@@ -86,6 +86,11 @@ extension ByteWriter {
         i64(date.daysSinceEpoch)
     }
 
+    mutating func rate(_ rate: Rate) {
+        i64(rate.units)
+        u8(UInt8(rate.scale))
+    }
+
     mutating func event(_ event: Event) {
         switch event {
         case .issued(let issued):
@@ -94,26 +99,57 @@ extension ByteWriter {
             string(issued.type.rawValue)
             string(issued.currency)
             i64(issued.amount.value)
+            i64(issued.bonus.value)
             optional(issued.expires) { $0.civilDate($1) }
             optional(issued.profile) { $0.string($1.text) }
             optional(issued.card) { $0.cardKeys($1) }
+            optional(issued.campaign) { $0.string($1) }
         case .held(let placed):
             u8(2)
             u64(placed.hold.number)
-            u64(placed.credit.number)
-            i64(placed.amount.value)
+            string(placed.currency)
             i64(placed.requested.value)
+            u32(UInt32(placed.legs.count))
+            for leg in placed.legs {
+                u64(leg.credit.number)
+                i64(leg.amount.value)
+                i64(leg.covers.value)
+                optional(leg.rate) { $0.rate($1) }
+            }
             i64(placed.deadline.millis)
-        case .captured(let hold, let amount):
+        case .captured(let hold, let legs):
             u8(3)
             u64(hold.number)
-            i64(amount.value)
+            u32(UInt32(legs.count))
+            for leg in legs {
+                i64(leg.amount.value)
+                i64(leg.covers.value)
+            }
         case .voided(let hold):
             u8(4)
             u64(hold.number)
         case .expired(let hold):
             u8(5)
             u64(hold.number)
+        case .refunded(let credit, let amount):
+            u8(6)
+            u64(credit.number)
+            i64(amount.value)
+        case .frozen(let credit, let reason):
+            u8(7)
+            u64(credit.number)
+            string(reason)
+        case .unfrozen(let credit, let reason):
+            u8(8)
+            u64(credit.number)
+            string(reason)
+        case .cancelled(let credit, let reason):
+            u8(9)
+            u64(credit.number)
+            string(reason)
+        case .creditExpired(let credit):
+            u8(10)
+            u64(credit.number)
         }
     }
 }
@@ -211,27 +247,71 @@ extension ByteReader {
         return code
     }
 
+    mutating func rate() throws(DecodeError) -> Rate {
+        let start = offset
+        guard let rate = Rate(units: try i64(), scale: Int(try u8())) else { throw DecodeError("invalid rate", offset: start) }
+        return rate
+    }
+
+    mutating func nonNegative(_ what: String) throws(DecodeError) -> MinorUnits {
+        let start = offset
+        let value = try i64()
+        guard value >= 0 else { throw DecodeError("\(what) must not be negative, is \(value)", offset: start) }
+        return MinorUnits(value)
+    }
+
+    /// A reason or campaign: short printable text.
+    mutating func note() throws(DecodeError) -> String {
+        try string(maxBytes: 256)
+    }
+
+    mutating func holdLeg() throws(DecodeError) -> HoldLeg {
+        HoldLeg(credit: CreditID(try id("credit")), amount: try positive("leg amount"), covers: try positive("leg cover"),
+                rate: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.rate() })
+    }
+
     mutating func event() throws(DecodeError) -> Event {
         let start = offset
         switch try u8() {
         case 1:
             return .issued(IssuedCredit(
                 credit: CreditID(try id("credit")), type: try creditType(), currency: try currencyCode(),
-                amount: try positive("issue amount"),
+                amount: try positive("issue amount"), bonus: try nonNegative("bonus"),
                 expires: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.civilDate() },
                 profile: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.profile() },
-                card: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.cardKeys() }))
+                card: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.cardKeys() },
+                campaign: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.note() }))
         case 2:
-            return .held(PlacedHold(hold: HoldID(try id("hold")), credit: CreditID(try id("credit")),
-                                    amount: try positive("hold amount"), requested: try positive("requested amount"),
+            let hold = HoldID(try id("hold"))
+            let currency = try currencyCode()
+            let requested = try positive("requested amount")
+            var legs: [HoldLeg] = []
+            for _ in 0..<(try count(max: LedgerPolicy.legsMax, what: "legs")) { legs.append(try holdLeg()) }
+            guard !legs.isEmpty else { throw DecodeError("hold without legs", offset: start) }
+            return .held(PlacedHold(hold: hold, currency: currency, requested: requested, legs: legs,
                                     deadline: Instant(millis: try i64())))
         case 3:
             let hold = HoldID(try id("hold"))
-            return .captured(hold, amount: try positive("captured amount"))
+            var legs: [CapturedLeg] = []
+            for _ in 0..<(try count(max: LedgerPolicy.legsMax, what: "captured legs")) {
+                legs.append(CapturedLeg(amount: try nonNegative("captured amount"), covers: try nonNegative("captured cover")))
+            }
+            return .captured(hold, legs: legs)
         case 4:
             return .voided(HoldID(try id("hold")))
         case 5:
             return .expired(HoldID(try id("hold")))
+        case 6:
+            let credit = CreditID(try id("credit"))
+            return .refunded(credit, amount: try positive("refund amount"))
+        case 7:
+            return .frozen(CreditID(try id("credit")), reason: try note())
+        case 8:
+            return .unfrozen(CreditID(try id("credit")), reason: try note())
+        case 9:
+            return .cancelled(CreditID(try id("credit")), reason: try note())
+        case 10:
+            return .creditExpired(CreditID(try id("credit")))
         case let tag:
             throw DecodeError("unknown event tag \(tag)", offset: start)
         }

@@ -77,28 +77,44 @@ extension ByteWriter {
         optional(credit.expires) { $0.civilDate($1) }
         optional(credit.profile) { $0.string($1.text) }
         optional(credit.card) { $0.cardKeys($1) }
+        i64(credit.marketing.value)
+        optional(credit.campaign) { $0.string($1) }
         u32(UInt32(credit.pendingHolds.count))
         for hold in credit.pendingHolds { u64(hold.number) }
         u32(UInt32(credit.history.count))
-        for activity in credit.history {
-            u32(activity.seq)
-            i64(activity.at.millis)
-            string(activity.kind.rawValue)
-            i64(activity.amount.value)
-            i64(activity.balanceAfter.value)
-            optional(activity.hold) { $0.u64($1.number) }
-            optional(activity.ref) { $0.string($1.text) }
+        for activity in credit.history { self.activity(activity) }
+    }
+
+    mutating func activity(_ activity: Activity) {
+        u32(activity.seq)
+        i64(activity.at.millis)
+        string(activity.kind.rawValue)
+        i64(activity.amount.value)
+        i64(activity.balanceAfter.value)
+        optional(activity.hold) { $0.u64($1.number) }
+        optional(activity.ref) { $0.string($1.text) }
+        optional(activity.sale) { writer, sale in
+            writer.i64(sale.amount.value)
+            writer.string(sale.currency)
+            writer.rate(sale.rate)
         }
+        optional(activity.reason) { $0.string($1) }
     }
 
     mutating func hold(_ hold: Hold) {
         u64(hold.id.number)
-        u64(hold.credit.number)
-        i64(hold.amount.value)
+        string(hold.currency)
         i64(hold.requested.value)
+        u32(UInt32(hold.legs.count))
+        for (leg, captured) in zip(hold.legs, hold.captured) {
+            u64(leg.credit.number)
+            i64(leg.amount.value)
+            i64(leg.covers.value)
+            optional(leg.rate) { $0.rate($1) }
+            i64(captured.value)
+        }
         i64(hold.deadline.millis)
         string(hold.state.rawValue)
-        i64(hold.captured.value)
     }
 }
 
@@ -120,6 +136,8 @@ extension ByteReader {
         let expires = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.civilDate() }
         let profile = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.profile() }
         let card = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.cardKeys() }
+        let marketing = try nonNegative("marketing")
+        let campaign = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.note() }
         var pending: [HoldID] = []
         for _ in 0..<(try count(max: SnapshotCodec.collectionMax, what: "pending holds")) {
             pending.append(HoldID(try self.id("hold")))
@@ -127,7 +145,8 @@ extension ByteReader {
         var history: [Activity] = []
         for _ in 0..<(try count(max: SnapshotCodec.historyMax, what: "activities")) { history.append(try activity()) }
         return Credit(id: id, type: type, currency: currency, balance: balance, held: held, status: status,
-                      expires: expires, profile: profile, card: card, pendingHolds: pending, history: history)
+                      expires: expires, profile: profile, card: card, marketing: marketing, campaign: campaign,
+                      pendingHolds: pending, history: history)
     }
 
     mutating func activity() throws(DecodeError) -> Activity {
@@ -140,22 +159,34 @@ extension ByteReader {
         return Activity(seq: seq, at: at, kind: kind, amount: MinorUnits(try i64()),
                         balanceAfter: MinorUnits(try i64()),
                         hold: try optional { (reader: inout ByteReader) throws(DecodeError) in HoldID(try reader.id("hold")) },
-                        ref: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.ref() })
+                        ref: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.ref() },
+                        sale: try optional { (reader: inout ByteReader) throws(DecodeError) in
+                            SaleAmount(amount: MinorUnits(try reader.i64()), currency: try reader.currencyCode(), rate: try reader.rate())
+                        },
+                        reason: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.note() })
     }
 
     mutating func hold() throws(DecodeError) -> Hold {
         let id = HoldID(try id("hold"))
-        let credit = CreditID(try self.id("credit"))
-        let amount = try positive("hold amount")
+        let currency = try currencyCode()
         let requested = try positive("requested amount")
+        var legs: [HoldLeg] = []
+        var captured: [MinorUnits] = []
+        let legsStart = offset
+        for _ in 0..<(try count(max: LedgerPolicy.legsMax, what: "legs")) {
+            let leg = try holdLeg()
+            let take = try nonNegative("captured amount")
+            guard take <= leg.amount else { throw DecodeError("hold \(id) captured more than held", offset: legsStart) }
+            legs.append(leg)
+            captured.append(take)
+        }
+        guard !legs.isEmpty else { throw DecodeError("hold \(id) has no legs", offset: legsStart) }
         let deadline = Instant(millis: try i64())
         let start = offset
         guard let state = HoldState(rawValue: try string(maxBytes: 16)) else {
             throw DecodeError("invalid hold state", offset: start)
         }
-        let captured = MinorUnits(try i64())
-        guard captured >= .zero, captured <= amount else { throw DecodeError("hold \(id) captured more than held", offset: start) }
-        return Hold(id: id, credit: credit, amount: amount, requested: requested, deadline: deadline,
+        return Hold(id: id, currency: currency, requested: requested, legs: legs, deadline: deadline,
                     state: state, captured: captured)
     }
 }

@@ -54,21 +54,40 @@ public enum CommandTable {
         VerbSpec(verb: "HELP", syntax: "HELP", roles: nil, allowed: [], required: []) { _, _ in .success(.session(.help)) },
         VerbSpec(verb: "QUIT", syntax: "QUIT", roles: nil, allowed: [], required: []) { _, _ in .success(.session(.quit)) },
         VerbSpec(verb: "ISSUE",
-                 syntax: "ISSUE type=gift|store|promo amount=<decimal> currency=<ISO 4217> ref=<ref> [profile=<id>] [expires=YYYY-MM-DD]",
-                 roles: [.admin], allowed: ["type", "amount", "currency", "ref", "profile", "expires"],
+                 syntax: "ISSUE type=gift|store|promo amount=<decimal> currency=<ISO 4217> ref=<ref> [profile=<id>] [bonus=<decimal>] [campaign=<name>] [expires=YYYY-MM-DD]",
+                 roles: [.admin], allowed: ["type", "amount", "currency", "ref", "profile", "bonus", "campaign", "expires"],
                  required: ["type", "amount", "currency", "ref"], build: buildIssue),
         VerbSpec(verb: "BALANCE", syntax: "BALANCE card=<number> pin=<pin> | BALANCE credit=<id>",
                  roles: [.admin, .pos], allowed: ["card", "pin", "credit"], required: [], build: buildBalance),
+        VerbSpec(verb: "CREDITS", syntax: "CREDITS profile=<id>",
+                 roles: [.admin, .pos], allowed: ["profile"], required: ["profile"], build: buildCredits),
+        VerbSpec(verb: "QUOTE",
+                 syntax: "QUOTE (card=<number> pin=<pin> | credit=<id> | profile=<id>) amount=<decimal> currency=<ISO 4217> [partial=yes|no]",
+                 roles: [.admin, .pos], allowed: ["card", "pin", "credit", "profile", "amount", "currency", "partial"],
+                 required: ["amount", "currency"], build: buildQuote),
         VerbSpec(verb: "HOLD",
-                 syntax: "HOLD (card=<number> pin=<pin> | credit=<id>) amount=<decimal> currency=<ISO 4217> ref=<ref> [ttl=30s|15m|2h|7d] [partial=yes|no]",
-                 roles: [.admin, .pos], allowed: ["card", "pin", "credit", "amount", "currency", "ref", "ttl", "partial"],
+                 syntax: "HOLD (card=<number> pin=<pin> | credit=<id> | profile=<id>) amount=<decimal> currency=<ISO 4217> ref=<ref> [ttl=30s|15m|2h|7d] [partial=yes|no]",
+                 roles: [.admin, .pos], allowed: ["card", "pin", "credit", "profile", "amount", "currency", "ref", "ttl", "partial"],
                  required: ["amount", "currency", "ref"], build: buildHold),
         VerbSpec(verb: "CAPTURE", syntax: "CAPTURE hold=<id> [amount=<decimal>] ref=<ref>",
                  roles: [.admin, .pos], allowed: ["hold", "amount", "ref"], required: ["hold", "ref"], build: buildCapture),
         VerbSpec(verb: "VOID", syntax: "VOID hold=<id> ref=<ref>",
                  roles: [.admin, .pos], allowed: ["hold", "ref"], required: ["hold", "ref"], build: buildVoid),
+        VerbSpec(verb: "REFUND", syntax: "REFUND credit=<id> amount=<decimal> currency=<ISO 4217> ref=<ref>",
+                 roles: [.admin, .pos], allowed: ["credit", "amount", "currency", "ref"],
+                 required: ["credit", "amount", "currency", "ref"], build: buildRefund),
+        VerbSpec(verb: "FREEZE", syntax: "FREEZE credit=<id> reason=<text> ref=<ref>",
+                 roles: [.admin], allowed: ["credit", "reason", "ref"], required: ["credit", "reason", "ref"],
+                 build: { request, _ in buildStatus(request, .freeze) }),
+        VerbSpec(verb: "UNFREEZE", syntax: "UNFREEZE credit=<id> reason=<text> ref=<ref>",
+                 roles: [.admin], allowed: ["credit", "reason", "ref"], required: ["credit", "reason", "ref"],
+                 build: { request, _ in buildStatus(request, .unfreeze) }),
+        VerbSpec(verb: "CANCEL", syntax: "CANCEL credit=<id> reason=<text> ref=<ref>",
+                 roles: [.admin], allowed: ["credit", "reason", "ref"], required: ["credit", "reason", "ref"],
+                 build: { request, _ in buildStatus(request, .cancel) }),
         VerbSpec(verb: "HISTORY", syntax: "HISTORY credit=<id> [limit=1..\(LedgerPolicy.historyLimitMax)]",
                  roles: [.admin, .pos], allowed: ["credit", "limit"], required: ["credit"], build: buildHistory),
+        VerbSpec(verb: "RATES", syntax: "RATES", roles: [.admin, .pos], allowed: [], required: []) { _, _ in .success(.ledger(.rates, ref: nil)) },
         VerbSpec(verb: "STATS", syntax: "STATS", roles: [.admin], allowed: [], required: []) { _, _ in .success(.session(.stats)) },
     ]
 
@@ -107,7 +126,7 @@ public enum CommandTable {
 
     private static func canonicalValue(_ argument: Argument) -> String {
         switch argument.key {
-        case "amount":
+        case "amount", "bonus":
             guard let amount = DecimalAmount(argument.value) else { return argument.value }
             var unscaled = amount.unscaled
             var digits = amount.fractionDigits
@@ -128,42 +147,70 @@ private func buildIssue(_ request: ParsedRequest, _: CardResolver) -> Result<Act
         guard let type = CreditType(rawValue: request.value("type")!) else {
             throw CreditError(.badRequest, "type must be gift, store or promo")
         }
-        var profile: ProfileID?
-        if let text = request.value("profile") {
-            guard let parsed = ProfileID(text) else { throw CreditError(.badRequest, "profile must be 1-64 of A-Z a-z 0-9 _ . : @ -") }
-            profile = parsed
-        }
         var expires: CivilDate?
         if let text = request.value("expires") {
             guard let parsed = CivilDate(text) else { throw CreditError(.badRequest, "expires must be a date YYYY-MM-DD") }
             expires = parsed
         }
-        let command = IssueCommand(type: type, amount: try amount(request, "amount"), currency: try currency(request),
-                                   profile: profile, expires: expires, card: nil)
+        var campaign: String?
+        if let text = request.value("campaign") {
+            guard ProfileID(text) != nil else { throw CreditError(.badRequest, "campaign must be 1-64 of A-Z a-z 0-9 _ . : @ -") }
+            campaign = text
+        }
+        let bonus = request.value("bonus") == nil ? nil : try amount(request, "bonus")
+        let command = IssueCommand(type: type, amount: try amount(request, "amount"), bonus: bonus, currency: try currency(request),
+                                   profile: try profile(request), campaign: campaign, expires: expires, card: nil)
         return .ledger(.issue(command), ref: try ref(request))
     }
 }
 
 private func buildBalance(_ request: ParsedRequest, _ cards: CardResolver) -> Result<Action, CreditError> {
-    attempt { () throws(CreditError) -> Action in .ledger(.balance(try selector(request, cards)), ref: nil) }
+    attempt { () throws(CreditError) -> Action in
+        guard request.value("profile") == nil else { throw CreditError(.badRequest, "BALANCE takes card= with pin=, or credit=") }
+        return .ledger(.balance(try selector(request, cards)), ref: nil)
+    }
+}
+
+private func buildCredits(_ request: ParsedRequest, _: CardResolver) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in .ledger(.credits(try profile(request)!), ref: nil) }
+}
+
+private func holdCommand(_ request: ParsedRequest, _ cards: CardResolver) throws(CreditError) -> HoldCommand {
+    var ttl: Seconds?
+    if let text = request.value("ttl") {
+        guard let parsed = Seconds(ttl: text) else { throw CreditError(.badRequest, "ttl must look like 30s, 15m, 2h or 7d") }
+        ttl = parsed
+    }
+    var partial = false
+    switch request.value("partial") {
+    case nil, "no": partial = false
+    case "yes": partial = true
+    default: throw CreditError(.badRequest, "partial must be yes or no")
+    }
+    return HoldCommand(selector: try selector(request, cards), amount: try amount(request, "amount"),
+                       currency: try currency(request), ttl: ttl, partial: partial)
+}
+
+private func buildQuote(_ request: ParsedRequest, _ cards: CardResolver) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in .ledger(.quote(try holdCommand(request, cards)), ref: nil) }
 }
 
 private func buildHold(_ request: ParsedRequest, _ cards: CardResolver) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in .ledger(.hold(try holdCommand(request, cards)), ref: try ref(request)) }
+}
+
+private func buildRefund(_ request: ParsedRequest, _: CardResolver) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in
-        var ttl: Seconds?
-        if let text = request.value("ttl") {
-            guard let parsed = Seconds(ttl: text) else { throw CreditError(.badRequest, "ttl must look like 30s, 15m, 2h or 7d") }
-            ttl = parsed
-        }
-        var partial = false
-        switch request.value("partial") {
-        case nil, "no": partial = false
-        case "yes": partial = true
-        default: throw CreditError(.badRequest, "partial must be yes or no")
-        }
-        let command = HoldCommand(selector: try selector(request, cards), amount: try amount(request, "amount"),
-                                  currency: try currency(request), ttl: ttl, partial: partial)
-        return .ledger(.hold(command), ref: try ref(request))
+        .ledger(.refund(try creditID(request.value("credit")!), amount: try amount(request, "amount"), currency: try currency(request)),
+                ref: try ref(request))
+    }
+}
+
+private func buildStatus(_ request: ParsedRequest, _ change: StatusChange) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in
+        let reason = request.value("reason")!
+        guard reason.utf8.count <= 64 else { throw CreditError(.badRequest, "reason is limited to 64 bytes") }
+        return .ledger(.changeStatus(try creditID(request.value("credit")!), change, reason: reason), ref: try ref(request))
     }
 }
 
@@ -195,14 +242,18 @@ private func buildHistory(_ request: ParsedRequest, _: CardResolver) -> Result<A
 // MARK: Argument parsers
 
 private func selector(_ request: ParsedRequest, _ cards: CardResolver) throws(CreditError) -> CreditSelector {
-    let card = request.value("card")
-    let pin = request.value("pin")
-    let credit = request.value("credit")
-    switch (card, pin, credit) {
-    case (let card?, let pin?, nil): return cards(card, pin)
-    case (nil, nil, let credit?): return .credit(try creditID(credit))
-    default: throw CreditError(.badRequest, "give card= with pin=, or credit=")
+    switch (request.value("card"), request.value("pin"), request.value("credit"), request.value("profile")) {
+    case (let card?, let pin?, nil, nil): return cards(card, pin)
+    case (nil, nil, let credit?, nil): return .credit(try creditID(credit))
+    case (nil, nil, nil, .some): return .profile(try profile(request)!)
+    default: throw CreditError(.badRequest, "give card= with pin=, or credit=, or profile=")
     }
+}
+
+private func profile(_ request: ParsedRequest) throws(CreditError) -> ProfileID? {
+    guard let text = request.value("profile") else { return nil }
+    guard let profile = ProfileID(text) else { throw CreditError(.badRequest, "profile must be 1-64 of A-Z a-z 0-9 _ . : @ -") }
+    return profile
 }
 
 private func creditID(_ text: String) throws(CreditError) -> CreditID {

@@ -38,6 +38,12 @@ public struct ServerConfig: Sendable {
     public var pinLength = 6
     /// Journal records between snapshots.
     public var snapshotEveryRecords = 100_000
+    /// File of FX rates, `FROM TO RATE` per line; nil means no conversions.
+    public var ratesFile: String?
+    /// Tax class reported for each credit type.
+    public var taxClasses = LedgerPolicy.taxClassDefaults
+    /// The order a profile's credits cover a sale in.
+    public var tenderOrder = TenderOrder.standard
 
     /// The default configuration (paths relative to the working directory).
     public init() {}
@@ -97,6 +103,22 @@ public struct ServerConfig: Sendable {
         case "card_length": cardLength = try integer(16...19)
         case "pin_length": pinLength = try integer(4...8)
         case "snapshot_every": snapshotEveryRecords = try integer(1000...100_000_000)
+        case "rates_file": ratesFile = resolved(value)
+        case "tax_class_gift", "tax_class_store", "tax_class_promo":
+            guard ProfileID(value) != nil else { throw ConfigError("\(place): \(key) must be 1-64 of A-Z a-z 0-9 _ . : @ -") }
+            taxClasses[CreditType(rawValue: String(key.dropFirst("tax_class_".count)))!] = value
+        case "tender_order":
+            let keys = value.split(separator: ",").map { TenderKey(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+            guard !keys.isEmpty, keys.allSatisfy({ $0 != nil }), Set(keys.map { $0! }).count == keys.count else {
+                throw ConfigError("\(place): tender_order is a list of expiry, type, balance")
+            }
+            tenderOrder.keys = keys.map { $0! }
+        case "tender_types":
+            let types = value.split(separator: ",").map { CreditType(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+            guard types.count == 3, types.allSatisfy({ $0 != nil }), Set(types.map { $0! }).count == 3 else {
+                throw ConfigError("\(place): tender_types lists gift, store and promo once each, e.g. promo,store,gift")
+            }
+            tenderOrder.types = types.map { $0! }
         default: throw ConfigError("\(place): unknown key \(key)")
         }
         if holdTTLDefault > holdTTLMax {

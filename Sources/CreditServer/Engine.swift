@@ -78,6 +78,11 @@ final class Engine {
         fail(tag: nil, CreditError(.lineTooLong, "request lines are limited to \(ProtocolLimits.lineBytesMax) bytes"), out: &out)
     }
 
+    /// Installs new FX rates (SIGHUP). Pending holds keep the rates they were placed with.
+    func reloadRates(_ rates: RateTable) {
+        ledger.updateRates(rates)
+    }
+
     /// Expires due holds; called before every command and on timer ticks.
     func sweep(now: Instant) {
         while let entry = ledger.sweep(now: now) { record(entry) }

@@ -27,9 +27,12 @@ final class EventLoop {
     private var readBuffer = [UInt8](repeating: 0, count: EventLoop.readChunkBytes)
     private var lastTickMillis: Int64 = 0
     private var stopping = false
+    private let onReload: () -> Void
 
-    init(engine: Engine, config: ServerConfig, listenFD: Int32, wakeFD: Int32, signalFD: Int32) throws(ServerError) {
+    init(engine: Engine, config: ServerConfig, listenFD: Int32, wakeFD: Int32, signalFD: Int32,
+         onReload: @escaping () -> Void) throws(ServerError) {
         self.engine = engine
+        self.onReload = onReload
         self.config = config
         self.listenFD = listenFD
         self.wakeFD = wakeFD
@@ -196,7 +199,7 @@ final class EventLoop {
             let signal = cepoll_read_signal(signalFD)
             if signal <= 0 { return }
             if signal == SIGHUP {
-                Log.write(.info, "SIGHUP received; this version has nothing to reload")
+                onReload()
             } else {
                 Log.write(.info, "stopping", ["signal": String(signal)])
                 stopping = true

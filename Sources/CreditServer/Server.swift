@@ -45,7 +45,15 @@ public enum Server {
         guard listenFD >= 0 else {
             throw ServerError("cannot listen on \(config.listenHost):\(config.listenPort): \(errnoText())")
         }
-        let loop = try EventLoop(engine: engine, config: config, listenFD: listenFD, wakeFD: wakeFD, signalFD: signalFD)
+        let loop = try EventLoop(engine: engine, config: config, listenFD: listenFD, wakeFD: wakeFD, signalFD: signalFD) {
+            do {
+                let rates = try loadRates(config, currencies: policy.currencies)
+                engine.reloadRates(rates)
+                Log.write(.info, "reloaded", ["rates": String(rates.all.count)])
+            } catch {
+                Log.write(.error, "reload failed; keeping the previous settings", ["error": "\(error)"])
+            }
+        }
         Log.write(.info, "listening", ["addr": "\(config.listenHost):\(boundPort)", "credits": String(ledger.creditCount),
                                         "lsn": String(lastLSN)])
         loop.run()
@@ -57,9 +65,25 @@ public enum Server {
         guard let data = FileManager.default.contents(atPath: config.currenciesFile),
               let text = String(data: data, encoding: .utf8)
         else { throw ConfigError("cannot read currencies file \(config.currenciesFile)") }
-        return LedgerPolicy(currencies: try CurrencyTable.parse(text), holdTTLDefault: config.holdTTLDefault,
+        let currencies = try CurrencyTable.parse(text)
+        return LedgerPolicy(currencies: currencies, holdTTLDefault: config.holdTTLDefault,
                             holdTTLMax: config.holdTTLMax, refWindow: config.refWindow,
-                            holdsPerCreditMax: config.holdsPerCreditMax)
+                            holdsPerCreditMax: config.holdsPerCreditMax,
+                            rates: try loadRates(config, currencies: currencies),
+                            taxClasses: config.taxClasses, tenderOrder: config.tenderOrder)
+    }
+
+    /// Reads the FX rates file, if one is configured.
+    static func loadRates(_ config: ServerConfig, currencies: CurrencyTable) throws -> RateTable {
+        guard let path = config.ratesFile else { return RateTable() }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError("cannot read rates file \(path)")
+        }
+        do {
+            return try RateTable.parse(text, currencies: currencies)
+        } catch {
+            throw ConfigError("\(path): \(error)")
+        }
     }
 
     /// Takes an exclusive lock on the data directory for the life of the process: two daemons

@@ -1,0 +1,230 @@
+// Tender: planning which credits cover a sale (with FX), holding, capturing and voiding.
+
+/// How a sale would be covered: the legs in order, and what is left for cash or card.
+struct TenderPlan {
+    let sale: Currency
+    let requested: MinorUnits
+    let legs: [HoldLeg]
+    /// The single credit named by `credit=` or `card=`, nil for a profile tender.
+    let single: Credit?
+
+    var covered: MinorUnits { legs.reduce(.zero) { $0 + $1.covers } }
+    var remaining: MinorUnits { requested - covered }
+}
+
+extension Ledger {
+    /// Plans a HOLD or QUOTE: which credits cover how much, converting with FX rates where the
+    /// credit's currency is not the sale's. All or nothing unless `partial`.
+    func plan(_ command: HoldCommand, now: Instant) -> Result<TenderPlan, CreditError> {
+        let sale: Currency
+        let requested: MinorUnits
+        switch money(command.amount, command.currency) {
+        case .failure(let error): return .failure(error)
+        case .success(let pair): (sale, requested) = pair
+        }
+        var candidates: [Credit]
+        var single: Credit?
+        if case .profile(let profile) = command.selector {
+            candidates = tenderCandidates(profile, sale: sale, now: now)
+        } else {
+            switch resolve(command.selector) {
+            case .failure(let error): return .failure(error)
+            case .success(let credit): single = credit
+            }
+            if let error = unusable(single!, now: now) { return .failure(error) }
+            if single!.currency.code != sale.code && policy.rates.rate(from: single!.currency.code, to: sale.code) == nil {
+                return .failure(CreditError(.noRate, "no rate from \(single!.currency.code) to \(sale.code)"))
+            }
+            guard single!.pendingHolds.count < policy.holdsPerCreditMax else {
+                return .failure(CreditError(.tooManyHolds, "credit has \(policy.holdsPerCreditMax) pending holds"))
+            }
+            candidates = [single!]
+        }
+        let legs = fill(requested, sale: sale, from: candidates)
+        let plan = TenderPlan(sale: sale, requested: requested, legs: legs, single: single)
+        guard plan.covered > .zero, command.partial || plan.remaining == .zero else {
+            return .failure(CreditError(.insufficientFunds, "credits cover \(text(plan.covered, sale)) of \(text(requested, sale)) \(sale.code)"))
+        }
+        return .success(plan)
+    }
+
+    /// A profile's credits that can pay in `sale`'s currency now, in tender order.
+    private func tenderCandidates(_ profile: ProfileID, sale: Currency, now: Instant) -> [Credit] {
+        let usable = (profileIndex[profile] ?? []).compactMap { state.credits[$0] }.filter { credit in
+            unusable(credit, now: now) == nil && credit.available > .zero
+                && credit.pendingHolds.count < policy.holdsPerCreditMax
+                && (credit.currency.code == sale.code || policy.rates.rate(from: credit.currency.code, to: sale.code) != nil)
+        }
+        return usable.sorted { tenderPrecedes($0, $1) }
+    }
+
+    /// The configured tender order; ties end with the credit id, so plans are deterministic.
+    private func tenderPrecedes(_ a: Credit, _ b: Credit) -> Bool {
+        for key in policy.tenderOrder.keys {
+            switch key {
+            case .expiry:
+                let (ea, eb) = (a.expires?.daysSinceEpoch ?? Int64.max, b.expires?.daysSinceEpoch ?? Int64.max)
+                if ea != eb { return ea < eb }
+            case .type:
+                let order = policy.tenderOrder.types
+                let (ta, tb) = (order.firstIndex(of: a.type) ?? order.count, order.firstIndex(of: b.type) ?? order.count)
+                if ta != tb { return ta < tb }
+            case .balance:
+                if a.available != b.available { return a.available < b.available }
+            }
+        }
+        return a.id < b.id
+    }
+
+    /// Legs covering as much of `requested` as the candidates can, in order.
+    private func fill(_ requested: MinorUnits, sale: Currency, from candidates: [Credit]) -> [HoldLeg] {
+        var legs: [HoldLeg] = []
+        var remaining = requested
+        for credit in candidates where remaining > .zero && legs.count < LedgerPolicy.legsMax {
+            if credit.currency.code == sale.code {
+                let take = min(credit.available, remaining)
+                legs.append(HoldLeg(credit: credit.id, amount: take, covers: take, rate: nil))
+                remaining -= take
+                continue
+            }
+            let rate = policy.rates.rate(from: credit.currency.code, to: sale.code)!
+            let cover = min(rate.covered(credit.available, from: credit.currency, to: sale), remaining)
+            guard cover > .zero, let amount = rate.creditNeeded(cover, from: credit.currency, to: sale) else { continue }
+            precondition(amount <= credit.available, "FX rounding never takes more than is available")
+            legs.append(HoldLeg(credit: credit.id, amount: amount, covers: cover, rate: rate))
+            remaining -= cover
+        }
+        return legs
+    }
+
+    func decideHold(_ command: HoldCommand, now: Instant) -> Result<Decision, CreditError> {
+        let plan: TenderPlan
+        switch self.plan(command, now: now) {
+        case .failure(let error): return .failure(error)
+        case .success(let made): plan = made
+        }
+        let ttl = command.ttl ?? policy.holdTTLDefault
+        guard ttl <= policy.holdTTLMax else {
+            return .failure(CreditError(.badRequest, "ttl exceeds the maximum of \(policy.holdTTLMax.ttlText)"))
+        }
+        var deadline = now.adding(ttl).roundedUpToSecond
+        for leg in plan.legs {
+            if let expires = state.credits[leg.credit]!.expires, expires.endInstant < deadline { deadline = expires.endInstant }
+        }
+        let id = HoldID(state.lastHoldNumber + 1)
+        let placed = PlacedHold(hold: id, currency: plan.sale.code, requested: plan.requested, legs: plan.legs, deadline: deadline)
+        var fields = [Field("hold", id.description)]
+        if let single = plan.single { fields.append(Field("credit", single.id.description)) }
+        fields += [Field("amount", text(plan.covered, plan.sale)), Field("requested", text(plan.requested, plan.sale)),
+                   Field("remaining", text(plan.remaining, plan.sale)), Field("currency", plan.sale.code)]
+        if let single = plan.single, single.currency.code == plan.sale.code {
+            fields.append(Field("available", text(single.available - plan.covered, plan.sale)))
+        }
+        fields.append(Field("expires", deadline.rfc3339))
+        return .success(Decision(events: [.held(placed)], reply: Reply(items: legItems(plan.legs, sale: plan.sale), fields: fields)))
+    }
+
+    func quoteReply(_ plan: TenderPlan) -> Reply {
+        Reply(items: legItems(plan.legs, sale: plan.sale),
+              fields: [Field("amount", text(plan.covered, plan.sale)), Field("requested", text(plan.requested, plan.sale)),
+                       Field("remaining", text(plan.remaining, plan.sale)), Field("currency", plan.sale.code)])
+    }
+
+    /// One item line per leg: which credit, how much of it, what that covers of the sale.
+    private func legItems(_ legs: [HoldLeg], sale: Currency) -> [[Field]] {
+        legs.map { leg in
+            let credit = state.credits[leg.credit]!
+            var fields = [Field("credit", leg.credit.description), Field("type", credit.type.rawValue),
+                          Field("amount", text(leg.amount, credit.currency)), Field("currency", credit.currency.code)]
+            if let rate = leg.rate {
+                fields += [Field("covers", text(leg.covers, sale)), Field("sale_currency", sale.code), Field("rate", rate.description)]
+            }
+            fields.append(Field("tax_class", policy.taxClass(credit.type)))
+            return fields
+        }
+    }
+
+    func decideCapture(_ id: HoldID, amount: DecimalAmount?, now: Instant) -> Result<Decision, CreditError> {
+        let hold: Hold
+        switch pendingHold(id, now: now) {
+        case .failure(let error): return .failure(error)
+        case .success(let found): hold = found
+        }
+        let sale = policy.currencies[hold.currency]!
+        var wanted = hold.amount
+        if let amount {
+            switch minorUnits(amount, sale) {
+            case .failure(let error): return .failure(error)
+            case .success(let units): wanted = units
+            }
+            guard wanted <= hold.amount else {
+                return .failure(CreditError(.exceedsHold, "hold \(id) is for \(text(hold.amount, sale)) \(sale.code)"))
+            }
+        }
+        let taken = allocate(wanted, across: hold, sale: sale)
+        var items: [[Field]] = []
+        for (leg, take) in zip(hold.legs, taken) {
+            let credit = state.credits[leg.credit]!
+            var fields = [Field("credit", leg.credit.description), Field("type", credit.type.rawValue),
+                          Field("captured", text(take.amount, credit.currency)),
+                          Field("released", text(leg.amount - take.amount, credit.currency)),
+                          Field("currency", credit.currency.code)]
+            if let rate = leg.rate {
+                fields += [Field("covers", text(take.covers, sale)), Field("sale_currency", sale.code), Field("rate", rate.description)]
+            }
+            fields += [Field("balance", text(credit.balance - take.amount, credit.currency)),
+                       Field("tax_class", policy.taxClass(credit.type))]
+            items.append(fields)
+        }
+        var fields = [Field("hold", id.description), Field("captured", text(wanted, sale)),
+                      Field("released", text(hold.amount - wanted, sale))]
+        if hold.legs.count == 1 && hold.legs[0].rate == nil {
+            let credit = state.credits[hold.legs[0].credit]!
+            fields.append(Field("balance", text(credit.balance - taken[0].amount, sale)))
+        }
+        fields.append(Field("currency", sale.code))
+        return .success(Decision(events: [.captured(id, legs: taken)], reply: Reply(items: items, fields: fields)))
+    }
+
+    /// Spreads a capture of `wanted` (sale currency) over the legs in plan order. A leg taken
+    /// whole gives exactly what it reserved; a leg taken in part gives ⌈part / rate⌉.
+    private func allocate(_ wanted: MinorUnits, across hold: Hold, sale: Currency) -> [CapturedLeg] {
+        var remaining = wanted
+        return hold.legs.map { leg in
+            let cover = min(remaining, leg.covers)
+            remaining -= cover
+            if cover == leg.covers { return CapturedLeg(amount: leg.amount, covers: cover) }
+            guard let rate = leg.rate, cover > .zero else { return CapturedLeg(amount: cover, covers: cover) }
+            let currency = state.credits[leg.credit]!.currency
+            let amount = min(leg.amount, rate.creditNeeded(cover, from: currency, to: sale) ?? leg.amount)
+            return CapturedLeg(amount: amount, covers: cover)
+        }
+    }
+
+    func decideVoid(_ id: HoldID, now: Instant) -> Result<Decision, CreditError> {
+        switch pendingHold(id, now: now) {
+        case .failure(let error):
+            return .failure(error)
+        case .success(let hold):
+            let sale = policy.currencies[hold.currency]!
+            let reply = Reply(fields: [Field("hold", id.description), Field("released", text(hold.amount, sale)),
+                                       Field("currency", sale.code)])
+            return .success(Decision(events: [.voided(id)], reply: reply))
+        }
+    }
+
+    /// A hold that can still be captured or voided, or the error saying why not.
+    private func pendingHold(_ id: HoldID, now: Instant) -> Result<Hold, CreditError> {
+        guard let hold = state.holds[id] else { return .failure(CreditError(.notFound, "no hold \(id)")) }
+        switch hold.state {
+        case .captured: return .failure(CreditError(.holdCaptured, "hold \(id) was already captured"))
+        case .voided: return .failure(CreditError(.holdVoided, "hold \(id) was voided"))
+        case .expired: return .failure(CreditError(.holdExpired, "hold \(id) expired at \(hold.deadline.rfc3339)"))
+        case .pending:
+            guard now < hold.deadline else {
+                return .failure(CreditError(.holdExpired, "hold \(id) expired at \(hold.deadline.rfc3339)"))
+            }
+            return .success(hold)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+// Issuing credits, refunding onto them, and staff status changes (freeze, unfreeze, cancel).
+
+extension Ledger {
+    func decideIssue(_ issue: IssueCommand, now: Instant) -> Result<Decision, CreditError> {
+        let currency: Currency
+        let amount: MinorUnits
+        switch money(issue.amount, issue.currency) {
+        case .failure(let error): return .failure(error)
+        case .success(let pair): (currency, amount) = pair
+        }
+        var bonus = MinorUnits.zero
+        if let bonusText = issue.bonus {
+            guard issue.type == .store else { return .failure(CreditError(.badRequest, "bonus= is only for store credit")) }
+            switch minorUnits(bonusText, currency) {
+            case .failure(let error): return .failure(error)
+            case .success(let units): bonus = units
+            }
+        }
+        guard amount.value <= currency.balanceMax.value - bonus.value else {
+            return .failure(CreditError(.badAmount, "amount exceeds the maximum balance of \(text(currency.balanceMax, currency)) \(currency.code)"))
+        }
+        if let error = issueRuleError(issue, now: now) { return .failure(error) }
+        let id = CreditID(state.lastCreditNumber + 1)
+        let issued = IssuedCredit(credit: id, type: issue.type, currency: currency.code, amount: amount, bonus: bonus,
+                                  expires: issue.expires, profile: issue.profile, card: issue.card, campaign: issue.campaign)
+        var fields = [Field("credit", id.description), Field("type", issue.type.rawValue),
+                      Field("balance", text(amount + bonus, currency)), Field("currency", currency.code)]
+        if bonus > .zero { fields.append(Field("bonus", text(bonus, currency))) }
+        if let campaign = issue.campaign { fields.append(Field("campaign", campaign)) }
+        if let card = issue.card { fields.append(Field("card", card.masked)) }
+        if let expires = issue.expires { fields.append(Field("expires", expires.description)) }
+        return .success(Decision(events: [.issued(issued)], reply: Reply(fields: fields)))
+    }
+
+    /// The type rules of ISSUE: who needs a profile, a campaign, a card.
+    private func issueRuleError(_ issue: IssueCommand, now: Instant) -> CreditError? {
+        if issue.type != .gift && issue.profile == nil {
+            return CreditError(.badRequest, "\(issue.type.rawValue) credit requires profile=")
+        }
+        if issue.type == .promo && issue.campaign == nil {
+            return CreditError(.badRequest, "promo credit requires campaign=")
+        }
+        if issue.type != .promo && issue.campaign != nil {
+            return CreditError(.badRequest, "campaign= is only for promo credit")
+        }
+        precondition((issue.type == .gift) == (issue.card != nil), "gift cards, and only they, carry card keys")
+        if let expires = issue.expires, expires.endInstant <= now {
+            return CreditError(.badRequest, "expires=\(expires) is in the past")
+        }
+        return nil
+    }
+
+    func decideRefund(_ id: CreditID, _ amount: DecimalAmount, _ code: String, now: Instant) -> Result<Decision, CreditError> {
+        guard let credit = state.credits[id] else { return .failure(CreditError(.notFound, "no credit \(id)")) }
+        guard code == credit.currency.code else {
+            guard policy.currencies[code] != nil else { return .failure(CreditError(.badCurrency, "unknown currency \(code)")) }
+            return .failure(CreditError(.currencyMismatch, "credit \(id) is in \(credit.currency.code), refund is in \(code)"))
+        }
+        if let error = unusable(credit, now: now), credit.status != .frozen { return .failure(error) }
+        let units: MinorUnits
+        switch minorUnits(amount, credit.currency) {
+        case .failure(let error): return .failure(error)
+        case .success(let value): units = value
+        }
+        guard units.value <= credit.currency.balanceMax.value - credit.balance.value else {
+            return .failure(CreditError(.badAmount, "refund would exceed the maximum balance of \(text(credit.currency.balanceMax, credit.currency)) \(code)"))
+        }
+        let reply = Reply(fields: [Field("credit", id.description), Field("refunded", text(units, credit.currency)),
+                                   Field("balance", text(credit.balance + units, credit.currency)),
+                                   Field("currency", code)])
+        return .success(Decision(events: [.refunded(id, amount: units)], reply: reply))
+    }
+
+    func decideStatus(_ id: CreditID, _ change: StatusChange, _ reason: String, now: Instant) -> Result<Decision, CreditError> {
+        guard let credit = state.credits[id] else { return .failure(CreditError(.notFound, "no credit \(id)")) }
+        let event: Event
+        switch change {
+        case .freeze:
+            if let error = unusable(credit, now: now) { return .failure(error) }
+            event = .frozen(id, reason: reason)
+        case .unfreeze:
+            guard credit.status == .frozen else {
+                return .failure(CreditError(.badRequest, "credit \(id) is \(credit.status.rawValue), not frozen"))
+            }
+            event = .unfrozen(id, reason: reason)
+        case .cancel:
+            if credit.status == .cancelled || credit.status == .expired {
+                return .failure(unusable(credit, now: now)!)
+            }
+            guard credit.pendingHolds.isEmpty else {
+                return .failure(CreditError(.holdsPending, "credit \(id) has \(credit.pendingHolds.count) pending holds; capture or void them first"))
+            }
+            event = .cancelled(id, reason: reason)
+        }
+        var fields = [Field("credit", id.description), Field("status", change.resultingStatus.rawValue)]
+        if change == .cancel { fields.append(Field("written_off", text(credit.balance, credit.currency))) }
+        fields.append(Field("currency", credit.currency.code))
+        return .success(Decision(events: [event], reply: Reply(fields: fields)))
+    }
+}
+
+extension StatusChange {
+    /// The status a credit has after this change.
+    var resultingStatus: CreditStatus {
+        switch self {
+        case .freeze: return .frozen
+        case .unfreeze: return .active
+        case .cancel: return .cancelled
+        }
+    }
+}
