@@ -4,7 +4,7 @@
 import Testing
 
 @Test func emptyHeapHasNothingToPop() {
-    var heap = DeadlineHeap()
+    var heap = DeadlineHeap<HoldID>()
     #expect(heap.first == nil)
     #expect(heap.popFirst() == nil)
     #expect(heap.count == 0)
@@ -13,7 +13,7 @@ import Testing
 @Test(arguments: UInt64(1)...20)
 func heapPopsInDeadlineOrderUnderRandomInterleavings(_ seed: UInt64) {
     var rng = SplitMix64(seed: seed)
-    var heap = DeadlineHeap()
+    var heap = DeadlineHeap<HoldID>()
     var reference: [Int64] = []  // the deadlines in the heap, kept sorted
     var nextHold: UInt64 = 0
     for step in 0..<400 {
@@ -38,11 +38,11 @@ func heapPopsInDeadlineOrderUnderRandomInterleavings(_ seed: UInt64) {
 }
 
 @Test func equalDeadlinesPopInHoldIDOrderWhateverTheInsertionOrder() {
-    var heap = DeadlineHeap()
+    var heap = DeadlineHeap<HoldID>()
     let deadline = Instant(millis: 5000)
     for number in [7, 3, 9, 1, 5] as [UInt64] { heap.insert(deadline, HoldID(number)) }
     heap.insert(Instant(millis: 4000), HoldID(8))
     var popped: [UInt64] = []
-    while let next = heap.popFirst() { popped.append(next.hold.number) }
+    while let next = heap.popFirst() { popped.append(next.id.number) }
     #expect(popped == [8, 1, 3, 5, 7, 9])
 }
