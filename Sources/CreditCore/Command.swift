@@ -28,10 +28,19 @@ public struct IssueCommand: Sendable {
     public var expires: CivilDate?
     /// For gift cards: the new card's keys (number and PIN are made by the server, never here).
     public var card: CardKeys?
+    /// Gift card: who bought it.
+    public var purchaser: ProfileID?
+    /// Gift card: who it is for; `.unknown` keeps it against the purchaser until claimed.
+    public var recipient: Recipient?
+    /// Smart gift card: revert to the purchaser if the recipient redeems nothing within this.
+    public var revertAfter: Seconds?
+    /// For an unknown recipient: the digest of the claim code the server made.
+    public var claim: Digest32?
 
     /// Makes an ISSUE command.
     public init(type: CreditType, amount: DecimalAmount, bonus: DecimalAmount? = nil, currency: String,
-                profile: ProfileID?, campaign: String? = nil, expires: CivilDate?, card: CardKeys?) {
+                profile: ProfileID?, campaign: String? = nil, expires: CivilDate?, card: CardKeys?,
+                purchaser: ProfileID? = nil, recipient: Recipient? = nil, revertAfter: Seconds? = nil) {
         self.type = type
         self.amount = amount
         self.bonus = bonus
@@ -40,7 +49,26 @@ public struct IssueCommand: Sendable {
         self.campaign = campaign
         self.expires = expires
         self.card = card
+        self.purchaser = purchaser
+        self.recipient = recipient
+        self.revertAfter = revertAfter
     }
+}
+
+/// Who a gift card is for.
+public enum Recipient: Sendable, Equatable {
+    /// A known profile.
+    case profile(ProfileID)
+    /// Someone without a profile yet: they claim it with a one-time code.
+    case unknown
+}
+
+/// Which report to make.
+public enum ReportKind: Sendable, Equatable {
+    /// Outstanding balance and held amounts per type and currency, optionally one currency.
+    case liability(currency: String?)
+    /// Activity totals per type and currency for days `from` through `to` (UTC).
+    case activity(from: CivilDate, to: CivilDate)
 }
 
 /// HOLD (and QUOTE): reserve funds for a sale on one credit or across a profile's credits.
@@ -95,12 +123,32 @@ public enum Command: Sendable {
     case refund(CreditID, amount: DecimalAmount, currency: String)
     /// Freeze, unfreeze or cancel a credit.
     case changeStatus(CreditID, StatusChange, reason: String)
+    /// Create `count` inactive stock gift cards in one currency and batch; the server fills in
+    /// `cards` (one new card's keys each) before executing.
+    case stock(count: Int, cards: [CardKeys], currency: String, batch: String?)
+    /// Load value onto a stock card and make it active.
+    case activate(cardDigest: Digest32, amount: DecimalAmount, currency: String)
+    /// Top up an active gift card.
+    case load(cardDigest: Digest32, amount: DecimalAmount, currency: String)
+    /// Give a gift card a new number and PIN; the server fills in the new keys before executing.
+    case replace(CreditID, CardKeys?)
+    /// Move a gift credit to another profile, whole or (with `amount`) split.
+    case transfer(CreditID, to: ProfileID, amount: DecimalAmount?)
+    /// Claim a gift card kept for an unknown recipient, by its code's digest.
+    case claim(code: Digest32, profile: ProfileID)
+    /// Undo what the request with ref `original` (same client) did.
+    case reverse(original: Ref)
+    /// A finance report.
+    case report(ReportKind)
 
     /// True for commands that change state and so must carry a ref.
     public var isMutating: Bool {
         switch self {
-        case .issue, .hold, .capture, .void, .refund, .changeStatus: return true
-        case .balance, .quote, .history, .credits, .rates: return false
+        case .issue, .hold, .capture, .void, .refund, .changeStatus, .stock, .activate, .load, .replace, .transfer,
+             .claim, .reverse:
+            return true
+        case .balance, .quote, .history, .credits, .rates, .report:
+            return false
         }
     }
 }

@@ -68,6 +68,18 @@ public enum ActivityKind: String, Sendable, CaseIterable {
     case cancel
     /// The credit expired; the remaining balance is breakage.
     case breakage
+    /// The card got a new number and PIN; the old ones stopped working.
+    case replace
+    /// The credit moved to another profile (whole transfer or claim).
+    case transfer
+    /// Part of the balance was split off into a new gift credit for another profile.
+    case split
+    /// The new credit's value, split off another credit.
+    case splitIn = "split_in"
+    /// A smart gift card unused by its recipient went back to its purchaser.
+    case revert
+    /// A REVERSE undid an earlier request's effect on the balance.
+    case reversal
 }
 
 /// One entry of a credit's history.
@@ -147,6 +159,14 @@ public struct Credit: Equatable, Sendable {
     public internal(set) var marketing: MinorUnits
     /// Promo credit: the campaign that funded it.
     public let campaign: String?
+    /// Gift card: who bought it, if known.
+    public let purchaser: ProfileID?
+    /// Gift card for an unknown recipient: the keyed digest of its one-time claim code, until claimed.
+    public internal(set) var claim: Digest32?
+    /// Smart gift card: when it reverts to the purchaser unless the recipient redeems some of it first.
+    public internal(set) var revertAt: Instant?
+    /// Stock card: the batch it was printed in.
+    public let batch: String?
     /// Its pending holds, in the order they were placed.
     public internal(set) var pendingHolds: [HoldID]
     /// Everything that happened to it, oldest first.
@@ -158,7 +178,8 @@ public struct Credit: Equatable, Sendable {
     /// Makes a credit (the ledger on issue; decoders on restore).
     public init(id: CreditID, type: CreditType, currency: Currency, balance: MinorUnits, held: MinorUnits,
                 status: CreditStatus, expires: CivilDate?, profile: ProfileID?, card: CardKeys?,
-                marketing: MinorUnits = .zero, campaign: String? = nil,
+                marketing: MinorUnits = .zero, campaign: String? = nil, purchaser: ProfileID? = nil,
+                claim: Digest32? = nil, revertAt: Instant? = nil, batch: String? = nil,
                 pendingHolds: [HoldID], history: [Activity]) {
         self.id = id
         self.type = type
@@ -171,6 +192,10 @@ public struct Credit: Equatable, Sendable {
         self.card = card
         self.marketing = marketing
         self.campaign = campaign
+        self.purchaser = purchaser
+        self.claim = claim
+        self.revertAt = revertAt
+        self.batch = batch
         self.pendingHolds = pendingHolds
         self.history = history
     }

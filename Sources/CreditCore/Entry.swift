@@ -20,10 +20,22 @@ public struct IssuedCredit: Equatable, Sendable {
     public let card: CardKeys?
     /// Promo credit: the campaign.
     public let campaign: String?
+    /// `.active`, or `.inactive` for a stock card (amount zero until ACTIVATE).
+    public let status: CreditStatus
+    /// Gift card: the purchaser's profile.
+    public let purchaser: ProfileID?
+    /// Gift card for an unknown recipient: its claim code's digest.
+    public let claim: Digest32?
+    /// Smart gift card: when it reverts to the purchaser if unused.
+    public let revertAt: Instant?
+    /// Stock card: its batch label.
+    public let batch: String?
 
     /// Makes the data of an issue event.
     public init(credit: CreditID, type: CreditType, currency: String, amount: MinorUnits, bonus: MinorUnits = .zero,
-                expires: CivilDate?, profile: ProfileID?, card: CardKeys?, campaign: String? = nil) {
+                expires: CivilDate?, profile: ProfileID?, card: CardKeys?, campaign: String? = nil,
+                status: CreditStatus = .active, purchaser: ProfileID? = nil, claim: Digest32? = nil,
+                revertAt: Instant? = nil, batch: String? = nil) {
         self.credit = credit
         self.type = type
         self.currency = currency
@@ -33,6 +45,11 @@ public struct IssuedCredit: Equatable, Sendable {
         self.profile = profile
         self.card = card
         self.campaign = campaign
+        self.status = status
+        self.purchaser = purchaser
+        self.claim = claim
+        self.revertAt = revertAt
+        self.batch = batch
     }
 }
 
@@ -95,6 +112,40 @@ public enum Event: Equatable, Sendable {
     case cancelled(CreditID, reason: String)
     /// A credit reached its expiry; its balance became breakage.
     case creditExpired(CreditID)
+    /// Value was loaded onto a gift card; `activate` also made a stock card active.
+    case loaded(CreditID, amount: MinorUnits, activate: Bool)
+    /// A gift card got a new number and PIN.
+    case cardReplaced(CreditID, CardKeys)
+    /// A credit moved to another profile (`claimed` also retires its claim code).
+    case transferred(CreditID, to: ProfileID, claimed: Bool)
+    /// `amount` of a gift credit became a new card-less gift credit owned by `to`.
+    case split(CreditID, into: CreditID, amount: MinorUnits, to: ProfileID)
+    /// A smart gift card went back to its purchaser; its card number stopped working.
+    case reverted(CreditID)
+    /// A REVERSE changed a credit's balance by `delta` (negative: value taken back).
+    case reversal(CreditID, delta: MinorUnits)
+    /// A REVERSE arrived before its original: the original ref is refused from now on.
+    case tombstone(ClientID, Ref)
+    /// A REVERSE undid the request with this ref: it cannot be reversed again.
+    case markReversed(ClientID, Ref)
+}
+
+/// What an applied request did, remembered with its ref so a REVERSE can undo it.
+public enum RecordedAction: Equatable, Sendable {
+    /// Nothing a REVERSE can undo (a status change, a transfer, a reversal itself).
+    case none
+    /// Created a credit (ISSUE).
+    case issued(CreditID)
+    /// Placed a hold.
+    case held(HoldID)
+    /// Captured a hold.
+    case captured(HoldID)
+    /// Loaded value onto a credit (`activated` for ACTIVATE).
+    case loaded(CreditID, amount: MinorUnits, activated: Bool)
+    /// Refunded value onto a credit.
+    case refunded(CreditID, amount: MinorUnits)
+    /// A REVERSE that found no original: the original ref is a tombstone.
+    case tombstone
 }
 
 /// What the ledger remembers of a successful mutating request, so that a retry with the same
@@ -109,13 +160,16 @@ public struct IdempotencyRecord: Equatable, Sendable {
     /// The reply a retry gets. For a gift card ISSUE the card number is masked and the PIN
     /// absent: they are shown once and never stored.
     public let reply: Reply
+    /// What the request did, for REVERSE.
+    public let action: RecordedAction
 
     /// Makes a record.
-    public init(client: ClientID, ref: Ref, fingerprint: Digest32, reply: Reply) {
+    public init(client: ClientID, ref: Ref, fingerprint: Digest32, reply: Reply, action: RecordedAction = .none) {
         self.client = client
         self.ref = ref
         self.fingerprint = fingerprint
         self.reply = reply
+        self.action = action
     }
 }
 

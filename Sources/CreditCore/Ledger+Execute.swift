@@ -12,10 +12,11 @@ public enum Execution: Sendable {
     case refused(CreditError)
 }
 
-/// A decision: the events a command causes and its reply.
+/// A decision: the events a command causes, its reply, and what REVERSE would have to undo.
 struct Decision {
     var events: [Event]
     var reply: Reply
+    var action: RecordedAction = .none
 }
 
 extension Ledger {
@@ -36,17 +37,20 @@ extension Ledger {
         guard let ref = context.ref else { return .refused(CreditError(.badRequest, "ref= is required")) }
         if let index = refIndex[RefKey(client: context.client, ref: ref)] {
             let record = state.refs[index].record
+            guard record.action != .tombstone else {
+                return .refused(CreditError(.reversed, "ref \(ref) was reversed before it arrived; nothing was done"))
+            }
             guard record.fingerprint.constantTimeEquals(context.fingerprint) else {
                 return .refused(CreditError(.refConflict, "ref \(ref) was used for a different request"))
             }
             return .replayed(record.reply)
         }
-        switch decide(command, now: now) {
+        switch decide(command, context: context, now: now) {
         case .failure(let error):
             return .refused(error)
         case .success(let decision):
             let record = IdempotencyRecord(client: context.client, ref: ref, fingerprint: context.fingerprint,
-                                           reply: decision.reply)
+                                           reply: decision.reply, action: decision.action)
             let entry = Entry(at: now, idempotency: record, events: decision.events)
             apply(entry)
             return .applied(entry, decision.reply)
@@ -64,6 +68,17 @@ extension Ledger {
             if state.holds[first.id]?.state == .pending { events.append(.expired(first.id)) }
         }
         let holdsDone = deadlines.first.map { $0.deadline > now } ?? true
+        while holdsDone, events.count < Ledger.sweepEventsMax, let first = reverts.first, first.deadline <= now {
+            _ = reverts.popFirst()
+            guard let credit = state.credits[first.id], let revertAt = credit.revertAt, revertAt <= now,
+                  [.active, .frozen].contains(credit.status), unusable(credit, now: now)?.code != .creditExpired
+            else { continue }
+            if let latest = credit.pendingHolds.compactMap({ state.holds[$0]?.deadline }).max() {
+                reverts.insert(max(latest, first.deadline), first.id)  // decide once its holds resolve
+            } else {
+                events.append(.reverted(first.id))
+            }
+        }
         while holdsDone, events.count < Ledger.sweepEventsMax, let first = creditExpiries.first, first.deadline <= now {
             _ = creditExpiries.popFirst()
             if let credit = state.credits[first.id], [.inactive, .active, .frozen].contains(credit.status) {
@@ -86,15 +101,17 @@ extension Ledger {
             return history(id, limit: limit)
         case .credits(let profile):
             return .success(creditsReply(profile, now: now))
+        case .report(let kind):
+            return report(kind)
         case .rates:
             let items = policy.rates.all.map { [Field("from", $0.from), Field("to", $0.to), Field("rate", $0.rate.description)] }
             return .success(Reply(items: items, fields: [Field("count", String(items.count))]))
-        case .issue, .hold, .capture, .void, .refund, .changeStatus:
+        default:
             preconditionFailure("mutating command in read path")
         }
     }
 
-    private func decide(_ command: Command, now: Instant) -> Result<Decision, CreditError> {
+    private func decide(_ command: Command, context: RequestContext, now: Instant) -> Result<Decision, CreditError> {
         switch command {
         case .issue(let issue): return decideIssue(issue, now: now)
         case .hold(let hold): return decideHold(hold, now: now)
@@ -102,7 +119,18 @@ extension Ledger {
         case .void(let id): return decideVoid(id, now: now)
         case .refund(let id, let amount, let currency): return decideRefund(id, amount, currency, now: now)
         case .changeStatus(let id, let change, let reason): return decideStatus(id, change, reason, now: now)
-        case .balance, .quote, .history, .credits, .rates: preconditionFailure("read command in decide path")
+        case .stock(let count, let cards, let currency, let batch):
+            precondition(cards.count == count, "the server makes one card per stock item")
+            return decideStock(cards, currency, batch)
+        case .activate(let digest, let amount, let currency): return decideLoad(digest, amount, currency, activate: true, now: now)
+        case .load(let digest, let amount, let currency): return decideLoad(digest, amount, currency, activate: false, now: now)
+        case .replace(let id, let keys):
+            guard let keys else { preconditionFailure("the server makes the replacement card") }
+            return decideReplace(id, keys, now: now)
+        case .transfer(let id, let profile, let amount): return decideTransfer(id, to: profile, amount, now: now)
+        case .claim(let code, let profile): return decideClaim(code, profile, now: now)
+        case .reverse(let original): return decideReverse(original, client: context.client, now: now)
+        case .balance, .quote, .history, .credits, .rates, .report: preconditionFailure("read command in decide path")
         }
     }
 }

@@ -121,7 +121,8 @@ extension Ledger {
             fields.append(Field("available", text(single.available - plan.covered, plan.sale)))
         }
         fields.append(Field("expires", deadline.rfc3339))
-        return .success(Decision(events: [.held(placed)], reply: Reply(items: legItems(plan.legs, sale: plan.sale), fields: fields)))
+        return .success(Decision(events: [.held(placed)], reply: Reply(items: legItems(plan.legs, sale: plan.sale), fields: fields),
+                                 action: .held(id)))
     }
 
     func quoteReply(_ plan: TenderPlan) -> Reply {
@@ -183,7 +184,8 @@ extension Ledger {
             fields.append(Field("balance", text(credit.balance - taken[0].amount, sale)))
         }
         fields.append(Field("currency", sale.code))
-        return .success(Decision(events: [.captured(id, legs: taken)], reply: Reply(items: items, fields: fields)))
+        return .success(Decision(events: [.captured(id, legs: taken)], reply: Reply(items: items, fields: fields),
+                                 action: .captured(id)))
     }
 
     /// Spreads a capture of `wanted` (sale currency) over the legs in plan order. A leg taken

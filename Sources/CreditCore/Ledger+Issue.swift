@@ -19,17 +19,44 @@ extension Ledger {
         guard amount.value <= currency.balanceMax.value - bonus.value else {
             return .failure(CreditError(.badAmount, "amount exceeds the maximum balance of \(text(currency.balanceMax, currency)) \(currency.code)"))
         }
-        if let error = issueRuleError(issue, now: now) { return .failure(error) }
+        if let error = issueRuleError(issue, now: now) ?? giftRuleError(issue) { return .failure(error) }
         let id = CreditID(state.lastCreditNumber + 1)
+        var owner = issue.profile
+        if case .profile(let recipient)? = issue.recipient { owner = recipient }
+        if issue.recipient == .unknown { owner = issue.purchaser }
+        let revertAt = issue.revertAfter.map { now.adding($0).roundedUpToSecond }
         let issued = IssuedCredit(credit: id, type: issue.type, currency: currency.code, amount: amount, bonus: bonus,
-                                  expires: issue.expires, profile: issue.profile, card: issue.card, campaign: issue.campaign)
+                                  expires: issue.expires, profile: owner, card: issue.card, campaign: issue.campaign,
+                                  purchaser: issue.purchaser, claim: issue.claim, revertAt: revertAt)
         var fields = [Field("credit", id.description), Field("type", issue.type.rawValue),
                       Field("balance", text(amount + bonus, currency)), Field("currency", currency.code)]
         if bonus > .zero { fields.append(Field("bonus", text(bonus, currency))) }
         if let campaign = issue.campaign { fields.append(Field("campaign", campaign)) }
         if let card = issue.card { fields.append(Field("card", card.masked)) }
+        if let owner { fields.append(Field("profile", owner.text)) }
+        if issue.recipient == .unknown { fields.append(Field("claim", "pending")) }
+        if let revertAt { fields.append(Field("revert_at", revertAt.rfc3339)) }
         if let expires = issue.expires { fields.append(Field("expires", expires.description)) }
-        return .success(Decision(events: [.issued(issued)], reply: Reply(fields: fields)))
+        return .success(Decision(events: [.issued(issued)], reply: Reply(fields: fields), action: .issued(id)))
+    }
+
+    /// The gift card rules of ISSUE: purchaser, recipient, smart revert.
+    private func giftRuleError(_ issue: IssueCommand) -> CreditError? {
+        let giftOnly = issue.purchaser != nil || issue.recipient != nil || issue.revertAfter != nil
+        if giftOnly && issue.type != .gift {
+            return CreditError(.badRequest, "purchaser=, recipient= and revert_after= are only for gift cards")
+        }
+        if issue.recipient != nil && issue.profile != nil {
+            return CreditError(.badRequest, "give recipient= or profile=, not both")
+        }
+        if issue.recipient == .unknown && issue.purchaser == nil {
+            return CreditError(.badRequest, "recipient=unknown requires purchaser=")
+        }
+        if issue.revertAfter != nil && (issue.purchaser == nil || issue.recipient == nil) {
+            return CreditError(.badRequest, "revert_after= requires purchaser= and recipient=")
+        }
+        precondition((issue.recipient == .unknown) == (issue.claim != nil), "an unknown recipient gets a claim code")
+        return nil
     }
 
     /// The type rules of ISSUE: who needs a profile, a campaign, a card.
@@ -68,7 +95,7 @@ extension Ledger {
         let reply = Reply(fields: [Field("credit", id.description), Field("refunded", text(units, credit.currency)),
                                    Field("balance", text(credit.balance + units, credit.currency)),
                                    Field("currency", code)])
-        return .success(Decision(events: [.refunded(id, amount: units)], reply: reply))
+        return .success(Decision(events: [.refunded(id, amount: units)], reply: reply, action: .refunded(id, amount: units)))
     }
 
     func decideStatus(_ id: CreditID, _ change: StatusChange, _ reason: String, now: Instant) -> Result<Decision, CreditError> {

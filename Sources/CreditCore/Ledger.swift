@@ -47,11 +47,13 @@ public struct Ledger: Sendable {
     /// The state (credits, holds, refs, counters).
     public private(set) var state: LedgerState
     var cardIndex: [Digest32: CreditID] = [:]
+    var claimIndex: [Digest32: CreditID] = [:]
     var profileIndex: [ProfileID: [CreditID]] = [:]
     var refIndex: [RefKey: Int] = [:]
     var refsDropped = 0
     var deadlines = DeadlineHeap<HoldID>()
     var creditExpiries = DeadlineHeap<CreditID>()
+    var reverts = DeadlineHeap<CreditID>()
     /// Number of holds now pending, across all credits.
     public private(set) var pendingHoldCount = 0
 
@@ -90,15 +92,15 @@ public struct Ledger: Sendable {
         cardIndex[cardDigest] != nil
     }
 
-    /// The earliest pending deadline (a hold's or a credit's expiry), possibly stale: the sweep
-    /// skips what was resolved meanwhile.
+    /// True when a pending claim code has this digest (the server draws another code if so).
+    public func claimExists(_ claimDigest: Digest32) -> Bool {
+        claimIndex[claimDigest] != nil
+    }
+
+    /// The earliest pending deadline (a hold's, a credit's expiry, a smart card's revert),
+    /// possibly stale: the sweep skips what was resolved meanwhile.
     public var nextDeadline: Instant? {
-        switch (deadlines.first?.deadline, creditExpiries.first?.deadline) {
-        case let (hold?, credit?): return min(hold, credit)
-        case let (hold?, nil): return hold
-        case let (nil, credit?): return credit
-        case (nil, nil): return nil
-        }
+        [deadlines.first?.deadline, creditExpiries.first?.deadline, reverts.first?.deadline].compactMap { $0 }.min()
     }
 
     /// The state in canonical form (refs compacted), for snapshots and for comparing a replayed
@@ -114,10 +116,7 @@ public struct Ledger: Sendable {
     public mutating func apply(_ entry: Entry) {
         let context = ApplyContext(at: entry.at, ref: entry.idempotency?.ref)
         for event in entry.events { apply(event, context) }
-        if let record = entry.idempotency {
-            refIndex[RefKey(client: record.client, ref: record.ref)] = state.refs.count
-            state.refs.append(StoredRef(at: entry.at, record: record))
-        }
+        if let record = entry.idempotency { remember(record, at: entry.at) }
         if entry.at > state.lastAt { state.lastAt = entry.at }
         pruneRefs(now: state.lastAt)
     }
@@ -136,7 +135,28 @@ public struct Ledger: Sendable {
             changeStatus(id, from: [.inactive, .active, .frozen], to: .cancelled, kind: .cancel, reason, context)
         case .creditExpired(let id):
             changeStatus(id, from: [.inactive, .active, .frozen], to: .expired, kind: .breakage, nil, context)
+        case .loaded(let id, let amount, let activate): applyLoad(id, amount, activate: activate, context)
+        case .cardReplaced(let id, let keys): applyReplace(id, keys, context)
+        case .transferred(let id, let profile, let claimed): applyTransfer(id, to: profile, claimed: claimed, context)
+        case .split(let id, let newID, let amount, let profile): applySplit(id, into: newID, amount, to: profile, context)
+        case .reverted(let id): applyRevert(id, context)
+        case .reversal(let id, let delta): applyReversal(id, delta, context)
+        case .tombstone(let client, let ref):
+            let record = IdempotencyRecord(client: client, ref: ref, fingerprint: Digest32(w0: 0, w1: 0, w2: 0, w3: 0),
+                                           reply: Reply(fields: []), action: .tombstone)
+            remember(record, at: context.at)
+        case .markReversed(let client, let ref):
+            guard let index = refIndex[RefKey(client: client, ref: ref)] else { preconditionFailure("reversing an unknown ref") }
+            let old = state.refs[index]
+            state.refs[index] = StoredRef(at: old.at, record: IdempotencyRecord(
+                client: old.record.client, ref: old.record.ref, fingerprint: old.record.fingerprint,
+                reply: old.record.reply, action: .none))
         }
+    }
+
+    private mutating func remember(_ record: IdempotencyRecord, at: Instant) {
+        refIndex[RefKey(client: record.client, ref: record.ref)] = state.refs.count
+        state.refs.append(StoredRef(at: at, record: record))
     }
 
     private mutating func applyIssued(_ issued: IssuedCredit, _ context: ApplyContext) {
@@ -145,8 +165,10 @@ public struct Ledger: Sendable {
         }
         precondition(state.credits[issued.credit] == nil, "credit issued twice")
         let total = issued.amount + issued.bonus
-        precondition(issued.amount.value > 0 && issued.bonus >= .zero && total <= currency.balanceMax, "issue amount in range")
-        var history = [Activity(seq: 1, at: context.at, kind: .issue, amount: issued.amount,
+        let stock = issued.status == .inactive
+        precondition(stock ? total == .zero : issued.amount.value > 0, "stock cards start empty, others do not")
+        precondition(issued.bonus >= .zero && total <= currency.balanceMax, "issue amount in range")
+        var history = [Activity(seq: 1, at: context.at, kind: stock ? .stock : .issue, amount: issued.amount,
                                 balanceAfter: issued.amount, hold: nil, ref: context.ref)]
         if issued.bonus > .zero {
             history.append(Activity(seq: 2, at: context.at, kind: .bonus, amount: issued.bonus,
@@ -154,8 +176,9 @@ public struct Ledger: Sendable {
         }
         let credit = Credit(
             id: issued.credit, type: issued.type, currency: currency, balance: total, held: .zero,
-            status: .active, expires: issued.expires, profile: issued.profile, card: issued.card,
-            marketing: issued.bonus, campaign: issued.campaign, pendingHolds: [], history: history)
+            status: issued.status, expires: issued.expires, profile: issued.profile, card: issued.card,
+            marketing: issued.bonus, campaign: issued.campaign, purchaser: issued.purchaser, claim: issued.claim,
+            revertAt: issued.revertAt, batch: issued.batch, pendingHolds: [], history: history)
         state.credits[issued.credit] = credit
         state.lastCreditNumber = max(state.lastCreditNumber, issued.credit.number)
         if let card = issued.card { precondition(cardIndex[card.cardDigest] == nil, "card digest issued twice") }
@@ -165,10 +188,12 @@ public struct Ledger: Sendable {
     /// Adds a credit to the card, profile and expiry indexes.
     private mutating func index(_ credit: Credit) {
         if let card = credit.card { cardIndex[card.cardDigest] = credit.id }
+        if let claim = credit.claim { claimIndex[claim] = credit.id }
         if let profile = credit.profile { profileIndex[profile, default: []].append(credit.id) }
         if let expires = credit.expires, [.inactive, .active, .frozen].contains(credit.status) {
             creditExpiries.insert(expires.endInstant, credit.id)
         }
+        if let revertAt = credit.revertAt { reverts.insert(revertAt, credit.id) }
     }
 
     private mutating func applyHeld(_ placed: PlacedHold, _ context: ApplyContext) {
@@ -208,6 +233,7 @@ public struct Ledger: Sendable {
                 credit.held -= leg.amount
                 credit.balance -= amount
                 credit.marketing -= min(credit.marketing, amount)
+                if amount > .zero { credit.revertAt = nil }
                 precondition(credit.held >= .zero && credit.available >= .zero, "available = balance − held ≥ 0")
                 credit.pendingHolds.removeAll { $0 == id }
                 switch outcome {
@@ -245,6 +271,89 @@ public struct Ledger: Sendable {
                 credit.marketing = .zero
             }
             credit.record(kind, amount, context, reason: reason)
+        }
+    }
+
+    private mutating func applyLoad(_ id: CreditID, _ amount: MinorUnits, activate: Bool, _ context: ApplyContext) {
+        modifyCredit(id) { credit in
+            precondition(credit.status == (activate ? .inactive : .active), "load onto an active card, activate a stock card")
+            precondition(amount.value > 0 && credit.balance + amount <= credit.currency.balanceMax, "load in range")
+            if activate { credit.status = .active }
+            credit.balance += amount
+            credit.record(.load, amount, context)
+        }
+    }
+
+    private mutating func applyReplace(_ id: CreditID, _ keys: CardKeys, _ context: ApplyContext) {
+        precondition(cardIndex[keys.cardDigest] == nil, "replacement card digest is new")
+        guard let old = state.credits[id]?.card else { preconditionFailure("only a card can be replaced") }
+        cardIndex[old.cardDigest] = nil
+        cardIndex[keys.cardDigest] = id
+        modifyCredit(id) { credit in
+            credit.card = keys
+            credit.record(.replace, .zero, context)
+        }
+    }
+
+    private mutating func applyTransfer(_ id: CreditID, to profile: ProfileID, claimed: Bool, _ context: ApplyContext) {
+        guard let current = state.credits[id] else { preconditionFailure("unknown credit \(id)") }
+        if let old = current.profile { profileIndex[old]?.removeAll { $0 == id } }
+        profileIndex[profile, default: []].append(id)
+        if claimed {
+            guard let claim = current.claim else { preconditionFailure("claiming a credit with a claim code") }
+            claimIndex[claim] = nil
+        }
+        modifyCredit(id) { credit in
+            credit.profile = profile
+            if claimed { credit.claim = nil }
+            credit.record(.transfer, .zero, context, reason: "to \(profile)")
+        }
+    }
+
+    private mutating func applySplit(_ id: CreditID, into newID: CreditID, _ amount: MinorUnits, to profile: ProfileID,
+                                     _ context: ApplyContext) {
+        precondition(state.credits[newID] == nil, "split into a new credit")
+        var source: Credit?
+        modifyCredit(id) { credit in
+            precondition(amount.value > 0 && amount <= credit.available, "split within available")
+            credit.balance -= amount
+            credit.marketing -= min(credit.marketing, amount)
+            credit.record(.split, amount, context, reason: "to \(newID)")
+            source = credit
+        }
+        var credit = Credit(id: newID, type: .gift, currency: source!.currency, balance: amount, held: .zero,
+                            status: .active, expires: source!.expires, profile: profile, card: nil,
+                            pendingHolds: [], history: [])
+        credit.record(.splitIn, amount, context, reason: "from \(id)")
+        state.credits[newID] = credit
+        state.lastCreditNumber = max(state.lastCreditNumber, newID.number)
+        index(credit)
+    }
+
+    private mutating func applyRevert(_ id: CreditID, _ context: ApplyContext) {
+        guard let current = state.credits[id], let purchaser = current.purchaser else {
+            preconditionFailure("revert needs a purchaser")
+        }
+        precondition(current.pendingHolds.isEmpty && current.revertAt != nil, "revert an unused smart card")
+        if let card = current.card { cardIndex[card.cardDigest] = nil }
+        if let claim = current.claim { claimIndex[claim] = nil }
+        if let old = current.profile { profileIndex[old]?.removeAll { $0 == id } }
+        profileIndex[purchaser, default: []].append(id)
+        modifyCredit(id) { credit in
+            credit.card = nil
+            credit.claim = nil
+            credit.revertAt = nil
+            credit.profile = purchaser
+            credit.record(.revert, credit.balance, context, reason: "to \(purchaser)")
+        }
+    }
+
+    private mutating func applyReversal(_ id: CreditID, _ delta: MinorUnits, _ context: ApplyContext) {
+        modifyCredit(id) { credit in
+            credit.balance += delta
+            credit.marketing = min(credit.marketing, credit.balance)
+            precondition(credit.available >= .zero && credit.balance <= credit.currency.balanceMax, "reversal in range")
+            credit.record(.reversal, delta, context)
         }
     }
 

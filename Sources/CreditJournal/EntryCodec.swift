@@ -18,12 +18,7 @@ public enum EntryCodec {
         var writer = ByteWriter(capacity: 128)
         writer.u8(version)
         writer.i64(entry.at.millis)
-        writer.optional(entry.idempotency) { writer, record in
-            writer.string(record.client.text)
-            writer.string(record.ref.text)
-            writer.digest(record.fingerprint)
-            writer.reply(record.reply)
-        }
+        writer.optional(entry.idempotency) { $0.idempotencyRecord($1) }
         precondition(entry.events.count <= eventsMax, "too many events in one entry")
         writer.u32(UInt32(entry.events.count))
         for event in entry.events { writer.event(event) }
@@ -38,10 +33,7 @@ public enum EntryCodec {
             throw DecodeError("unknown entry format version \(version)", offset: 0)
         }
         let at = Instant(millis: try reader.i64())
-        let idempotency = try reader.optional { (reader: inout ByteReader) throws(DecodeError) in
-            IdempotencyRecord(client: ClientID(try reader.string(maxBytes: 64)), ref: try reader.ref(),
-                              fingerprint: try reader.digest(), reply: try reader.reply())
-        }
+        let idempotency = try reader.optional { (reader: inout ByteReader) throws(DecodeError) in try reader.idempotencyRecord() }
         let count = try reader.count(max: eventsMax, what: "events")
         var events: [Event] = []
         events.reserveCapacity(count)
@@ -86,6 +78,26 @@ extension ByteWriter {
         i64(date.daysSinceEpoch)
     }
 
+    mutating func idempotencyRecord(_ record: IdempotencyRecord) {
+        string(record.client.text)
+        string(record.ref.text)
+        digest(record.fingerprint)
+        reply(record.reply)
+        recordedAction(record.action)
+    }
+
+    mutating func recordedAction(_ action: RecordedAction) {
+        switch action {
+        case .none: u8(0)
+        case .issued(let id): u8(1); u64(id.number)
+        case .held(let id): u8(2); u64(id.number)
+        case .captured(let id): u8(3); u64(id.number)
+        case .loaded(let id, let amount, let activated): u8(4); u64(id.number); i64(amount.value); bool(activated)
+        case .refunded(let id, let amount): u8(5); u64(id.number); i64(amount.value)
+        case .tombstone: u8(6)
+        }
+    }
+
     mutating func rate(_ rate: Rate) {
         i64(rate.units)
         u8(UInt8(rate.scale))
@@ -104,6 +116,11 @@ extension ByteWriter {
             optional(issued.profile) { $0.string($1.text) }
             optional(issued.card) { $0.cardKeys($1) }
             optional(issued.campaign) { $0.string($1) }
+            string(issued.status.rawValue)
+            optional(issued.purchaser) { $0.string($1.text) }
+            optional(issued.claim) { $0.digest($1) }
+            optional(issued.revertAt) { $0.i64($1.millis) }
+            optional(issued.batch) { $0.string($1) }
         case .held(let placed):
             u8(2)
             u64(placed.hold.number)
@@ -150,6 +167,41 @@ extension ByteWriter {
         case .creditExpired(let credit):
             u8(10)
             u64(credit.number)
+        case .loaded(let credit, let amount, let activate):
+            u8(11)
+            u64(credit.number)
+            i64(amount.value)
+            bool(activate)
+        case .cardReplaced(let credit, let keys):
+            u8(12)
+            u64(credit.number)
+            cardKeys(keys)
+        case .transferred(let credit, let profile, let claimed):
+            u8(13)
+            u64(credit.number)
+            string(profile.text)
+            bool(claimed)
+        case .split(let credit, let newCredit, let amount, let profile):
+            u8(14)
+            u64(credit.number)
+            u64(newCredit.number)
+            i64(amount.value)
+            string(profile.text)
+        case .reverted(let credit):
+            u8(15)
+            u64(credit.number)
+        case .reversal(let credit, let delta):
+            u8(16)
+            u64(credit.number)
+            i64(delta.value)
+        case .tombstone(let client, let ref):
+            u8(17)
+            string(client.text)
+            string(ref.text)
+        case .markReversed(let client, let ref):
+            u8(18)
+            string(client.text)
+            string(ref.text)
         }
     }
 }
@@ -247,6 +299,38 @@ extension ByteReader {
         return code
     }
 
+    mutating func idempotencyRecord() throws(DecodeError) -> IdempotencyRecord {
+        IdempotencyRecord(client: ClientID(try string(maxBytes: 64)), ref: try ref(), fingerprint: try digest(),
+                          reply: try reply(), action: try recordedAction())
+    }
+
+    mutating func recordedAction() throws(DecodeError) -> RecordedAction {
+        let start = offset
+        switch try u8() {
+        case 0: return .none
+        case 1: return .issued(CreditID(try id("credit")))
+        case 2: return .held(HoldID(try id("hold")))
+        case 3: return .captured(HoldID(try id("hold")))
+        case 4:
+            let credit = CreditID(try id("credit"))
+            let amount = try positive("loaded amount")
+            return .loaded(credit, amount: amount, activated: try bool())
+        case 5:
+            let credit = CreditID(try id("credit"))
+            return .refunded(credit, amount: try positive("refunded amount"))
+        case 6: return .tombstone
+        case let tag: throw DecodeError("unknown recorded action \(tag)", offset: start)
+        }
+    }
+
+    mutating func creditStatus() throws(DecodeError) -> CreditStatus {
+        let start = offset
+        guard let status = CreditStatus(rawValue: try string(maxBytes: 16)) else {
+            throw DecodeError("invalid credit status", offset: start)
+        }
+        return status
+    }
+
     mutating func rate() throws(DecodeError) -> Rate {
         let start = offset
         guard let rate = Rate(units: try i64(), scale: Int(try u8())) else { throw DecodeError("invalid rate", offset: start) }
@@ -276,11 +360,16 @@ extension ByteReader {
         case 1:
             return .issued(IssuedCredit(
                 credit: CreditID(try id("credit")), type: try creditType(), currency: try currencyCode(),
-                amount: try positive("issue amount"), bonus: try nonNegative("bonus"),
+                amount: try nonNegative("issue amount"), bonus: try nonNegative("bonus"),
                 expires: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.civilDate() },
                 profile: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.profile() },
                 card: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.cardKeys() },
-                campaign: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.note() }))
+                campaign: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.note() },
+                status: try creditStatus(),
+                purchaser: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.profile() },
+                claim: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.digest() },
+                revertAt: try optional { (reader: inout ByteReader) throws(DecodeError) in Instant(millis: try reader.i64()) },
+                batch: try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.note() }))
         case 2:
             let hold = HoldID(try id("hold"))
             let currency = try currencyCode()
@@ -312,6 +401,33 @@ extension ByteReader {
             return .cancelled(CreditID(try id("credit")), reason: try note())
         case 10:
             return .creditExpired(CreditID(try id("credit")))
+        case 11:
+            let credit = CreditID(try id("credit"))
+            let amount = try positive("loaded amount")
+            return .loaded(credit, amount: amount, activate: try bool())
+        case 12:
+            return .cardReplaced(CreditID(try id("credit")), try cardKeys())
+        case 13:
+            let credit = CreditID(try id("credit"))
+            let profile = try profile()
+            return .transferred(credit, to: profile, claimed: try bool())
+        case 14:
+            let credit = CreditID(try id("credit"))
+            let newCredit = CreditID(try id("credit"))
+            let amount = try positive("split amount")
+            return .split(credit, into: newCredit, amount: amount, to: try profile())
+        case 15:
+            return .reverted(CreditID(try id("credit")))
+        case 16:
+            let credit = CreditID(try id("credit"))
+            let deltaStart = offset
+            let delta = try i64()
+            guard delta != 0 else { throw DecodeError("zero reversal", offset: deltaStart) }
+            return .reversal(credit, delta: MinorUnits(delta))
+        case 17:
+            return .tombstone(ClientID(try string(maxBytes: 64)), try ref())
+        case 18:
+            return .markReversed(ClientID(try string(maxBytes: 64)), try ref())
         case let tag:
             throw DecodeError("unknown event tag \(tag)", offset: start)
         }

@@ -28,10 +28,7 @@ public enum SnapshotCodec {
         writer.u32(UInt32(state.refs.count))
         for stored in state.refs {
             writer.i64(stored.at.millis)
-            writer.string(stored.record.client.text)
-            writer.string(stored.record.ref.text)
-            writer.digest(stored.record.fingerprint)
-            writer.reply(stored.record.reply)
+            writer.idempotencyRecord(stored.record)
         }
         return writer.buffer
     }
@@ -57,9 +54,7 @@ public enum SnapshotCodec {
         }
         for _ in 0..<(try reader.count(max: collectionMax, what: "refs")) {
             let at = Instant(millis: try reader.i64())
-            let record = IdempotencyRecord(client: ClientID(try reader.string(maxBytes: 64)), ref: try reader.ref(),
-                                           fingerprint: try reader.digest(), reply: try reader.reply())
-            state.refs.append(StoredRef(at: at, record: record))
+            state.refs.append(StoredRef(at: at, record: try reader.idempotencyRecord()))
         }
         try reader.expectEnd()
         return state
@@ -79,6 +74,10 @@ extension ByteWriter {
         optional(credit.card) { $0.cardKeys($1) }
         i64(credit.marketing.value)
         optional(credit.campaign) { $0.string($1) }
+        optional(credit.purchaser) { $0.string($1.text) }
+        optional(credit.claim) { $0.digest($1) }
+        optional(credit.revertAt) { $0.i64($1.millis) }
+        optional(credit.batch) { $0.string($1) }
         u32(UInt32(credit.pendingHolds.count))
         for hold in credit.pendingHolds { u64(hold.number) }
         u32(UInt32(credit.history.count))
@@ -128,16 +127,17 @@ extension ByteReader {
         }
         let balance = MinorUnits(try i64())
         let held = MinorUnits(try i64())
-        let statusStart = offset
-        guard let status = CreditStatus(rawValue: try string(maxBytes: 16)) else {
-            throw DecodeError("invalid credit status", offset: statusStart)
-        }
+        let status = try creditStatus()
         guard held.value >= 0, balance >= held else { throw DecodeError("credit \(id) overdrawn", offset: start) }
         let expires = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.civilDate() }
         let profile = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.profile() }
         let card = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.cardKeys() }
         let marketing = try nonNegative("marketing")
         let campaign = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.note() }
+        let purchaser = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.profile() }
+        let claim = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.digest() }
+        let revertAt = try optional { (reader: inout ByteReader) throws(DecodeError) in Instant(millis: try reader.i64()) }
+        let batch = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.note() }
         var pending: [HoldID] = []
         for _ in 0..<(try count(max: SnapshotCodec.collectionMax, what: "pending holds")) {
             pending.append(HoldID(try self.id("hold")))
@@ -146,6 +146,7 @@ extension ByteReader {
         for _ in 0..<(try count(max: SnapshotCodec.historyMax, what: "activities")) { history.append(try activity()) }
         return Credit(id: id, type: type, currency: currency, balance: balance, held: held, status: status,
                       expires: expires, profile: profile, card: card, marketing: marketing, campaign: campaign,
+                      purchaser: purchaser, claim: claim, revertAt: revertAt, batch: batch,
                       pendingHolds: pending, history: history)
     }
 

@@ -16,9 +16,25 @@ public enum SessionVerb: Sendable {
     case auth, ping, help, quit, stats
 }
 
-/// Turns card number and PIN text into a selector of keyed digests. The server supplies it
-/// (it holds the secret); malformed text must still yield a selector, which then declines.
-public typealias CardResolver = (_ card: String, _ pin: String) -> CreditSelector
+/// The keyed hashing of secrets the protocol layer needs; the server supplies it (it holds the
+/// key). Malformed text must still yield digests, which then match nothing and decline.
+public struct Digests: Sendable {
+    /// Card number and PIN to a card selector.
+    public let card: @Sendable (_ card: String, _ pin: String) -> CreditSelector
+    /// A card number alone to its digest (ACTIVATE and LOAD add value, so need no PIN).
+    public let cardNumber: @Sendable (_ card: String) -> Digest32
+    /// A claim code to its digest.
+    public let claimCode: @Sendable (_ code: String) -> Digest32
+
+    /// Makes the digest functions.
+    public init(card: @escaping @Sendable (String, String) -> CreditSelector,
+                cardNumber: @escaping @Sendable (String) -> Digest32,
+                claimCode: @escaping @Sendable (String) -> Digest32) {
+        self.card = card
+        self.cardNumber = cardNumber
+        self.claimCode = claimCode
+    }
+}
 
 /// A request turned into something to do.
 public enum Action: Sendable {
@@ -41,7 +57,7 @@ public struct VerbSpec: Sendable {
     /// Arguments that must be present.
     public let required: [String]
     /// Builds the action from validated arguments.
-    let build: @Sendable (ParsedRequest, CardResolver) -> Result<Action, CreditError>
+    let build: @Sendable (ParsedRequest, Digests) -> Result<Action, CreditError>
 }
 
 /// The table of every verb the daemon speaks.
@@ -54,8 +70,9 @@ public enum CommandTable {
         VerbSpec(verb: "HELP", syntax: "HELP", roles: nil, allowed: [], required: []) { _, _ in .success(.session(.help)) },
         VerbSpec(verb: "QUIT", syntax: "QUIT", roles: nil, allowed: [], required: []) { _, _ in .success(.session(.quit)) },
         VerbSpec(verb: "ISSUE",
-                 syntax: "ISSUE type=gift|store|promo amount=<decimal> currency=<ISO 4217> ref=<ref> [profile=<id>] [bonus=<decimal>] [campaign=<name>] [expires=YYYY-MM-DD]",
-                 roles: [.admin], allowed: ["type", "amount", "currency", "ref", "profile", "bonus", "campaign", "expires"],
+                 syntax: "ISSUE type=gift|store|promo amount=<decimal> currency=<ISO 4217> ref=<ref> [profile=<id>] [bonus=<decimal>] [campaign=<name>] [expires=YYYY-MM-DD] [purchaser=<id>] [recipient=<id>|unknown] [revert_after=30d]",
+                 roles: [.admin], allowed: ["type", "amount", "currency", "ref", "profile", "bonus", "campaign", "expires",
+                                            "purchaser", "recipient", "revert_after"],
                  required: ["type", "amount", "currency", "ref"], build: buildIssue),
         VerbSpec(verb: "BALANCE", syntax: "BALANCE card=<number> pin=<pin> | BALANCE credit=<id>",
                  roles: [.admin, .pos], allowed: ["card", "pin", "credit"], required: [], build: buildBalance),
@@ -85,6 +102,25 @@ public enum CommandTable {
         VerbSpec(verb: "CANCEL", syntax: "CANCEL credit=<id> reason=<text> ref=<ref>",
                  roles: [.admin], allowed: ["credit", "reason", "ref"], required: ["credit", "reason", "ref"],
                  build: { request, _ in buildStatus(request, .cancel) }),
+        VerbSpec(verb: "STOCK", syntax: "STOCK count=1..\(Ledger.stockCountMax) currency=<ISO 4217> ref=<ref> [batch=<label>]",
+                 roles: [.admin], allowed: ["count", "currency", "batch", "ref"], required: ["count", "currency", "ref"],
+                 build: buildStock),
+        VerbSpec(verb: "ACTIVATE", syntax: "ACTIVATE card=<number> amount=<decimal> currency=<ISO 4217> ref=<ref>",
+                 roles: [.admin, .pos], allowed: ["card", "amount", "currency", "ref"], required: ["card", "amount", "currency", "ref"],
+                 build: { request, digests in buildLoad(request, digests, activate: true) }),
+        VerbSpec(verb: "LOAD", syntax: "LOAD card=<number> amount=<decimal> currency=<ISO 4217> ref=<ref>",
+                 roles: [.admin, .pos], allowed: ["card", "amount", "currency", "ref"], required: ["card", "amount", "currency", "ref"],
+                 build: { request, digests in buildLoad(request, digests, activate: false) }),
+        VerbSpec(verb: "REPLACE", syntax: "REPLACE credit=<id> ref=<ref>",
+                 roles: [.admin], allowed: ["credit", "ref"], required: ["credit", "ref"], build: buildReplace),
+        VerbSpec(verb: "TRANSFER", syntax: "TRANSFER credit=<id> to=<profile> ref=<ref> [amount=<decimal>]",
+                 roles: [.admin], allowed: ["credit", "to", "amount", "ref"], required: ["credit", "to", "ref"], build: buildTransfer),
+        VerbSpec(verb: "CLAIM", syntax: "CLAIM code=<claim code> profile=<id> ref=<ref>",
+                 roles: [.admin], allowed: ["code", "profile", "ref"], required: ["code", "profile", "ref"], build: buildClaim),
+        VerbSpec(verb: "REVERSE", syntax: "REVERSE original=<ref> ref=<ref>",
+                 roles: [.admin, .pos], allowed: ["original", "ref"], required: ["original", "ref"], build: buildReverse),
+        VerbSpec(verb: "REPORT", syntax: "REPORT kind=liability [currency=<ISO 4217>] | REPORT kind=activity from=YYYY-MM-DD to=YYYY-MM-DD",
+                 roles: [.admin], allowed: ["kind", "currency", "from", "to"], required: ["kind"], build: buildReport),
         VerbSpec(verb: "HISTORY", syntax: "HISTORY credit=<id> [limit=1..\(LedgerPolicy.historyLimitMax)]",
                  roles: [.admin, .pos], allowed: ["credit", "limit"], required: ["credit"], build: buildHistory),
         VerbSpec(verb: "RATES", syntax: "RATES", roles: [.admin, .pos], allowed: [], required: []) { _, _ in .success(.ledger(.rates, ref: nil)) },
@@ -97,7 +133,7 @@ public enum CommandTable {
     public static func spec(_ verb: String) -> VerbSpec? { byVerb[verb] }
 
     /// Checks the arguments of a request against its row and builds its action.
-    public static func action(for request: ParsedRequest, spec: VerbSpec, cards: CardResolver) -> Result<Action, CreditError> {
+    public static func action(for request: ParsedRequest, spec: VerbSpec, cards: Digests) -> Result<Action, CreditError> {
         for argument in request.arguments where !spec.allowed.contains(argument.key) {
             return .failure(CreditError(.badRequest, "\(spec.verb) takes no argument \(argument.key)="))
         }
@@ -132,7 +168,7 @@ public enum CommandTable {
             var digits = amount.fractionDigits
             while digits > 0 && unscaled % 10 == 0 { unscaled /= 10; digits -= 1 }
             return "\(unscaled)e-\(digits)"
-        case "ttl":
+        case "ttl", "revert_after":
             return Seconds(ttl: argument.value).map { "\($0.value)s" } ?? argument.value
         default:
             return argument.value
@@ -142,7 +178,7 @@ public enum CommandTable {
 
 // MARK: Builders
 
-private func buildIssue(_ request: ParsedRequest, _: CardResolver) -> Result<Action, CreditError> {
+private func buildIssue(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in
         guard let type = CreditType(rawValue: request.value("type")!) else {
             throw CreditError(.badRequest, "type must be gift, store or promo")
@@ -158,24 +194,34 @@ private func buildIssue(_ request: ParsedRequest, _: CardResolver) -> Result<Act
             campaign = text
         }
         let bonus = request.value("bonus") == nil ? nil : try amount(request, "bonus")
+        var recipient: Recipient?
+        if let text = request.value("recipient") {
+            recipient = text == "unknown" ? .unknown : .profile(try profile(request, key: "recipient")!)
+        }
+        var revertAfter: Seconds?
+        if let text = request.value("revert_after") {
+            guard let parsed = Seconds(ttl: text) else { throw CreditError(.badRequest, "revert_after must look like 30d") }
+            revertAfter = parsed
+        }
         let command = IssueCommand(type: type, amount: try amount(request, "amount"), bonus: bonus, currency: try currency(request),
-                                   profile: try profile(request), campaign: campaign, expires: expires, card: nil)
+                                   profile: try profile(request), campaign: campaign, expires: expires, card: nil,
+                                   purchaser: try profile(request, key: "purchaser"), recipient: recipient, revertAfter: revertAfter)
         return .ledger(.issue(command), ref: try ref(request))
     }
 }
 
-private func buildBalance(_ request: ParsedRequest, _ cards: CardResolver) -> Result<Action, CreditError> {
+private func buildBalance(_ request: ParsedRequest, _ cards: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in
         guard request.value("profile") == nil else { throw CreditError(.badRequest, "BALANCE takes card= with pin=, or credit=") }
         return .ledger(.balance(try selector(request, cards)), ref: nil)
     }
 }
 
-private func buildCredits(_ request: ParsedRequest, _: CardResolver) -> Result<Action, CreditError> {
+private func buildCredits(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in .ledger(.credits(try profile(request)!), ref: nil) }
 }
 
-private func holdCommand(_ request: ParsedRequest, _ cards: CardResolver) throws(CreditError) -> HoldCommand {
+private func holdCommand(_ request: ParsedRequest, _ cards: Digests) throws(CreditError) -> HoldCommand {
     var ttl: Seconds?
     if let text = request.value("ttl") {
         guard let parsed = Seconds(ttl: text) else { throw CreditError(.badRequest, "ttl must look like 30s, 15m, 2h or 7d") }
@@ -191,15 +237,15 @@ private func holdCommand(_ request: ParsedRequest, _ cards: CardResolver) throws
                        currency: try currency(request), ttl: ttl, partial: partial)
 }
 
-private func buildQuote(_ request: ParsedRequest, _ cards: CardResolver) -> Result<Action, CreditError> {
+private func buildQuote(_ request: ParsedRequest, _ cards: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in .ledger(.quote(try holdCommand(request, cards)), ref: nil) }
 }
 
-private func buildHold(_ request: ParsedRequest, _ cards: CardResolver) -> Result<Action, CreditError> {
+private func buildHold(_ request: ParsedRequest, _ cards: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in .ledger(.hold(try holdCommand(request, cards)), ref: try ref(request)) }
 }
 
-private func buildRefund(_ request: ParsedRequest, _: CardResolver) -> Result<Action, CreditError> {
+private func buildRefund(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in
         .ledger(.refund(try creditID(request.value("credit")!), amount: try amount(request, "amount"), currency: try currency(request)),
                 ref: try ref(request))
@@ -214,18 +260,18 @@ private func buildStatus(_ request: ParsedRequest, _ change: StatusChange) -> Re
     }
 }
 
-private func buildCapture(_ request: ParsedRequest, _: CardResolver) -> Result<Action, CreditError> {
+private func buildCapture(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in
         let captured = request.value("amount") == nil ? nil : try amount(request, "amount")
         return .ledger(.capture(try holdID(request), amount: captured), ref: try ref(request))
     }
 }
 
-private func buildVoid(_ request: ParsedRequest, _: CardResolver) -> Result<Action, CreditError> {
+private func buildVoid(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in .ledger(.void(try holdID(request)), ref: try ref(request)) }
 }
 
-private func buildHistory(_ request: ParsedRequest, _: CardResolver) -> Result<Action, CreditError> {
+private func buildHistory(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in
         var limit = LedgerPolicy.historyLimitDefault
         if let text = request.value("limit") {
@@ -241,19 +287,92 @@ private func buildHistory(_ request: ParsedRequest, _: CardResolver) -> Result<A
 
 // MARK: Argument parsers
 
-private func selector(_ request: ParsedRequest, _ cards: CardResolver) throws(CreditError) -> CreditSelector {
+private func selector(_ request: ParsedRequest, _ cards: Digests) throws(CreditError) -> CreditSelector {
     switch (request.value("card"), request.value("pin"), request.value("credit"), request.value("profile")) {
-    case (let card?, let pin?, nil, nil): return cards(card, pin)
+    case (let card?, let pin?, nil, nil): return cards.card(card, pin)
     case (nil, nil, let credit?, nil): return .credit(try creditID(credit))
     case (nil, nil, nil, .some): return .profile(try profile(request)!)
     default: throw CreditError(.badRequest, "give card= with pin=, or credit=, or profile=")
     }
 }
 
-private func profile(_ request: ParsedRequest) throws(CreditError) -> ProfileID? {
-    guard let text = request.value("profile") else { return nil }
-    guard let profile = ProfileID(text) else { throw CreditError(.badRequest, "profile must be 1-64 of A-Z a-z 0-9 _ . : @ -") }
+private func profile(_ request: ParsedRequest, key: String = "profile") throws(CreditError) -> ProfileID? {
+    guard let text = request.value(key) else { return nil }
+    guard let profile = ProfileID(text) else { throw CreditError(.badRequest, "\(key) must be 1-64 of A-Z a-z 0-9 _ . : @ -") }
     return profile
+}
+
+private func buildStock(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in
+        let text = request.value("count")!
+        guard text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let count = Int(text), (1...Ledger.stockCountMax).contains(count) else {
+            throw CreditError(.badRequest, "count must be 1 to \(Ledger.stockCountMax)")
+        }
+        var batch: String?
+        if let text = request.value("batch") {
+            guard ProfileID(text) != nil else { throw CreditError(.badRequest, "batch must be 1-64 of A-Z a-z 0-9 _ . : @ -") }
+            batch = text
+        }
+        return .ledger(.stock(count: count, cards: [], currency: try currency(request), batch: batch), ref: try ref(request))
+    }
+}
+
+private func buildLoad(_ request: ParsedRequest, _ digests: Digests, activate: Bool) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in
+        let digest = digests.cardNumber(request.value("card")!)
+        let amount = try amount(request, "amount")
+        let code = try currency(request)
+        let command: Command = activate ? .activate(cardDigest: digest, amount: amount, currency: code)
+                                        : .load(cardDigest: digest, amount: amount, currency: code)
+        return .ledger(command, ref: try ref(request))
+    }
+}
+
+private func buildReplace(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in .ledger(.replace(try creditID(request.value("credit")!), nil), ref: try ref(request)) }
+}
+
+private func buildTransfer(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in
+        let split = request.value("amount") == nil ? nil : try amount(request, "amount")
+        return .ledger(.transfer(try creditID(request.value("credit")!), to: try profile(request, key: "to")!, amount: split),
+                       ref: try ref(request))
+    }
+}
+
+private func buildClaim(_ request: ParsedRequest, _ digests: Digests) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in
+        .ledger(.claim(code: digests.claimCode(request.value("code")!), profile: try profile(request)!), ref: try ref(request))
+    }
+}
+
+private func buildReverse(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in
+        guard let original = Ref(request.value("original")!) else {
+            throw CreditError(.badRequest, "original must be a ref: 1-64 of A-Z a-z 0-9 _ . : / @ # -")
+        }
+        return .ledger(.reverse(original: original), ref: try ref(request))
+    }
+}
+
+private func buildReport(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
+    attempt { () throws(CreditError) -> Action in
+        switch request.value("kind")! {
+        case "liability":
+            guard request.value("from") == nil, request.value("to") == nil else {
+                throw CreditError(.badRequest, "a liability report takes no from= or to=")
+            }
+            return .ledger(.report(.liability(currency: request.value("currency") == nil ? nil : try currency(request))), ref: nil)
+        case "activity":
+            guard request.value("currency") == nil else { throw CreditError(.badRequest, "an activity report takes no currency=") }
+            guard let fromText = request.value("from"), let from = CivilDate(fromText),
+                  let toText = request.value("to"), let to = CivilDate(toText)
+            else { throw CreditError(.badRequest, "an activity report needs from= and to= as YYYY-MM-DD") }
+            return .ledger(.report(.activity(from: from, to: to)), ref: nil)
+        default:
+            throw CreditError(.badRequest, "kind must be liability or activity")
+        }
+    }
 }
 
 private func creditID(_ text: String) throws(CreditError) -> CreditID {

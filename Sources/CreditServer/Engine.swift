@@ -20,7 +20,8 @@ final class Engine {
     private(set) var ledger: Ledger
     let journal: JournalWriter
     private let hasher: KeyedHasher
-    private let cards: CardGenerator
+    private let minter: Minter
+    private let digests: Digests
     private let keys: KeyStore
     private let snapshotter: Snapshotter
     /// LSN of the last entry applied to the ledger; a reply may be sent once the journal has made
@@ -36,7 +37,8 @@ final class Engine {
         self.journal = journal
         self.appliedLSN = appliedLSN
         self.hasher = hasher
-        self.cards = cards
+        self.minter = Minter(hasher: hasher, cards: cards)
+        self.digests = Engine.makeDigests(hasher: hasher, minter: minter)
         self.keys = keys
         self.snapshotter = snapshotter
     }
@@ -62,7 +64,7 @@ final class Engine {
                 return fail(tag: request.tag, CreditError(.forbidden, "\(spec.verb) is not allowed for role \(key.role.rawValue)"), out: &out)
             }
         }
-        switch CommandTable.action(for: request, spec: spec, cards: selectCard) {
+        switch CommandTable.action(for: request, spec: spec, cards: digests) {
         case .failure(let error):
             fail(tag: request.tag, error, out: &out)
         case .success(.session(let verb)):
@@ -91,14 +93,7 @@ final class Engine {
     private func handleLedger(_ command: Command, ref: Ref?, request: ParsedRequest, key: ClientKey, out: inout [UInt8]) {
         let now = Instant.wallClock()
         sweep(now: now)
-        var command = command
-        var issuedCard: (number: CardNumber, pin: PIN)?
-        if case .issue(var issue) = command, issue.type == .gift {
-            let card = makeUniqueCard()
-            issue.card = card.keys
-            issuedCard = (card.number, card.pin)
-            command = .issue(issue)
-        }
+        let (command, revelation) = minter.prepare(command, ledger: ledger)
         let fingerprint = hasher.digest(domain: "request", CommandTable.canonicalBytes(request))
         let context = RequestContext(now: now, client: key.id, ref: ref, fingerprint: fingerprint)
         switch ledger.execute(command, context: context) {
@@ -108,7 +103,7 @@ final class Engine {
             fail(tag: request.tag, error, out: &out)
         case .applied(let entry, var reply):
             record(entry)
-            if let issuedCard { reveal(issuedCard, in: &reply) }
+            revelation.reveal(in: &reply)
             encode(reply, tag: request.tag, out: &out)
         }
     }
@@ -147,33 +142,22 @@ final class Engine {
         snapshotter.noteRecord(lsn: appliedLSN, ledger: ledger, journal: journal)
     }
 
-    private func makeUniqueCard() -> (number: CardNumber, pin: PIN, keys: CardKeys) {
-        while true {
-            let number = cards.makeCardNumber()
-            let digest = hasher.cardDigest(number)
-            if ledger.cardExists(digest) { continue }
-            let pin = cards.makePIN()
-            let keys = CardKeys(cardDigest: digest, pinDigest: hasher.pinDigest(card: number, pin: pin),
-                                last4: number.last4, length: number.digits.count)
-            return (number, pin, keys)
-        }
-    }
-
-    /// Shows the new card's number and PIN in the live reply only; the stored reply keeps the mask.
-    private func reveal(_ card: (number: CardNumber, pin: PIN), in reply: inout Reply) {
-        guard let index = reply.fields.firstIndex(where: { $0.key == "card" }) else { return }
-        reply.fields[index] = Field("card", card.number.digits)
-        reply.fields.insert(Field("pin", card.pin.digits), at: index + 1)
-    }
-
-    /// Card text to digests. Text that is no card number or PIN still gets digests (of the text),
-    /// which match nothing: the ledger declines it exactly like an unknown card.
-    private func selectCard(_ cardText: String, _ pinText: String) -> CreditSelector {
-        guard let number = CardNumber(cardText), let pin = PIN(pinText) else {
-            return .card(cardDigest: hasher.digest(domain: "invalid-card", Array(cardText.utf8)),
-                         pinDigest: hasher.digest(domain: "invalid-pin", Array(pinText.utf8)))
-        }
-        return .card(cardDigest: hasher.cardDigest(number), pinDigest: hasher.pinDigest(card: number, pin: pin))
+    /// The keyed digests the protocol layer needs. Text that is no card number or PIN still gets
+    /// digests (of the text), which match nothing: the ledger declines it like an unknown card.
+    private static func makeDigests(hasher: KeyedHasher, minter: Minter) -> Digests {
+        Digests(
+            card: { cardText, pinText in
+                guard let number = CardNumber(cardText), let pin = PIN(pinText) else {
+                    return .card(cardDigest: hasher.digest(domain: "invalid-card", Array(cardText.utf8)),
+                                 pinDigest: hasher.digest(domain: "invalid-pin", Array(pinText.utf8)))
+                }
+                return .card(cardDigest: hasher.cardDigest(number), pinDigest: hasher.pinDigest(card: number, pin: pin))
+            },
+            cardNumber: { cardText in
+                guard let number = CardNumber(cardText) else { return hasher.digest(domain: "invalid-card", Array(cardText.utf8)) }
+                return hasher.cardDigest(number)
+            },
+            claimCode: { code in minter.claimDigest(code) })
     }
 
     private func statsFields() -> [Field] {
