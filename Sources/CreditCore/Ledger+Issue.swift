@@ -83,11 +83,15 @@ extension Ledger {
             guard policy.currencies[code] != nil else { return .failure(CreditError(.badCurrency, "unknown currency \(code)")) }
             return .failure(CreditError(.currencyMismatch, "credit \(id) is in \(credit.currency.code), refund is in \(code)"))
         }
-        if let error = unusable(credit, now: now), credit.status != .frozen { return .failure(error) }
         let units: MinorUnits
         switch minorUnits(amount, credit.currency) {
         case .failure(let error): return .failure(error)
         case .success(let value): units = value
+        }
+        if let error = unusable(credit, now: now), credit.status != .frozen {
+            let closed = error.code == .creditCancelled || error.code == .creditExpired
+            guard closed, policy.refundOntoClosed == .storeCredit, let profile = credit.profile else { return .failure(error) }
+            return refundAsStoreCredit(units, from: credit, to: profile)
         }
         guard units.value <= credit.currency.balanceMax.value - credit.balance.value else {
             return .failure(CreditError(.badAmount, "refund would exceed the maximum balance of \(text(credit.currency.balanceMax, credit.currency)) \(code)"))
@@ -96,6 +100,20 @@ extension Ledger {
                                    Field("balance", text(credit.balance + units, credit.currency)),
                                    Field("currency", code)])
         return .success(Decision(events: [.refunded(id, amount: units)], reply: reply, action: .refunded(id, amount: units)))
+    }
+
+    /// A refund onto a closed credit, issued as new store credit for the same profile.
+    private func refundAsStoreCredit(_ units: MinorUnits, from credit: Credit, to profile: ProfileID) -> Result<Decision, CreditError> {
+        guard units <= credit.currency.balanceMax else {
+            return .failure(CreditError(.badAmount, "refund exceeds the maximum balance of \(text(credit.currency.balanceMax, credit.currency)) \(credit.currency.code)"))
+        }
+        let id = CreditID(state.lastCreditNumber + 1)
+        let issued = IssuedCredit(credit: id, type: .store, currency: credit.currency.code, amount: units, expires: nil,
+                                  profile: profile, card: nil)
+        let reply = Reply(fields: [Field("credit", id.description), Field("refunded", text(units, credit.currency)),
+                                   Field("balance", text(units, credit.currency)), Field("currency", credit.currency.code),
+                                   Field("instead_of", credit.id.description)])
+        return .success(Decision(events: [.issued(issued)], reply: reply, action: .issued(id)))
     }
 
     func decideStatus(_ id: CreditID, _ change: StatusChange, _ reason: String, now: Instant) -> Result<Decision, CreditError> {

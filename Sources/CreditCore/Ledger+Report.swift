@@ -28,7 +28,8 @@ extension Ledger {
             let parts = key.split(separator: " ").map(String.init)
             let currency = policy.currencies[parts[1]]!
             let line = lines[key]!
-            var fields = [Field("type", parts[0]), Field("currency", parts[1]), Field("credits", String(line.count)),
+            var fields = [Field("type", parts[0]), Field("currency", parts[1]),
+                          Field("tax_class", policy.taxClass(CreditType(rawValue: parts[0])!)), Field("credits", String(line.count)),
                           Field("balance", text(line.balance, currency)), Field("held", text(line.held, currency))]
             if parts[0] == CreditType.store.rawValue {
                 fields += [Field("funded_return", text(line.balance - line.marketing, currency)),
@@ -55,7 +56,8 @@ extension Ledger {
         let items = totals.keys.sorted().map { key -> [Field] in
             let parts = key.split(separator: " ").map(String.init)
             let currency = policy.currencies[parts[1]]!
-            return [Field("type", parts[0]), Field("currency", parts[1])]
+            return [Field("type", parts[0]), Field("currency", parts[1]),
+                    Field("tax_class", policy.taxClass(CreditType(rawValue: parts[0])!))]
                 + kinds.map { Field($0.1, text(totals[key]![$0.0] ?? .zero, currency)) }
         }
         return Reply(items: items, fields: [Field("report", "activity"), Field("from", from.rfc3339), Field("to", to.rfc3339),

@@ -28,6 +28,14 @@ public struct TenderOrder: Sendable, Equatable {
     }
 }
 
+/// What REFUND does when the credit it names is cancelled or expired.
+public enum RefundOntoClosed: String, Sendable {
+    /// Refuse with CREDIT_CANCELLED / CREDIT_EXPIRED.
+    case refuse
+    /// Issue new store credit to the credit's profile instead (refused if it has no profile).
+    case storeCredit = "store_credit"
+}
+
 /// The rules the ledger applies that come from configuration rather than from code.
 public struct LedgerPolicy: Sendable {
     /// Accepted currencies, with their digits and balance ceilings.
@@ -47,6 +55,8 @@ public struct LedgerPolicy: Sendable {
     public var taxClasses: [CreditType: String]
     /// The order a profile's credits cover a sale in.
     public var tenderOrder: TenderOrder
+    /// What REFUND does onto a cancelled or expired credit.
+    public var refundOntoClosed: RefundOntoClosed
 
     /// Largest `limit=` a HISTORY request may ask for: bounds one reply's size.
     public static let historyLimitMax = 1000
@@ -64,7 +74,7 @@ public struct LedgerPolicy: Sendable {
                 holdTTLMax: Seconds = Seconds(7 * 86_400), refWindow: Seconds = Seconds(7 * 86_400),
                 holdsPerCreditMax: Int = 256, rates: RateTable = RateTable(),
                 taxClasses: [CreditType: String] = LedgerPolicy.taxClassDefaults,
-                tenderOrder: TenderOrder = .standard) {
+                tenderOrder: TenderOrder = .standard, refundOntoClosed: RefundOntoClosed = .refuse) {
         precondition(holdTTLDefault.value > 0 && holdTTLDefault <= holdTTLMax, "default TTL within 1s...max")
         precondition(refWindow.value > 0 && holdsPerCreditMax > 0, "positive limits")
         self.currencies = currencies
@@ -75,6 +85,7 @@ public struct LedgerPolicy: Sendable {
         self.rates = rates
         self.taxClasses = taxClasses
         self.tenderOrder = tenderOrder
+        self.refundOntoClosed = refundOntoClosed
     }
 
     /// The tax class of a credit type.

@@ -44,6 +44,8 @@ public struct ServerConfig: Sendable {
     public var taxClasses = LedgerPolicy.taxClassDefaults
     /// The order a profile's credits cover a sale in.
     public var tenderOrder = TenderOrder.standard
+    /// What REFUND does onto a cancelled or expired credit.
+    public var refundOntoClosed = RefundOntoClosed.refuse
 
     /// The default configuration (paths relative to the working directory).
     public init() {}
@@ -107,6 +109,11 @@ public struct ServerConfig: Sendable {
         case "tax_class_gift", "tax_class_store", "tax_class_promo":
             guard ProfileID(value) != nil else { throw ConfigError("\(place): \(key) must be 1-64 of A-Z a-z 0-9 _ . : @ -") }
             taxClasses[CreditType(rawValue: String(key.dropFirst("tax_class_".count)))!] = value
+        case "refund_closed":
+            guard let choice = RefundOntoClosed(rawValue: value) else {
+                throw ConfigError("\(place): refund_closed is refuse or store_credit")
+            }
+            refundOntoClosed = choice
         case "tender_order":
             let keys = value.split(separator: ",").map { TenderKey(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
             guard !keys.isEmpty, keys.allSatisfy({ $0 != nil }), Set(keys.map { $0! }).count == keys.count else {

@@ -70,7 +70,8 @@ public enum Server {
                             holdTTLMax: config.holdTTLMax, refWindow: config.refWindow,
                             holdsPerCreditMax: config.holdsPerCreditMax,
                             rates: try loadRates(config, currencies: currencies),
-                            taxClasses: config.taxClasses, tenderOrder: config.tenderOrder)
+                            taxClasses: config.taxClasses, tenderOrder: config.tenderOrder,
+                            refundOntoClosed: config.refundOntoClosed)
     }
 
     /// Reads the FX rates file, if one is configured.
