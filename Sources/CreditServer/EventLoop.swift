@@ -114,15 +114,16 @@ final class EventLoop {
     }
 
     /// Runs the connection's complete lines through the engine, as far as its bounds allow.
+    /// Once stopping, nothing new runs: only replies already owed are sent.
     private func process(_ connection: Connection) {
-        while connection.canProcess, let framed = connection.framer.next() {
+        while !stopping, connection.canProcess, let framed = connection.framer.next() {
             switch framed {
             case .line(let line): engine.handle(line: line, session: &connection.session, out: &connection.held)
             case .tooLong: engine.handleTooLong(out: &connection.held)
             }
             connection.heldMarks.append((engine.appliedLSN, connection.held.count))
         }
-        if connection.peerClosed && connection.canProcess && connection.framer.hasPartialLine
+        if !stopping && connection.peerClosed && connection.canProcess && connection.framer.hasPartialLine
             && !connection.framer.isDiscardingLongLine {
             ReplyEncoder.error(tag: nil, code: ErrorCode.badRequest.rawValue,
                                message: "incomplete line at end of input", into: &connection.held)
@@ -159,15 +160,23 @@ final class EventLoop {
         process(connection)
     }
 
-    /// Sends every reply whose journal records are now durable.
+    /// Sends every reply whose journal records are now durable. Writing may let a connection
+    /// process requests that waited behind its bounds; replies among those that need no new
+    /// journal record (reads, errors) are durable at once, so this repeats until nothing moves.
     private func releaseDurable() {
-        guard !waiting.isEmpty else { return }
-        let durable = engine.journal.durableLSN
-        for fd in waiting {
-            guard let connection = connection(fd) else { waiting.remove(fd); continue }
-            connection.release(durable: durable)
-            if connection.heldMarks.isEmpty { waiting.remove(fd) }
-            if connection.readyOffset < connection.ready.count { writeTo(connection) }
+        var moved = true
+        while moved && !waiting.isEmpty {
+            moved = false
+            let durable = engine.journal.durableLSN
+            for fd in waiting {
+                guard let connection = connection(fd) else { waiting.remove(fd); continue }
+                let before = connection.heldMarks.count
+                connection.release(durable: durable)
+                if connection.heldMarks.count != before { moved = true }
+                if connection.heldMarks.isEmpty { waiting.remove(fd) }
+                if connection.readyOffset < connection.ready.count { writeTo(connection) }
+            }
+            engine.journal.flush()
         }
     }
 
@@ -219,7 +228,14 @@ final class EventLoop {
             for case let connection? in connections { writeTo(connection) }
             usleep(1000)
         }
-        for case let connection? in connections { closeConnection(connection) }
+        for case let connection? in connections {
+            // Half-close first and drop unread input, so the peer reads every reply before the
+            // close instead of a reset caused by requests it pipelined after the stop.
+            shutdown(connection.fd, Int32(SHUT_WR))
+            var discard = [UInt8](repeating: 0, count: 4096)
+            while recv(connection.fd, &discard, discard.count, Int32(MSG_DONTWAIT)) > 0 {}
+            closeConnection(connection)
+        }
     }
 
     // MARK: Plumbing
