@@ -113,16 +113,23 @@ extension Ledger {
         }
         let id = HoldID(state.lastHoldNumber + 1)
         let placed = PlacedHold(hold: id, currency: plan.sale.code, requested: plan.requested, legs: plan.legs, deadline: deadline)
-        var fields = [Field("hold", id.description)]
-        if let single = plan.single { fields.append(Field("credit", single.id.description)) }
-        fields += [Field("amount", text(plan.covered, plan.sale)), Field("requested", text(plan.requested, plan.sale)),
-                   Field("remaining", text(plan.remaining, plan.sale)), Field("currency", plan.sale.code)]
+        let reply: Reply
         if let single = plan.single, single.currency.code == plan.sale.code {
-            fields.append(Field("available", text(single.available - plan.covered, plan.sale)))
+            // One credit in the sale's currency: the plain v1 reply, no leg lines.
+            reply = Reply(fields: [
+                Field("hold", id.description), Field("credit", single.id.description),
+                Field("amount", text(plan.covered, plan.sale)), Field("requested", text(plan.requested, plan.sale)),
+                Field("currency", plan.sale.code), Field("available", text(single.available - plan.covered, plan.sale)),
+                Field("expires", deadline.rfc3339)])
+        } else {
+            var fields = [Field("hold", id.description)]
+            if let single = plan.single { fields.append(Field("credit", single.id.description)) }
+            fields += [Field("amount", text(plan.covered, plan.sale)), Field("requested", text(plan.requested, plan.sale)),
+                       Field("remaining", text(plan.remaining, plan.sale)), Field("currency", plan.sale.code),
+                       Field("expires", deadline.rfc3339)]
+            reply = Reply(items: legItems(plan.legs, sale: plan.sale), fields: fields)
         }
-        fields.append(Field("expires", deadline.rfc3339))
-        return .success(Decision(events: [.held(placed)], reply: Reply(items: legItems(plan.legs, sale: plan.sale), fields: fields),
-                                 action: .held(id)))
+        return .success(Decision(events: [.held(placed)], reply: reply, action: .held(id)))
     }
 
     func quoteReply(_ plan: TenderPlan) -> Reply {
@@ -180,8 +187,10 @@ extension Ledger {
         var fields = [Field("hold", id.description), Field("captured", text(wanted, sale)),
                       Field("released", text(hold.amount - wanted, sale))]
         if hold.legs.count == 1 && hold.legs[0].rate == nil {
+            // One leg in the sale's currency: the plain v1 reply, no leg lines.
             let credit = state.credits[hold.legs[0].credit]!
             fields.append(Field("balance", text(credit.balance - taken[0].amount, sale)))
+            items = []
         }
         fields.append(Field("currency", sale.code))
         return .success(Decision(events: [.captured(id, legs: taken)], reply: Reply(items: items, fields: fields),

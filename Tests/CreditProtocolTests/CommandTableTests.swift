@@ -16,7 +16,9 @@ private func parse(_ line: String) -> ParsedRequest {
 private func action(_ line: String) -> Result<Action, CreditError> {
     let request = parse(line)
     guard let spec = CommandTable.spec(request.verb) else { return .failure(CreditError(.unknownVerb, request.verb)) }
-    return CommandTable.action(for: request, spec: spec) { _, _ in .credit(CreditID(999)) }
+    let zero = Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
+    let digests = Digests(card: { _, _ in .credit(CreditID(999)) }, cardNumber: { _ in zero }, claimCode: { _ in zero })
+    return CommandTable.action(for: request, spec: spec, cards: digests)
 }
 
 private func errorCode(_ line: String) -> ErrorCode? {
@@ -26,7 +28,10 @@ private func errorCode(_ line: String) -> ErrorCode? {
 
 @Test func everyVerbHasOneRowAndASyntaxLineStartingWithIt() {
     let verbs = CommandTable.verbs.map(\.verb)
-    #expect(verbs == ["AUTH", "PING", "HELP", "QUIT", "ISSUE", "BALANCE", "HOLD", "CAPTURE", "VOID", "HISTORY", "STATS"])
+    #expect(verbs == ["AUTH", "PING", "HELP", "QUIT", "ISSUE", "BALANCE", "CREDITS", "QUOTE", "HOLD", "CAPTURE", "VOID",
+                      "REFUND", "FREEZE", "UNFREEZE", "CANCEL", "STOCK", "ACTIVATE", "LOAD", "REPLACE", "TRANSFER", "CLAIM",
+                      "REVERSE", "REPORT", "HISTORY", "RATES", "STATS"])
+    #expect(Set(verbs).count == verbs.count)
     for spec in CommandTable.verbs { #expect(spec.syntax.hasPrefix(spec.verb)) }
 }
 
