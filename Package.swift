@@ -30,6 +30,10 @@ let package = Package(
         .executableTarget(name: "creditd", dependencies: ["CreditServer"]),
         // The load generator: drives a running daemon and reports throughput and latency.
         .executableTarget(name: "creditd-bench"),
+        // A client for creditd's line protocol: connect, authenticate, send requests, parse replies.
+        .target(name: "CreditClient"),
+        // The admin command-line tool.
+        .executableTarget(name: "creditctl", dependencies: ["CreditClient"]),
 
         .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
         .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
@@ -39,6 +43,7 @@ let package = Package(
             name: "CreditServerTests",
             dependencies: ["CreditServer", "CreditJournal", "CreditCore", "creditd"]
         ),
+        .testTarget(name: "CreditClientTests", dependencies: ["CreditClient", "creditd"]),
     ],
     swiftLanguageModes: [.v6]
 )

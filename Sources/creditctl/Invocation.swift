@@ -1,0 +1,112 @@
+// Parses creditctl's command line: options (anywhere), the command, and key=value arguments.
+
+/// A command line creditctl cannot run; the message says why. Exit status 2.
+struct UsageError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Everything the command line says, before any credential or command lookup.
+struct Invocation {
+    /// Where creditd listens.
+    var host = "127.0.0.1"
+    var port = 7878
+    /// Credentials from `--key` / `--secret`, falling back to the environment.
+    var key: String?
+    var secret: String?
+    /// `--json`: one JSON object per reply instead of tables.
+    var json = false
+    /// `--timeout`: seconds to wait for creditd to connect or reply.
+    var timeoutSeconds = 10
+    /// `--help` / `-h`: print usage and exit 0.
+    var wantsUsage = false
+    /// The command word and what follows it (for `raw`, the verb comes first). Empty: the shell.
+    var words: [String] = []
+
+    /// Reads options wherever they appear (`--host H` or `--host=H`); `--` ends options.
+    static func parse(_ arguments: [String], environment: Environment) throws(UsageError) -> Invocation {
+        var invocation = Invocation()
+        var index = 0
+        var optionsEnded = false
+        while index < arguments.count {
+            let word = arguments[index]
+            index += 1
+            if optionsEnded || !word.hasPrefix("-") || word == "-" {
+                invocation.words.append(word)
+                continue
+            }
+            if word == "--" { optionsEnded = true; continue }
+            var name = word
+            var inlineValue: String?
+            if let equals = word.firstIndex(of: "=") {
+                name = String(word[..<equals])
+                inlineValue = String(word[word.index(after: equals)...])
+            }
+            func value() throws(UsageError) -> String {
+                if let inlineValue { return inlineValue }
+                guard index < arguments.count else { throw UsageError("\(name) needs a value") }
+                index += 1
+                return arguments[index - 1]
+            }
+            switch name {
+            case "--host": invocation.host = try value()
+            case "--port": invocation.port = try number(try value(), for: name, in: 1...65_535)
+            case "--key": invocation.key = try value()
+            case "--secret": invocation.secret = try value()
+            case "--timeout": invocation.timeoutSeconds = try number(try value(), for: name, in: 1...3600)
+            case "--json" where inlineValue == nil: invocation.json = true
+            case "--help", "-h": invocation.wantsUsage = true
+            default: throw UsageError("unknown option \(word)")
+            }
+        }
+        if invocation.key == nil { invocation.key = environment.key }
+        if invocation.secret == nil { invocation.secret = environment.secret }
+        return invocation
+    }
+
+    /// A decimal integer within `range`.
+    private static func number(_ text: String, for option: String, in range: ClosedRange<Int>) throws(UsageError) -> Int {
+        guard let value = Int(text), range.contains(value) else {
+            throw UsageError("\(option) must be a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"")
+        }
+        return value
+    }
+
+    /// Splits `key=value` words into arguments in the order given.
+    static func keyValues(_ words: ArraySlice<String>) throws(UsageError) -> [(key: String, value: String)] {
+        var pairs: [(key: String, value: String)] = []
+        for word in words {
+            guard let equals = word.firstIndex(of: "="), equals != word.startIndex else {
+                throw UsageError("expected key=value, got \"\(word)\"")
+            }
+            pairs.append((String(word[..<equals]), String(word[word.index(after: equals)...])))
+        }
+        return pairs
+    }
+}
+
+/// The usage text for `--help` and usage errors.
+let usageText = """
+    usage: creditctl [--host H] [--port P] [--key ID] [--secret S] [--json] [--timeout SECONDS]
+                     <command> [key=value ...]
+           creditctl [options] [shell]          interactive prompt; type protocol lines, quit to leave
+
+    commands (key=value arguments pass through to creditd; see `creditctl help`):
+      issue     type=gift|store|promo amount= currency= [profile=] [expires=] [ref=]   (admin)
+      balance   card= pin= | credit=
+      hold      card= pin= | credit=, amount= currency= [ttl=] [partial=yes] [ref=]
+      capture   hold= [amount=] [ref=]
+      void      hold= [ref=]
+      history   credit= [limit=]
+      stats                                                                             (admin)
+      ping
+      help      creditd's verbs and their syntax
+      raw VERB [key=value ...]   send any verb as is
+
+    issue, hold, capture and void get ref=ctl-<random> when none is given; it is printed on
+    stderr so that the request can be retried safely with the same ref.
+
+    defaults: --host 127.0.0.1 --port 7878 --timeout 10; --key and --secret fall back to
+    CREDITD_KEY and CREDITD_SECRET (prefer the variable: arguments are visible in ps).
+    exit status: 0 OK, 1 creditd answered ERR, 2 usage error, 3 connection or protocol failure.
+    """
