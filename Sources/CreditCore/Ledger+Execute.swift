@@ -186,6 +186,21 @@ extension Ledger {
         return .success(units)
     }
 
+    /// Value to add to `credit` (REFUND, ACTIVATE, LOAD): the request's currency must be the
+    /// credit's, and the balance must stay within the currency's maximum.
+    func valueToAdd(_ amount: DecimalAmount, _ code: String, to credit: Credit) -> Result<MinorUnits, CreditError> {
+        guard code == credit.currency.code else {
+            guard policy.currencies[code] != nil else { return .failure(CreditError(.badCurrency, "unknown currency \(code)")) }
+            return .failure(CreditError(.currencyMismatch, "credit \(credit.id) is in \(credit.currency.code), not \(code)"))
+        }
+        return minorUnits(amount, credit.currency).flatMap { units in
+            guard units.value <= credit.currency.balanceMax.value - credit.balance.value else {
+                return .failure(CreditError(.badAmount, "would exceed the maximum balance of \(text(credit.currency.balanceMax, credit.currency)) \(code)"))
+            }
+            return .success(units)
+        }
+    }
+
     /// `amount` formatted in `currency`.
     func text(_ amount: MinorUnits, _ currency: Currency) -> String { formatAmount(amount, currency) }
 }

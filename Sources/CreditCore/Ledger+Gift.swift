@@ -34,17 +34,10 @@ extension Ledger {
         } else if let error = unusable(credit, now: now) {
             return .failure(error)
         }
-        guard code == credit.currency.code else {
-            guard policy.currencies[code] != nil else { return .failure(CreditError(.badCurrency, "unknown currency \(code)")) }
-            return .failure(CreditError(.currencyMismatch, "card is in \(credit.currency.code), not \(code)"))
-        }
         let units: MinorUnits
-        switch minorUnits(amount, credit.currency) {
+        switch valueToAdd(amount, code, to: credit) {
         case .failure(let error): return .failure(error)
         case .success(let value): units = value
-        }
-        guard units.value <= credit.currency.balanceMax.value - credit.balance.value else {
-            return .failure(CreditError(.badAmount, "would exceed the maximum balance of \(text(credit.currency.balanceMax, credit.currency)) \(code)"))
         }
         let reply = Reply(fields: [Field("credit", credit.id.description), Field("loaded", text(units, credit.currency)),
                                    Field("balance", text(credit.balance + units, credit.currency)),

@@ -79,12 +79,8 @@ extension Ledger {
 
     func decideRefund(_ id: CreditID, _ amount: DecimalAmount, _ code: String, now: Instant) -> Result<Decision, CreditError> {
         guard let credit = state.credits[id] else { return .failure(CreditError(.notFound, "no credit \(id)")) }
-        guard code == credit.currency.code else {
-            guard policy.currencies[code] != nil else { return .failure(CreditError(.badCurrency, "unknown currency \(code)")) }
-            return .failure(CreditError(.currencyMismatch, "credit \(id) is in \(credit.currency.code), refund is in \(code)"))
-        }
         let units: MinorUnits
-        switch minorUnits(amount, credit.currency) {
+        switch valueToAdd(amount, code, to: credit) {
         case .failure(let error): return .failure(error)
         case .success(let value): units = value
         }
@@ -92,9 +88,6 @@ extension Ledger {
             let closed = error.code == .creditCancelled || error.code == .creditExpired
             guard closed, policy.refundOntoClosed == .storeCredit, let profile = credit.profile else { return .failure(error) }
             return refundAsStoreCredit(units, from: credit, to: profile)
-        }
-        guard units.value <= credit.currency.balanceMax.value - credit.balance.value else {
-            return .failure(CreditError(.badAmount, "refund would exceed the maximum balance of \(text(credit.currency.balanceMax, credit.currency)) \(code)"))
         }
         let reply = Reply(fields: [Field("credit", id.description), Field("refunded", text(units, credit.currency)),
                                    Field("balance", text(credit.balance + units, credit.currency)),
@@ -104,9 +97,6 @@ extension Ledger {
 
     /// A refund onto a closed credit, issued as new store credit for the same profile.
     private func refundAsStoreCredit(_ units: MinorUnits, from credit: Credit, to profile: ProfileID) -> Result<Decision, CreditError> {
-        guard units <= credit.currency.balanceMax else {
-            return .failure(CreditError(.badAmount, "refund exceeds the maximum balance of \(text(credit.currency.balanceMax, credit.currency)) \(credit.currency.code)"))
-        }
         let id = CreditID(state.lastCreditNumber + 1)
         let issued = IssuedCredit(credit: id, type: .store, currency: credit.currency.code, amount: units, expires: nil,
                                   profile: profile, card: nil)
