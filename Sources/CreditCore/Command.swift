@@ -140,12 +140,25 @@ public enum Command: Sendable {
     case reverse(original: Ref)
     /// A finance report.
     case report(ReportKind)
+    /// Lift a card's PIN lock and clear its wrong-PIN count.
+    case unlock(CreditID)
+
+    /// The card selector, for commands that name a card by number and PIN.
+    var cardSelector: (cardDigest: Digest32, pinDigest: Digest32)? {
+        switch self {
+        case .balance(.card(let card, let pin)): return (card, pin)
+        case .hold(let hold), .quote(let hold):
+            if case .card(let card, let pin) = hold.selector { return (card, pin) }
+            return nil
+        default: return nil
+        }
+    }
 
     /// True for commands that change state and so must carry a ref.
     public var isMutating: Bool {
         switch self {
         case .issue, .hold, .capture, .void, .refund, .changeStatus, .stock, .activate, .load, .replace, .transfer,
-             .claim, .reverse:
+             .claim, .reverse, .unlock:
             return true
         case .balance, .quote, .history, .credits, .rates, .report:
             return false

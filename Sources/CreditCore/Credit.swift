@@ -80,6 +80,10 @@ public enum ActivityKind: String, Sendable, CaseIterable {
     case revert
     /// A REVERSE undid an earlier request's effect on the balance.
     case reversal
+    /// Too many wrong PINs in a row: the card is locked for the configured cooldown.
+    case lock
+    /// An admin unlocked the card.
+    case unlock
 }
 
 /// One entry of a credit's history.
@@ -167,6 +171,10 @@ public struct Credit: Equatable, Sendable {
     public internal(set) var revertAt: Instant?
     /// Stock card: the batch it was printed in.
     public let batch: String?
+    /// Wrong PINs in a row since the last right one or the last lock.
+    public internal(set) var pinFailures: Int
+    /// While set and in the future, the card is locked against PIN use (CARD_LOCKED).
+    public internal(set) var lockedUntil: Instant?
     /// Its pending holds, in the order they were placed.
     public internal(set) var pendingHolds: [HoldID]
     /// Everything that happened to it, oldest first.
@@ -180,6 +188,7 @@ public struct Credit: Equatable, Sendable {
                 status: CreditStatus, expires: CivilDate?, profile: ProfileID?, card: CardKeys?,
                 marketing: MinorUnits = .zero, campaign: String? = nil, purchaser: ProfileID? = nil,
                 claim: Digest32? = nil, revertAt: Instant? = nil, batch: String? = nil,
+                pinFailures: Int = 0, lockedUntil: Instant? = nil,
                 pendingHolds: [HoldID], history: [Activity]) {
         self.id = id
         self.type = type
@@ -196,6 +205,8 @@ public struct Credit: Equatable, Sendable {
         self.claim = claim
         self.revertAt = revertAt
         self.batch = batch
+        self.pinFailures = pinFailures
+        self.lockedUntil = lockedUntil
         self.pendingHolds = pendingHolds
         self.history = history
     }

@@ -27,6 +27,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case notTransferable = "NOT_TRANSFERABLE"
     case notReversible = "NOT_REVERSIBLE"
     case reversed = "REVERSED"
+    case cardLocked = "CARD_LOCKED"
     case refConflict = "REF_CONFLICT"
     case creditExpired = "CREDIT_EXPIRED"
     case tooManyHolds = "TOO_MANY_HOLDS"

@@ -128,6 +128,11 @@ public enum Event: Equatable, Sendable {
     case tombstone(ClientID, Ref)
     /// A REVERSE undid the request with this ref: it cannot be reversed again.
     case markReversed(ClientID, Ref)
+    /// A card request was declined: a wrong PIN on this credit's card (counts toward its lock),
+    /// or (nil) an unknown card, kept for the audit trail and so both cost the same.
+    case cardDeclined(CreditID?)
+    /// The card's wrong-PIN count was cleared (a right PIN) or its lock lifted (UNLOCK).
+    case pinReset(CreditID)
 }
 
 /// What an applied request did, remembered with its ref so a REVERSE can undo it.

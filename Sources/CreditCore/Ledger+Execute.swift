@@ -2,14 +2,18 @@
 
 /// What executing a command came to.
 public enum Execution: Sendable {
-    /// A read: nothing changed.
-    case read(Reply)
+    /// A read: nothing changed — except, when `entry` is set, security state the read touched
+    /// (a card's wrong-PIN count cleared by a right PIN), which must be journaled.
+    case read(Reply, Entry?)
     /// A change was applied; the entry must be journaled before the reply is sent.
     case applied(Entry, Reply)
     /// A retry of an applied request: its original reply, nothing changed.
     case replayed(Reply)
     /// Refused: nothing changed, nothing remembered.
     case refused(CreditError)
+    /// Refused, but the attempt itself is recorded: a declined card (wrong PIN counts toward the
+    /// card's lock; an unknown card is audited). The entry must be journaled.
+    case refusedRecorded(CreditError, Entry)
 }
 
 /// A decision: the events a command causes, its reply, and what REVERSE would have to undo.
@@ -29,9 +33,21 @@ extension Ledger {
     public mutating func execute(_ command: Command, context: RequestContext) -> Execution {
         let now = max(context.now, state.lastAt)
         guard command.isMutating else {
+            var reset: Event?
+            if let card = command.cardSelector {
+                switch cardGate(card, now: now) {
+                case .refuse(let error, let events): return refuseRecorded(error, events, now: now)
+                case .pass(let event): reset = event
+                }
+            }
             switch read(command, now: now) {
-            case .success(let reply): return .read(reply)
-            case .failure(let error): return .refused(error)
+            case .success(let reply):
+                guard let reset else { return .read(reply, nil) }
+                let entry = Entry(at: now, idempotency: nil, events: [reset])
+                apply(entry)
+                return .read(reply, entry)
+            case .failure(let error):
+                return .refused(error)
             }
         }
         guard let ref = context.ref else { return .refused(CreditError(.badRequest, "ref= is required")) }
@@ -45,13 +61,20 @@ extension Ledger {
             }
             return .replayed(record.reply)
         }
+        var reset: Event?
+        if let card = command.cardSelector {
+            switch cardGate(card, now: now) {
+            case .refuse(let error, let events): return refuseRecorded(error, events, now: now)
+            case .pass(let event): reset = event
+            }
+        }
         switch decide(command, context: context, now: now) {
         case .failure(let error):
             return .refused(error)
         case .success(let decision):
             let record = IdempotencyRecord(client: context.client, ref: ref, fingerprint: context.fingerprint,
                                            reply: decision.reply, action: decision.action)
-            let entry = Entry(at: now, idempotency: record, events: decision.events)
+            let entry = Entry(at: now, idempotency: record, events: (reset.map { [$0] } ?? []) + decision.events)
             apply(entry)
             return .applied(entry, decision.reply)
         }
@@ -130,14 +153,49 @@ extension Ledger {
         case .transfer(let id, let profile, let amount): return decideTransfer(id, to: profile, amount, now: now)
         case .claim(let code, let profile): return decideClaim(code, profile, now: now)
         case .reverse(let original): return decideReverse(original, client: context.client, now: now)
+        case .unlock(let id):
+            guard let credit = state.credits[id] else { return .failure(CreditError(.notFound, "no credit \(id)")) }
+            guard credit.card != nil else { return .failure(CreditError(.badRequest, "credit \(id) has no card")) }
+            let reply = Reply(fields: [Field("credit", id.description), Field("locked", "no")])
+            return .success(Decision(events: [.pinReset(id)], reply: reply))
         case .balance, .quote, .history, .credits, .rates, .report: preconditionFailure("read command in decide path")
         }
     }
 }
 
+/// What the card check lets through.
+enum CardGate {
+    /// A right PIN on an unlocked card; the event clears earlier wrong PINs, if there were any.
+    case pass(Event?)
+    /// Declined or locked; the events record the attempt.
+    case refuse(CreditError, [Event])
+}
+
 // MARK: Shared checks
 
 extension Ledger {
+    /// Checks a card and PIN before anything else: a locked card answers CARD_LOCKED whatever the
+    /// PIN; an unknown card and a wrong PIN are the same DECLINED, both recorded (one counts
+    /// toward the card's lock), so they also cost the same journal write.
+    func cardGate(_ card: (cardDigest: Digest32, pinDigest: Digest32), now: Instant) -> CardGate {
+        let credit = cardIndex[card.cardDigest].flatMap { state.credits[$0] }
+        let expected = credit?.card?.pinDigest ?? Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
+        let pinMatches = expected.constantTimeEquals(card.pinDigest)
+        guard let credit else { return .refuse(CreditError(.declined, "card declined"), [.cardDeclined(nil)]) }
+        if let until = credit.lockedUntil, now < until {
+            return .refuse(CreditError(.cardLocked, "card locked after too many wrong PINs until \(until.rfc3339)"), [])
+        }
+        guard pinMatches else { return .refuse(CreditError(.declined, "card declined"), [.cardDeclined(credit.id)]) }
+        return .pass(credit.pinFailures > 0 || credit.lockedUntil != nil ? .pinReset(credit.id) : nil)
+    }
+
+    private mutating func refuseRecorded(_ error: CreditError, _ events: [Event], now: Instant) -> Execution {
+        guard !events.isEmpty else { return .refused(error) }
+        let entry = Entry(at: now, idempotency: nil, events: events)
+        apply(entry)
+        return .refusedRecorded(error, entry)
+    }
+
     /// The credit a selector names. An unknown card and a wrong PIN are the same DECLINED, and
     /// both do one constant-time digest comparison, so neither reply nor timing tells them apart.
     func resolve(_ selector: CreditSelector) -> Result<Credit, CreditError> {

@@ -145,6 +145,24 @@ public struct Ledger: Sendable {
             let record = IdempotencyRecord(client: client, ref: ref, fingerprint: Digest32(w0: 0, w1: 0, w2: 0, w3: 0),
                                            reply: Reply(fields: []), action: .tombstone)
             remember(record, at: context.at)
+        case .cardDeclined(let id?):
+            let (attemptsMax, lockout) = (policy.pinAttemptsMax, policy.pinLockout)
+            modifyCredit(id) { credit in
+                credit.pinFailures += 1
+                if credit.pinFailures >= attemptsMax {
+                    credit.pinFailures = 0
+                    credit.lockedUntil = context.at.adding(lockout)
+                    credit.record(.lock, .zero, context, reason: "\(attemptsMax) wrong PINs")
+                }
+            }
+        case .cardDeclined(nil):
+            break
+        case .pinReset(let id):
+            modifyCredit(id) { credit in
+                if credit.lockedUntil != nil { credit.record(.unlock, .zero, context) }
+                credit.pinFailures = 0
+                credit.lockedUntil = nil
+            }
         case .markReversed(let client, let ref):
             guard let index = refIndex[RefKey(client: client, ref: ref)] else { preconditionFailure("reversing an unknown ref") }
             let old = state.refs[index]

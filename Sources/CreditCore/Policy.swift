@@ -57,6 +57,10 @@ public struct LedgerPolicy: Sendable {
     public var tenderOrder: TenderOrder
     /// What REFUND does onto a cancelled or expired credit.
     public var refundOntoClosed: RefundOntoClosed
+    /// Wrong PINs in a row that lock a card.
+    public var pinAttemptsMax: Int
+    /// How long a locked card stays locked.
+    public var pinLockout: Seconds
 
     /// Largest `limit=` a HISTORY request may ask for: bounds one reply's size.
     public static let historyLimitMax = 1000
@@ -74,7 +78,9 @@ public struct LedgerPolicy: Sendable {
                 holdTTLMax: Seconds = Seconds(7 * 86_400), refWindow: Seconds = Seconds(7 * 86_400),
                 holdsPerCreditMax: Int = 256, rates: RateTable = RateTable(),
                 taxClasses: [CreditType: String] = LedgerPolicy.taxClassDefaults,
-                tenderOrder: TenderOrder = .standard, refundOntoClosed: RefundOntoClosed = .refuse) {
+                tenderOrder: TenderOrder = .standard, refundOntoClosed: RefundOntoClosed = .refuse,
+                pinAttemptsMax: Int = 3, pinLockout: Seconds = Seconds(900)) {
+        precondition(pinAttemptsMax > 0 && pinLockout.value > 0, "PIN lockout limits are positive")
         precondition(holdTTLDefault.value > 0 && holdTTLDefault <= holdTTLMax, "default TTL within 1s...max")
         precondition(refWindow.value > 0 && holdsPerCreditMax > 0, "positive limits")
         self.currencies = currencies
@@ -86,6 +92,8 @@ public struct LedgerPolicy: Sendable {
         self.taxClasses = taxClasses
         self.tenderOrder = tenderOrder
         self.refundOntoClosed = refundOntoClosed
+        self.pinAttemptsMax = pinAttemptsMax
+        self.pinLockout = pinLockout
     }
 
     /// The tax class of a credit type.

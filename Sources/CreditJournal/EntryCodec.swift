@@ -202,6 +202,12 @@ extension ByteWriter {
             u8(18)
             string(client.text)
             string(ref.text)
+        case .cardDeclined(let credit):
+            u8(19)
+            optional(credit) { $0.u64($1.number) }
+        case .pinReset(let credit):
+            u8(20)
+            u64(credit.number)
         }
     }
 }
@@ -428,6 +434,10 @@ extension ByteReader {
             return .tombstone(ClientID(try string(maxBytes: 64)), try ref())
         case 18:
             return .markReversed(ClientID(try string(maxBytes: 64)), try ref())
+        case 19:
+            return .cardDeclined(try optional { (reader: inout ByteReader) throws(DecodeError) in CreditID(try reader.id("credit")) })
+        case 20:
+            return .pinReset(CreditID(try id("credit")))
         case let tag:
             throw DecodeError("unknown event tag \(tag)", offset: start)
         }

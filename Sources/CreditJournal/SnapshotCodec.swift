@@ -78,6 +78,8 @@ extension ByteWriter {
         optional(credit.claim) { $0.digest($1) }
         optional(credit.revertAt) { $0.i64($1.millis) }
         optional(credit.batch) { $0.string($1) }
+        u32(UInt32(credit.pinFailures))
+        optional(credit.lockedUntil) { $0.i64($1.millis) }
         u32(UInt32(credit.pendingHolds.count))
         for hold in credit.pendingHolds { u64(hold.number) }
         u32(UInt32(credit.history.count))
@@ -138,6 +140,8 @@ extension ByteReader {
         let claim = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.digest() }
         let revertAt = try optional { (reader: inout ByteReader) throws(DecodeError) in Instant(millis: try reader.i64()) }
         let batch = try optional { (reader: inout ByteReader) throws(DecodeError) in try reader.note() }
+        let pinFailures = Int(try u32())
+        let lockedUntil = try optional { (reader: inout ByteReader) throws(DecodeError) in Instant(millis: try reader.i64()) }
         var pending: [HoldID] = []
         for _ in 0..<(try count(max: SnapshotCodec.collectionMax, what: "pending holds")) {
             pending.append(HoldID(try self.id("hold")))
@@ -147,6 +151,7 @@ extension ByteReader {
         return Credit(id: id, type: type, currency: currency, balance: balance, held: held, status: status,
                       expires: expires, profile: profile, card: card, marketing: marketing, campaign: campaign,
                       purchaser: purchaser, claim: claim, revertAt: revertAt, batch: batch,
+                      pinFailures: pinFailures, lockedUntil: lockedUntil,
                       pendingHolds: pending, history: history)
     }
 

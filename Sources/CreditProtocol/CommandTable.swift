@@ -117,6 +117,12 @@ public enum CommandTable {
                  roles: [.admin], allowed: ["credit", "to", "amount", "ref"], required: ["credit", "to", "ref"], build: buildTransfer),
         VerbSpec(verb: "CLAIM", syntax: "CLAIM code=<claim code> profile=<id> ref=<ref>",
                  roles: [.admin], allowed: ["code", "profile", "ref"], required: ["code", "profile", "ref"], build: buildClaim),
+        VerbSpec(verb: "UNLOCK", syntax: "UNLOCK credit=<id> ref=<ref>",
+                 roles: [.admin], allowed: ["credit", "ref"], required: ["credit", "ref"]) { request, _ in
+                     attempt { () throws(CreditError) -> Action in
+                         .ledger(.unlock(try creditID(request.value("credit")!)), ref: try ref(request))
+                     }
+                 },
         VerbSpec(verb: "REVERSE", syntax: "REVERSE original=<ref> ref=<ref>",
                  roles: [.admin, .pos], allowed: ["original", "ref"], required: ["original", "ref"], build: buildReverse),
         VerbSpec(verb: "REPORT", syntax: "REPORT kind=liability [currency=<ISO 4217>] | REPORT kind=activity from=YYYY-MM-DD to=YYYY-MM-DD",

@@ -46,6 +46,10 @@ public struct ServerConfig: Sendable {
     public var tenderOrder = TenderOrder.standard
     /// What REFUND does onto a cancelled or expired credit.
     public var refundOntoClosed = RefundOntoClosed.refuse
+    /// Wrong PINs in a row that lock a card.
+    public var pinAttemptsMax = 3
+    /// How long a locked card stays locked.
+    public var pinLockout = Seconds(900)
 
     /// The default configuration (paths relative to the working directory).
     public init() {}
@@ -109,6 +113,8 @@ public struct ServerConfig: Sendable {
         case "tax_class_gift", "tax_class_store", "tax_class_promo":
             guard ProfileID(value) != nil else { throw ConfigError("\(place): \(key) must be 1-64 of A-Z a-z 0-9 _ . : @ -") }
             taxClasses[CreditType(rawValue: String(key.dropFirst("tax_class_".count)))!] = value
+        case "pin_attempts_max": pinAttemptsMax = try integer(1...100)
+        case "pin_lockout": pinLockout = try duration()
         case "refund_closed":
             guard let choice = RefundOntoClosed(rawValue: value) else {
                 throw ConfigError("\(place): refund_closed is refuse or store_credit")

@@ -97,9 +97,15 @@ final class Engine {
         let fingerprint = hasher.digest(domain: "request", CommandTable.canonicalBytes(request))
         let context = RequestContext(now: now, client: key.id, ref: ref, fingerprint: fingerprint)
         switch ledger.execute(command, context: context) {
-        case .read(let reply), .replayed(let reply):
+        case .read(let reply, let entry):
+            if let entry { record(entry) }
+            encode(reply, tag: request.tag, out: &out)
+        case .replayed(let reply):
             encode(reply, tag: request.tag, out: &out)
         case .refused(let error):
+            fail(tag: request.tag, error, out: &out)
+        case .refusedRecorded(let error, let entry):
+            record(entry)
             fail(tag: request.tag, error, out: &out)
         case .applied(let entry, var reply):
             record(entry)

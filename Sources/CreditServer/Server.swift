@@ -71,7 +71,8 @@ public enum Server {
                             holdsPerCreditMax: config.holdsPerCreditMax,
                             rates: try loadRates(config, currencies: currencies),
                             taxClasses: config.taxClasses, tenderOrder: config.tenderOrder,
-                            refundOntoClosed: config.refundOntoClosed)
+                            refundOntoClosed: config.refundOntoClosed,
+                            pinAttemptsMax: config.pinAttemptsMax, pinLockout: config.pinLockout)
     }
 
     /// Reads the FX rates file, if one is configured.
