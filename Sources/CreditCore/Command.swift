@@ -132,8 +132,9 @@ public enum Command: Sendable {
     case load(cardDigest: Digest32, amount: DecimalAmount, currency: String)
     /// Give a gift card a new number and PIN; the server fills in the new keys before executing.
     case replace(CreditID, CardKeys?)
-    /// Move a gift credit to another profile, whole or (with `amount`) split.
-    case transfer(CreditID, to: ProfileID, amount: DecimalAmount?)
+    /// Move a gift credit to another profile, whole or (with `amount`) split; with `from`, only if
+    /// the credit belongs to that profile (self-service acts within its own profile).
+    case transfer(CreditID, to: ProfileID, amount: DecimalAmount?, from: ProfileID?)
     /// Claim a gift card kept for an unknown recipient, by its code's digest.
     case claim(code: Digest32, profile: ProfileID)
     /// Undo what the request with ref `original` (same client) did.

@@ -150,7 +150,11 @@ extension Ledger {
         case .replace(let id, let keys):
             guard let keys else { preconditionFailure("the server makes the replacement card") }
             return decideReplace(id, keys, now: now)
-        case .transfer(let id, let profile, let amount): return decideTransfer(id, to: profile, amount, now: now)
+        case .transfer(let id, let profile, let amount, let from):
+            if let from, state.credits[id].map({ $0.profile != from }) ?? false {
+                return .failure(CreditError(.forbidden, "credit \(id) does not belong to \(from)"))
+            }
+            return decideTransfer(id, to: profile, amount, now: now)
         case .claim(let code, let profile): return decideClaim(code, profile, now: now)
         case .reverse(let original): return decideReverse(original, client: context.client, now: now)
         case .unlock(let id):

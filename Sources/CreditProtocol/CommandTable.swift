@@ -5,11 +5,21 @@ import CreditCore
 
 /// What a client key may do. Each verb row names the roles allowed to use it.
 public enum Role: String, Sendable, CaseIterable {
-    /// Back office: everything.
+    /// CX managers and back office: everything, including reports, stock and adjustments.
     case admin
-    /// Tills: balance, hold, capture, void, history.
+    /// Clienteling staff: issue credits, sell and activate gift cards, transfer, freeze.
+    case staff
+    /// Tills: balance with PIN, tender, capture, void, reverse, refund, activate and load.
     case pos
+    /// eCommerce checkout: balance with PIN, tender, capture, void, reverse, refund.
+    case gateway
+    /// Customer self-service: the credits of the profile it names, claims, transfers, balance with PIN.
+    case portal
 }
+
+/// Roles that act for a customer who is present (till, checkout, self-service) name a card with
+/// its PIN or a profile, never a bare credit id: an id is no proof the customer is there.
+private let noBareCreditID: [Role: Set<String>] = [.pos: ["credit"], .gateway: ["credit"], .portal: ["credit"]]
 
 /// Verbs handled by the connection itself rather than the ledger.
 public enum SessionVerb: Sendable {
@@ -56,6 +66,10 @@ public struct VerbSpec: Sendable {
     public let allowed: Set<String>
     /// Arguments that must be present.
     public let required: [String]
+    /// Arguments some roles may not use (e.g. `credit=` for tills).
+    public var forbiddenFor: [Role: Set<String>] = [:]
+    /// Arguments some roles must give (e.g. the portal's `from=` on TRANSFER).
+    public var requiredFor: [Role: Set<String>] = [:]
     /// Builds the action from validated arguments.
     let build: @Sendable (ParsedRequest, Digests) -> Result<Action, CreditError>
 }
@@ -71,33 +85,36 @@ public enum CommandTable {
         VerbSpec(verb: "QUIT", syntax: "QUIT", roles: nil, allowed: [], required: []) { _, _ in .success(.session(.quit)) },
         VerbSpec(verb: "ISSUE",
                  syntax: "ISSUE type=gift|store|promo amount=<decimal> currency=<ISO 4217> ref=<ref> [profile=<id>] [bonus=<decimal>] [campaign=<name>] [expires=YYYY-MM-DD] [purchaser=<id>] [recipient=<id>|unknown] [revert_after=30d]",
-                 roles: [.admin], allowed: ["type", "amount", "currency", "ref", "profile", "bonus", "campaign", "expires",
+                 roles: [.admin, .staff], allowed: ["type", "amount", "currency", "ref", "profile", "bonus", "campaign", "expires",
                                             "purchaser", "recipient", "revert_after"],
                  required: ["type", "amount", "currency", "ref"], build: buildIssue),
         VerbSpec(verb: "BALANCE", syntax: "BALANCE card=<number> pin=<pin> | BALANCE credit=<id>",
-                 roles: [.admin, .pos], allowed: ["card", "pin", "credit"], required: [], build: buildBalance),
+                 roles: [.admin, .staff, .pos, .gateway, .portal], allowed: ["card", "pin", "credit"], required: [],
+                 forbiddenFor: noBareCreditID, build: buildBalance),
         VerbSpec(verb: "CREDITS", syntax: "CREDITS profile=<id>",
-                 roles: [.admin, .pos], allowed: ["profile"], required: ["profile"], build: buildCredits),
+                 roles: [.admin, .staff, .pos, .gateway, .portal], allowed: ["profile"], required: ["profile"], build: buildCredits),
         VerbSpec(verb: "QUOTE",
                  syntax: "QUOTE (card=<number> pin=<pin> | credit=<id> | profile=<id>) amount=<decimal> currency=<ISO 4217> [partial=yes|no]",
-                 roles: [.admin, .pos], allowed: ["card", "pin", "credit", "profile", "amount", "currency", "partial"],
-                 required: ["amount", "currency"], build: buildQuote),
+                 roles: [.admin, .staff, .pos, .gateway], allowed: ["card", "pin", "credit", "profile", "amount", "currency", "partial"],
+                 required: ["amount", "currency"],
+                 forbiddenFor: noBareCreditID, build: buildQuote),
         VerbSpec(verb: "HOLD",
                  syntax: "HOLD (card=<number> pin=<pin> | credit=<id> | profile=<id>) amount=<decimal> currency=<ISO 4217> ref=<ref> [ttl=30s|15m|2h|7d] [partial=yes|no]",
-                 roles: [.admin, .pos], allowed: ["card", "pin", "credit", "profile", "amount", "currency", "ref", "ttl", "partial"],
-                 required: ["amount", "currency", "ref"], build: buildHold),
+                 roles: [.admin, .pos, .gateway], allowed: ["card", "pin", "credit", "profile", "amount", "currency", "ref", "ttl", "partial"],
+                 required: ["amount", "currency", "ref"],
+                 forbiddenFor: noBareCreditID, build: buildHold),
         VerbSpec(verb: "CAPTURE", syntax: "CAPTURE hold=<id> [amount=<decimal>] ref=<ref>",
-                 roles: [.admin, .pos], allowed: ["hold", "amount", "ref"], required: ["hold", "ref"], build: buildCapture),
+                 roles: [.admin, .pos, .gateway], allowed: ["hold", "amount", "ref"], required: ["hold", "ref"], build: buildCapture),
         VerbSpec(verb: "VOID", syntax: "VOID hold=<id> ref=<ref>",
-                 roles: [.admin, .pos], allowed: ["hold", "ref"], required: ["hold", "ref"], build: buildVoid),
+                 roles: [.admin, .pos, .gateway], allowed: ["hold", "ref"], required: ["hold", "ref"], build: buildVoid),
         VerbSpec(verb: "REFUND", syntax: "REFUND credit=<id> amount=<decimal> currency=<ISO 4217> ref=<ref>",
-                 roles: [.admin, .pos], allowed: ["credit", "amount", "currency", "ref"],
+                 roles: [.admin, .pos, .gateway], allowed: ["credit", "amount", "currency", "ref"],
                  required: ["credit", "amount", "currency", "ref"], build: buildRefund),
         VerbSpec(verb: "FREEZE", syntax: "FREEZE credit=<id> reason=<text> ref=<ref>",
-                 roles: [.admin], allowed: ["credit", "reason", "ref"], required: ["credit", "reason", "ref"],
+                 roles: [.admin, .staff], allowed: ["credit", "reason", "ref"], required: ["credit", "reason", "ref"],
                  build: { request, _ in buildStatus(request, .freeze) }),
         VerbSpec(verb: "UNFREEZE", syntax: "UNFREEZE credit=<id> reason=<text> ref=<ref>",
-                 roles: [.admin], allowed: ["credit", "reason", "ref"], required: ["credit", "reason", "ref"],
+                 roles: [.admin, .staff], allowed: ["credit", "reason", "ref"], required: ["credit", "reason", "ref"],
                  build: { request, _ in buildStatus(request, .unfreeze) }),
         VerbSpec(verb: "CANCEL", syntax: "CANCEL credit=<id> reason=<text> ref=<ref>",
                  roles: [.admin], allowed: ["credit", "reason", "ref"], required: ["credit", "reason", "ref"],
@@ -106,17 +123,18 @@ public enum CommandTable {
                  roles: [.admin], allowed: ["count", "currency", "batch", "ref"], required: ["count", "currency", "ref"],
                  build: buildStock),
         VerbSpec(verb: "ACTIVATE", syntax: "ACTIVATE card=<number> amount=<decimal> currency=<ISO 4217> ref=<ref>",
-                 roles: [.admin, .pos], allowed: ["card", "amount", "currency", "ref"], required: ["card", "amount", "currency", "ref"],
+                 roles: [.admin, .staff, .pos], allowed: ["card", "amount", "currency", "ref"], required: ["card", "amount", "currency", "ref"],
                  build: { request, digests in buildLoad(request, digests, activate: true) }),
         VerbSpec(verb: "LOAD", syntax: "LOAD card=<number> amount=<decimal> currency=<ISO 4217> ref=<ref>",
-                 roles: [.admin, .pos], allowed: ["card", "amount", "currency", "ref"], required: ["card", "amount", "currency", "ref"],
+                 roles: [.admin, .staff, .pos], allowed: ["card", "amount", "currency", "ref"], required: ["card", "amount", "currency", "ref"],
                  build: { request, digests in buildLoad(request, digests, activate: false) }),
         VerbSpec(verb: "REPLACE", syntax: "REPLACE credit=<id> ref=<ref>",
-                 roles: [.admin], allowed: ["credit", "ref"], required: ["credit", "ref"], build: buildReplace),
-        VerbSpec(verb: "TRANSFER", syntax: "TRANSFER credit=<id> to=<profile> ref=<ref> [amount=<decimal>]",
-                 roles: [.admin], allowed: ["credit", "to", "amount", "ref"], required: ["credit", "to", "ref"], build: buildTransfer),
+                 roles: [.admin, .staff], allowed: ["credit", "ref"], required: ["credit", "ref"], build: buildReplace),
+        VerbSpec(verb: "TRANSFER", syntax: "TRANSFER credit=<id> to=<profile> ref=<ref> [amount=<decimal>] [from=<profile>]",
+                 roles: [.admin, .staff, .portal], allowed: ["credit", "to", "from", "amount", "ref"], required: ["credit", "to", "ref"],
+                 requiredFor: [.portal: ["from"]], build: buildTransfer),
         VerbSpec(verb: "CLAIM", syntax: "CLAIM code=<claim code> profile=<id> ref=<ref>",
-                 roles: [.admin], allowed: ["code", "profile", "ref"], required: ["code", "profile", "ref"], build: buildClaim),
+                 roles: [.admin, .staff, .portal], allowed: ["code", "profile", "ref"], required: ["code", "profile", "ref"], build: buildClaim),
         VerbSpec(verb: "UNLOCK", syntax: "UNLOCK credit=<id> ref=<ref>",
                  roles: [.admin], allowed: ["credit", "ref"], required: ["credit", "ref"]) { request, _ in
                      attempt { () throws(CreditError) -> Action in
@@ -124,12 +142,12 @@ public enum CommandTable {
                      }
                  },
         VerbSpec(verb: "REVERSE", syntax: "REVERSE original=<ref> ref=<ref>",
-                 roles: [.admin, .pos], allowed: ["original", "ref"], required: ["original", "ref"], build: buildReverse),
+                 roles: [.admin, .pos, .gateway], allowed: ["original", "ref"], required: ["original", "ref"], build: buildReverse),
         VerbSpec(verb: "REPORT", syntax: "REPORT kind=liability [currency=<ISO 4217>] | REPORT kind=activity from=YYYY-MM-DD to=YYYY-MM-DD",
                  roles: [.admin], allowed: ["kind", "currency", "from", "to"], required: ["kind"], build: buildReport),
         VerbSpec(verb: "HISTORY", syntax: "HISTORY credit=<id> [limit=1..\(LedgerPolicy.historyLimitMax)]",
-                 roles: [.admin, .pos], allowed: ["credit", "limit"], required: ["credit"], build: buildHistory),
-        VerbSpec(verb: "RATES", syntax: "RATES", roles: [.admin, .pos], allowed: [], required: []) { _, _ in .success(.ledger(.rates, ref: nil)) },
+                 roles: [.admin, .staff], allowed: ["credit", "limit"], required: ["credit"], build: buildHistory),
+        VerbSpec(verb: "RATES", syntax: "RATES", roles: [.admin, .staff, .pos, .gateway, .portal], allowed: [], required: []) { _, _ in .success(.ledger(.rates, ref: nil)) },
         VerbSpec(verb: "STATS", syntax: "STATS", roles: [.admin], allowed: [], required: []) { _, _ in .success(.session(.stats)) },
     ]
 
@@ -137,6 +155,22 @@ public enum CommandTable {
 
     /// The row of a verb (already upper case), if the verb exists.
     public static func spec(_ verb: String) -> VerbSpec? { byVerb[verb] }
+
+    /// Nil if `role` may make this request; FORBIDDEN when the verb is not for the role or the
+    /// role may not use one of its arguments (or must give one it lacks).
+    public static func authorize(_ request: ParsedRequest, spec: VerbSpec, role: Role) -> CreditError? {
+        guard let roles = spec.roles else { return nil }
+        guard roles.contains(role) else {
+            return CreditError(.forbidden, "\(spec.verb) is not allowed for role \(role.rawValue)")
+        }
+        for argument in request.arguments where spec.forbiddenFor[role]?.contains(argument.key) == true {
+            return CreditError(.forbidden, "role \(role.rawValue) may not use \(argument.key)= with \(spec.verb)")
+        }
+        for key in (spec.requiredFor[role] ?? []).sorted() where request.value(key) == nil {
+            return CreditError(.forbidden, "role \(role.rawValue) must give \(key)= with \(spec.verb)")
+        }
+        return nil
+    }
 
     /// Checks the arguments of a request against its row and builds its action.
     public static func action(for request: ParsedRequest, spec: VerbSpec, cards: Digests) -> Result<Action, CreditError> {
@@ -341,7 +375,8 @@ private func buildReplace(_ request: ParsedRequest, _: Digests) -> Result<Action
 private func buildTransfer(_ request: ParsedRequest, _: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in
         let split = request.value("amount") == nil ? nil : try amount(request, "amount")
-        return .ledger(.transfer(try creditID(request.value("credit")!), to: try profile(request, key: "to")!, amount: split),
+        return .ledger(.transfer(try creditID(request.value("credit")!), to: try profile(request, key: "to")!, amount: split,
+                                 from: try profile(request, key: "from")),
                        ref: try ref(request))
     }
 }

@@ -56,12 +56,12 @@ final class Engine {
         guard let spec = CommandTable.spec(request.verb) else {
             return fail(tag: request.tag, CreditError(.unknownVerb, "unknown verb \(request.verb); try HELP"), out: &out)
         }
-        if let roles = spec.roles {
+        if spec.roles != nil {
             guard let key = session.key else {
                 return fail(tag: request.tag, CreditError(.notAuthenticated, "AUTH first"), out: &out)
             }
-            guard roles.contains(key.role) else {
-                return fail(tag: request.tag, CreditError(.forbidden, "\(spec.verb) is not allowed for role \(key.role.rawValue)"), out: &out)
+            if let error = CommandTable.authorize(request, spec: spec, role: key.role) {
+                return fail(tag: request.tag, error, out: &out)
             }
         }
         switch CommandTable.action(for: request, spec: spec, cards: digests) {
