@@ -30,7 +30,7 @@ private func errorCode(_ line: String) -> ErrorCode? {
     let verbs = CommandTable.verbs.map(\.verb)
     #expect(verbs == ["AUTH", "PING", "HELP", "QUIT", "ISSUE", "BALANCE", "CREDITS", "QUOTE", "HOLD", "CAPTURE", "VOID",
                       "REFUND", "FREEZE", "UNFREEZE", "CANCEL", "STOCK", "ACTIVATE", "LOAD", "REPLACE", "TRANSFER", "CLAIM",
-                      "REVERSE", "REPORT", "HISTORY", "RATES", "STATS"])
+                      "UNLOCK", "REVERSE", "REPORT", "HISTORY", "RATES", "STATS"])
     #expect(Set(verbs).count == verbs.count)
     for spec in CommandTable.verbs { #expect(spec.syntax.hasPrefix(spec.verb)) }
 }
@@ -89,4 +89,47 @@ private func errorCode(_ line: String) -> ErrorCode? {
     #expect(a != f)
     let g = CommandTable.canonicalBytes(parse("HOLD credit=cr_1 amount=500 currency=AUD ref=r1"))
     #expect(a != g)
+}
+
+/// The verb × role matrix as PROTOCOL.md states it: A admin, S staff, P pos, G gateway, O portal.
+private let matrix: [String: String] = [
+    "AUTH": "ASPGO", "PING": "ASPGO", "HELP": "ASPGO", "QUIT": "ASPGO",
+    "ISSUE": "AS", "BALANCE": "ASPGO", "CREDITS": "ASPGO", "QUOTE": "ASPG", "HOLD": "APG", "CAPTURE": "APG",
+    "VOID": "APG", "REFUND": "APG", "FREEZE": "AS", "UNFREEZE": "AS", "CANCEL": "A", "STOCK": "A",
+    "ACTIVATE": "ASP", "LOAD": "ASP", "REPLACE": "AS", "TRANSFER": "ASO", "CLAIM": "ASO", "UNLOCK": "A",
+    "REVERSE": "APG", "REPORT": "A", "HISTORY": "AS", "RATES": "ASPGO", "STATS": "A",
+]
+
+private let roleLetters: [Role: Character] = [.admin: "A", .staff: "S", .pos: "P", .gateway: "G", .portal: "O"]
+
+@Test func everyCellOfTheVerbRoleMatrix() {
+    #expect(Set(matrix.keys) == Set(CommandTable.verbs.map(\.verb)))
+    for spec in CommandTable.verbs {
+        for role in Role.allCases {
+            let allowed = matrix[spec.verb]!.contains(roleLetters[role]!)
+            // Give what the role must give, so the cell tests the verb alone.
+            let given = (spec.requiredFor[role] ?? []).map { Argument(key: $0, value: "p1") }
+            let request = ParsedRequest(tag: nil, verb: spec.verb, arguments: given)
+            let error = CommandTable.authorize(request, spec: spec, role: role)
+            #expect((error == nil) == allowed, "\(spec.verb) for \(role.rawValue)")
+            if !allowed { #expect(error?.code == .forbidden) }
+        }
+    }
+}
+
+@Test func presentCustomerRolesNeverUseBareCreditIDs() {
+    for verb in ["BALANCE", "QUOTE", "HOLD"] {
+        let spec = CommandTable.spec(verb)!
+        let byCredit = ParsedRequest(tag: nil, verb: verb, arguments: [Argument(key: "credit", value: "cr_1")])
+        let byCard = ParsedRequest(tag: nil, verb: verb, arguments: [Argument(key: "card", value: "6"), Argument(key: "pin", value: "1")])
+        for role in [Role.pos, .gateway, .portal] where spec.roles!.contains(role) {
+            #expect(CommandTable.authorize(byCredit, spec: spec, role: role)?.code == .forbidden, "\(verb) credit= for \(role)")
+            #expect(CommandTable.authorize(byCard, spec: spec, role: role) == nil, "\(verb) card= for \(role)")
+        }
+        #expect(CommandTable.authorize(byCredit, spec: spec, role: .admin) == nil)
+    }
+    let transfer = CommandTable.spec("TRANSFER")!
+    let withoutFrom = ParsedRequest(tag: nil, verb: "TRANSFER", arguments: [Argument(key: "credit", value: "cr_1")])
+    #expect(CommandTable.authorize(withoutFrom, spec: transfer, role: .portal)?.code == .forbidden)
+    #expect(CommandTable.authorize(withoutFrom, spec: transfer, role: .staff) == nil)
 }
