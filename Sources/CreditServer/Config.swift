@@ -20,8 +20,12 @@ public struct ServerConfig: Sendable {
     public var currenciesFile = "currencies.conf"
     /// Most connections open at once; more are answered `ERR BUSY` and closed.
     public var connectionsMax = 1024
+    /// Most connections open at once from one source address (a store's tills share one).
+    public var connectionsPerAddressMax = 256
     /// A connection idle this long is closed.
     public var idleTimeout = Seconds(300)
+    /// A line left unfinished this long closes the connection (slowloris defence).
+    public var lineTimeout = Seconds(30)
     /// Hold TTL when a HOLD gives none.
     public var holdTTLDefault = Seconds(900)
     /// Longest hold TTL a HOLD may ask for.
@@ -100,7 +104,9 @@ public struct ServerConfig: Sendable {
         case "keys_file": keysFile = resolved(value)
         case "currencies_file": currenciesFile = resolved(value)
         case "max_connections": connectionsMax = try integer(1...65_536)
+        case "max_connections_per_address": connectionsPerAddressMax = try integer(1...65_536)
         case "idle_timeout": idleTimeout = try duration()
+        case "line_timeout": lineTimeout = try duration()
         case "hold_ttl_default": holdTTLDefault = try duration()
         case "hold_ttl_max": holdTTLMax = try duration()
         case "ref_window": refWindow = try duration()

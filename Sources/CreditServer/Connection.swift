@@ -17,7 +17,7 @@ final class Connection {
     let fd: Int32
     let peer: String
     var framer = LineFramer()
-    var session = Session()
+    var session: Session
     /// Replies not yet durable.
     var held: [UInt8] = []
     /// For each reply in `held`: the LSN it waits for and where it ends.
@@ -27,6 +27,9 @@ final class Connection {
     var readyOffset = 0
     /// Monotonic milliseconds of the last byte received.
     var lastActiveMillis: Int64
+    /// Monotonic milliseconds of the last complete line: a half line older than the line
+    /// timeout is a slowloris, not a slow till.
+    var lastLineMillis: Int64
     /// The peer closed its sending side; close once every reply is written.
     var peerClosed = false
     /// The epoll interest currently registered.
@@ -35,7 +38,9 @@ final class Connection {
     init(fd: Int32, peer: String, now: Int64) {
         self.fd = fd
         self.peer = peer
+        self.session = Session(peer: peer)
         self.lastActiveMillis = now
+        self.lastLineMillis = now
     }
 
     /// True while more requests may be processed without exceeding the per-connection bounds.

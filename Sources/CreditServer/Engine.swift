@@ -22,7 +22,8 @@ final class Engine {
     private let hasher: KeyedHasher
     private let minter: Minter
     private let digests: Digests
-    private let keys: KeyStore
+    private var keys: KeyStore
+    private let abuse = AbuseGuard()
     private let snapshotter: Snapshotter
     /// LSN of the last entry applied to the ledger; a reply may be sent once the journal has made
     /// it durable, so no reply reveals state that a crash could still lose.
@@ -60,6 +61,10 @@ final class Engine {
             guard let key = session.key else {
                 return fail(tag: request.tag, CreditError(.notAuthenticated, "AUTH first"), out: &out)
             }
+            guard keys.isEnabled(key.id) else {
+                session.key = nil
+                return fail(tag: request.tag, CreditError(.notAuthenticated, "key \(key.id) was disabled; AUTH again"), out: &out)
+            }
             if let error = CommandTable.authorize(request, spec: spec, role: key.role) {
                 return fail(tag: request.tag, error, out: &out)
             }
@@ -70,7 +75,7 @@ final class Engine {
         case .success(.session(let verb)):
             handleSession(verb, request: request, session: &session, out: &out)
         case .success(.ledger(let command, let ref)):
-            handleLedger(command, ref: ref, request: request, key: session.key!, out: &out)
+            handleLedger(command, ref: ref, request: request, session: &session, out: &out)
         }
     }
 
@@ -90,7 +95,13 @@ final class Engine {
         while let entry = ledger.sweep(now: now) { record(entry) }
     }
 
-    private func handleLedger(_ command: Command, ref: Ref?, request: ParsedRequest, key: ClientKey, out: inout [UInt8]) {
+    private func handleLedger(_ command: Command, ref: Ref?, request: ParsedRequest, session: inout Session,
+                              out: inout [UInt8]) {
+        let key = session.key!
+        let guesses = request.value("pin") != nil || request.value("code") != nil
+        if guesses && abuse.isThrottled(key: key.id.text, now: monotonicMillis()) {
+            return fail(tag: request.tag, CreditError(.busy, "too many declined cards or codes from this key; wait a minute"), out: &out)
+        }
         let now = Instant.wallClock()
         sweep(now: now)
         let (command, revelation) = minter.prepare(command, ledger: ledger)
@@ -103,9 +114,11 @@ final class Engine {
         case .replayed(let reply):
             encode(reply, tag: request.tag, out: &out)
         case .refused(let error):
+            noteRefusal(error, session: &session)
             fail(tag: request.tag, error, out: &out)
         case .refusedRecorded(let error, let entry):
             record(entry)
+            noteRefusal(error, session: &session)
             fail(tag: request.tag, error, out: &out)
         case .applied(let entry, var reply):
             record(entry)
@@ -114,10 +127,34 @@ final class Engine {
         }
     }
 
+    /// Counts declined cards and claim codes per connection and per key: a connection that keeps
+    /// guessing is closed, a key that keeps guessing is throttled, and both are logged.
+    private func noteRefusal(_ error: CreditError, session: inout Session) {
+        guard error.code == .declined || error.code == .cardLocked, let key = session.key else { return }
+        session.declines += 1
+        if abuse.noteDecline(key: key.id.text, now: monotonicMillis()) {
+            Log.write(.warn, "key throttled: too many declined cards or codes", ["key": key.id.text, "peer": session.peer])
+        }
+        if session.declines >= AbuseGuard.declinesPerConnectionMax {
+            session.closing = true
+            Log.write(.warn, "closing connection: too many declined cards or codes", ["key": key.id.text, "peer": session.peer])
+        }
+    }
+
+    /// Installs a reloaded keys file (SIGHUP): removed keys stop working at their next request.
+    func reloadKeys(_ store: KeyStore) {
+        keys = store
+    }
+
     private func handleSession(_ verb: SessionVerb, request: ParsedRequest, session: inout Session, out: inout [UInt8]) {
         switch verb {
         case .auth:
+            if abuse.isBlocked(address: session.peer, now: monotonicMillis()) {
+                session.closing = true
+                return fail(tag: request.tag, CreditError(.authFailed, "too many failed AUTHs from this address; wait a minute"), out: &out)
+            }
             guard let key = keys.authenticate(id: request.value("key")!, secret: request.value("secret")!) else {
+                abuse.noteAuthFailure(address: session.peer, now: monotonicMillis())
                 session.authFailures += 1
                 if session.authFailures >= Session.authFailuresMax { session.closing = true }
                 Log.write(.warn, "auth failed", ["key": request.value("key")!, "failures": String(session.authFailures)])

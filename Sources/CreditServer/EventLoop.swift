@@ -23,6 +23,7 @@ final class EventLoop {
     private let wakeFD: Int32
     private let signalFD: Int32
     private var connections: [Connection?] = []
+    private var connectionsByAddress: [String: Int] = [:]
     private var waiting: Set<Int32> = []
     private var readBuffer = [UInt8](repeating: 0, count: EventLoop.readChunkBytes)
     private var lastTickMillis: Int64 = 0
@@ -80,13 +81,16 @@ final class EventLoop {
                 return
             }
             let peerText = String(decoding: peer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            guard engine.counters.connectionsOpen < config.connectionsMax else {
+            guard engine.counters.connectionsOpen < config.connectionsMax,
+                  connectionsByAddress[peerText, default: 0] < config.connectionsPerAddressMax
+            else {
                 engine.counters.connectionsRefused += 1
                 let busy = Array("ERR BUSY too many connections\n".utf8)
                 _ = send(fd, busy, busy.count, Int32(MSG_NOSIGNAL))
                 close(fd)
                 continue
             }
+            connectionsByAddress[peerText, default: 0] += 1
             _ = cepoll_nodelay(fd)
             let connection = Connection(fd: fd, peer: peerText, now: monotonicMillis())
             if Int(fd) >= connections.count { connections += Array(repeating: nil, count: Int(fd) + 64 - connections.count) }
@@ -118,7 +122,9 @@ final class EventLoop {
     private func process(_ connection: Connection) {
         while !stopping, connection.canProcess, let framed = connection.framer.next() {
             switch framed {
-            case .line(let line): engine.handle(line: line, session: &connection.session, out: &connection.held)
+            case .line(let line):
+                connection.lastLineMillis = monotonicMillis()
+                engine.handle(line: line, session: &connection.session, out: &connection.held)
             case .tooLong: engine.handleTooLong(out: &connection.held)
             }
             connection.heldMarks.append((engine.appliedLSN, connection.held.count))
@@ -197,9 +203,15 @@ final class EventLoop {
         guard now - lastTickMillis >= EventLoop.tickMillis else { return }
         lastTickMillis = now
         let idleMillis = config.idleTimeout.value * 1000
-        for case let connection? in connections where now - connection.lastActiveMillis > idleMillis && connection.isDrained {
-            Log.write(.info, "closing idle connection", ["peer": connection.peer])
-            closeConnection(connection)
+        let lineMillis = config.lineTimeout.value * 1000
+        for case let connection? in connections {
+            if now - connection.lastActiveMillis > idleMillis && connection.isDrained {
+                Log.write(.info, "closing idle connection", ["peer": connection.peer])
+                closeConnection(connection)
+            } else if connection.framer.hasPartialLine && now - connection.lastLineMillis > lineMillis {
+                Log.write(.warn, "closing connection: line unfinished too long", ["peer": connection.peer])
+                closeConnection(connection)
+            }
         }
     }
 
@@ -266,6 +278,8 @@ final class EventLoop {
         close(connection.fd)
         connections[Int(connection.fd)] = nil
         waiting.remove(connection.fd)
+        connectionsByAddress[connection.peer, default: 1] -= 1
+        if connectionsByAddress[connection.peer] == 0 { connectionsByAddress[connection.peer] = nil }
         engine.counters.connectionsOpen -= 1
     }
 }

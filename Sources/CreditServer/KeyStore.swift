@@ -43,6 +43,14 @@ struct KeyStore: Sendable {
         return store
     }
 
+    /// Number of keys.
+    var count: Int { keys.count }
+
+    /// True while a key with this id is in the store (a SIGHUP reload may remove it).
+    func isEnabled(_ id: ClientID) -> Bool {
+        keys[id.text] != nil
+    }
+
     /// The key if `secret` is its secret; comparison is constant-time.
     func authenticate(id: String, secret: String) -> ClientKey? {
         let given = hexBytes(KeySecret.sha256Hex(secret))!

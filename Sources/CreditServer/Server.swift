@@ -48,8 +48,10 @@ public enum Server {
         let loop = try EventLoop(engine: engine, config: config, listenFD: listenFD, wakeFD: wakeFD, signalFD: signalFD) {
             do {
                 let rates = try loadRates(config, currencies: policy.currencies)
+                let keys = try KeyStore.load(path: config.keysFile)
                 engine.reloadRates(rates)
-                Log.write(.info, "reloaded", ["rates": String(rates.all.count)])
+                engine.reloadKeys(keys)
+                Log.write(.info, "reloaded", ["rates": String(rates.all.count), "keys": String(keys.count)])
             } catch {
                 Log.write(.error, "reload failed; keeping the previous settings", ["error": "\(error)"])
             }

@@ -3,7 +3,10 @@
 import CreditServer
 import Foundation
 
-let usage = "usage: creditd --config PATH [--listen HOST:PORT] [--data DIR]"
+let usage = """
+    usage: creditd --config PATH [--listen HOST:PORT] [--data DIR]
+           creditd keys add --file KEYS_FILE --id ID --role admin|staff|pos|gateway|portal
+    """
 
 func parseArguments(_ arguments: [String]) throws -> ServerConfig {
     var configPath: String?
@@ -34,8 +37,29 @@ struct ServerArgumentError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// `creditd keys add --file F --id I --role R`: prints the new secret once.
+func addKey(_ arguments: [String]) throws {
+    var options: [String: String] = [:]
+    var index = 0
+    while index + 1 < arguments.count, arguments[index].hasPrefix("--") {
+        options[String(arguments[index].dropFirst(2))] = arguments[index + 1]
+        index += 2
+    }
+    guard index == arguments.count, let file = options["file"], let id = options["id"], let role = options["role"],
+          options.count == 3
+    else { throw ServerArgumentError(usage) }
+    let secret = try KeyAdmin.add(file: file, id: id, role: role)
+    print("key \(id) (\(role)) added to \(file); its secret, shown only now:\n\(secret)")
+    print("send SIGHUP to a running creditd to load it")
+}
+
 do {
-    try Server.run(config: try parseArguments(CommandLine.arguments))
+    let arguments = CommandLine.arguments
+    if arguments.count >= 3 && arguments[1] == "keys" && arguments[2] == "add" {
+        try addKey(Array(arguments.dropFirst(3)))
+    } else {
+        try Server.run(config: try parseArguments(arguments))
+    }
 } catch {
     FileHandle.standardError.write(Data("creditd: \(error)\n".utf8))
     exit(1)
