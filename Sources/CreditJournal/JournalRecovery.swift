@@ -17,9 +17,11 @@ public enum JournalRecovery {
     /// - Throws: `JournalCorruption` naming the file and offset; `JournalIOError`; or whatever
     ///   `apply` throws. After a throw nothing on disk was changed, and the caller's state is
     ///   partial and must not be used.
+    /// With `repair: false` (verification) nothing on disk changes: a torn tail is only reported.
     public static func replay(
         directory: String,
         afterLSN: UInt64,
+        repair: Bool = true,
         _ apply: (UInt64, ArraySlice<UInt8>) throws -> Void
     ) throws -> RecoveryReport {
         precondition(afterLSN < UInt64.max, "afterLSN leaves no room for another record")
@@ -48,9 +50,12 @@ public enum JournalRecovery {
             last = ScannedSegment(segment: segment, scan: scan, fileSize: bytes.count)
         }
         try continuity.checkEnd()
-        let repair = try last.map { try repairLastSegment($0, directory: directory) }
+        let repaired: (tornTail: String?, removedSegment: String?)? = try last.map { last in
+            if repair { return try repairLastSegment(last, directory: directory) }
+            return (last.scan.tornTail.map { "\(last.segment.path): torn tail at offset \($0.offset) (\($0.reason))" }, nil)
+        }
         return RecoveryReport(
-            lastLSN: lastApplied, tornTail: repair?.tornTail, removedEmptySegment: repair?.removedSegment,
+            lastLSN: lastApplied, tornTail: repaired?.tornTail, removedEmptySegment: repaired?.removedSegment,
             recordsApplied: recordsApplied, segmentCount: segments.count
         )
     }

@@ -63,7 +63,7 @@ public enum Server {
         Log.write(.info, "stopped", ["lsn": String(engine.appliedLSN)])
     }
 
-    private static func loadPolicy(_ config: ServerConfig) throws -> LedgerPolicy {
+    static func loadPolicy(_ config: ServerConfig) throws -> LedgerPolicy {
         guard let data = FileManager.default.contents(atPath: config.currenciesFile),
               let text = String(data: data, encoding: .utf8)
         else { throw ConfigError("cannot read currencies file \(config.currenciesFile)") }

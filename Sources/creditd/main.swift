@@ -5,6 +5,7 @@ import Foundation
 
 let usage = """
     usage: creditd --config PATH [--listen HOST:PORT] [--data DIR]
+           creditd verify --config PATH [--data DIR]
            creditd keys add --file KEYS_FILE --id ID --role admin|staff|pos|gateway|portal
     """
 
@@ -57,6 +58,10 @@ do {
     let arguments = CommandLine.arguments
     if arguments.count >= 3 && arguments[1] == "keys" && arguments[2] == "add" {
         try addKey(Array(arguments.dropFirst(3)))
+    } else if arguments.count >= 2 && arguments[1] == "verify" {
+        let result = try Verify.run(config: try parseArguments([arguments[0]] + arguments.dropFirst(2)))
+        for line in result.lines { print(line) }
+        exit(result.ok ? 0 : 1)
     } else {
         try Server.run(config: try parseArguments(arguments))
     }
