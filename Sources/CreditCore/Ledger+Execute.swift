@@ -96,11 +96,9 @@ extension Ledger {
             guard let credit = state.credits[first.id], let revertAt = credit.revertAt, revertAt <= now,
                   [.active, .frozen].contains(credit.status), unusable(credit, now: now)?.code != .creditExpired
             else { continue }
-            if let latest = credit.pendingHolds.compactMap({ state.holds[$0]?.deadline }).max() {
-                reverts.insert(max(latest, first.deadline), first.id)  // decide once its holds resolve
-            } else {
-                events.append(.reverted(first.id))
-            }
+            // With holds pending, the revert waits: resolving the last one puts the card back in
+            // the heap (a capture cancels the revert, a void or expiry lets it go ahead).
+            if credit.pendingHolds.isEmpty { events.append(.reverted(first.id)) }
         }
         while holdsDone, events.count < Ledger.sweepEventsMax, let first = creditExpiries.first, first.deadline <= now {
             _ = creditExpiries.popFirst()

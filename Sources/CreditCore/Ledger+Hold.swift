@@ -50,8 +50,9 @@ extension Ledger {
 
     /// A profile's credits that can pay in `sale`'s currency now, in tender order.
     private func tenderCandidates(_ profile: ProfileID, sale: Currency, now: Instant) -> [Credit] {
+        // A gift card kept for an unknown recipient is theirs once claimed: not the purchaser's tender.
         let usable = (profileIndex[profile] ?? []).compactMap { state.credits[$0] }.filter { credit in
-            unusable(credit, now: now) == nil && credit.available > .zero
+            unusable(credit, now: now) == nil && credit.available > .zero && credit.claim == nil
                 && credit.pendingHolds.count < policy.holdsPerCreditMax
                 && (credit.currency.code == sale.code || policy.rates.rate(from: credit.currency.code, to: sale.code) != nil)
         }

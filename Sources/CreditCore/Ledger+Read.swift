@@ -46,6 +46,7 @@ extension Ledger {
         let items = (profileIndex[profile] ?? []).compactMap { state.credits[$0] }.map { credit -> [Field] in
             var fields = Array(balanceFields(credit, now: now))
             if let card = credit.card { fields.append(Field("card", card.last4)) }
+            if credit.claim != nil { fields.append(Field("claim", "pending")) }
             if let campaign = credit.campaign { fields.append(Field("campaign", campaign)) }
             return fields
         }

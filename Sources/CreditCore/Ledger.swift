@@ -264,6 +264,12 @@ public struct Ledger: Sendable {
                 }
             }
         }
+        // A smart card whose revert waited for its holds is due again once the last resolves.
+        for leg in hold.legs {
+            if let credit = state.credits[leg.credit], let revertAt = credit.revertAt, credit.pendingHolds.isEmpty {
+                reverts.insert(revertAt, credit.id)
+            }
+        }
         state.holds[id] = hold
     }
 
