@@ -39,6 +39,7 @@ import Testing
         let history = try connection.send(Request("HISTORY", ["credit": credit]))
         #expect(history.items.map { $0["kind"] } == ["issue", "hold", "capture"])
         #expect(history.items[1]["hold"] == holdID)
+        #expect(history.fields?["currency"] == "AUD")
         #expect(history.fields?["count"] == "3")
 
         // A retry with the same ref replays the original reply (PROTOCOL.md §7).

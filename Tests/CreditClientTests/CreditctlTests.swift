@@ -80,7 +80,10 @@ import Testing
         #expect(rows[1].split(separator: " ").prefix(3).last == "issue")
         #expect(rows[3].contains("capture") && rows[3].contains("5.50") && rows[3].contains("my-cap-1"))
         #expect(rows[6] == "")
-        #expect(rows[7...8] == ["credit  \(credit)", "count   5"])
+        #expect(rows[7...9] == ["credit    \(credit)", "currency  AUD", "count     5"])
+        #expect(rows.count == 11 && rows[10] == "")
+        // The reply's currency= now labels the history's amounts too.
+        #expect(rows[3].contains("5.50 AUD"))
         // Columns line up: every row's `kind` starts where the header's does.
         let kindColumn = rows[0].range(of: "kind")!.lowerBound.utf16Offset(in: rows[0])
         for row in rows[1...5] {
@@ -160,8 +163,10 @@ import Testing
         #expect(help.status == 0)
         let rows = help.stdout.split(separator: "\n").map(String.init)
         #expect(rows.first?.split(separator: " ") == ["verb", "roles", "syntax"])
-        #expect(rows.contains { $0.hasPrefix("CAPTURE  admin,pos  CAPTURE hold=<id> [amount=<decimal>] ref=<ref>") })
-        #expect(rows.last == "count  11")
+        #expect(rows.contains { $0.hasPrefix("CAPTURE   admin,pos,gateway               CAPTURE hold=<id> [amount=<decimal>] ref=<ref>") })
+        #expect(rows.contains { $0.hasPrefix("TRANSFER  admin,staff,portal              TRANSFER credit=<id> to=<profile> ref=<ref> ") })
+        #expect(rows.count == 1 + 27 + 1)
+        #expect(rows.last == "count  27")
     }
 
     @Test func interactiveModeReadsAPipe() throws {

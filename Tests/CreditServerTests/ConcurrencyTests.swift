@@ -18,14 +18,14 @@ private struct RaceLog {
 }
 
 /// One till: `rounds` times, HOLD a random amount (every third with partial=yes), then CAPTURE
-/// part of it or VOID it; now and then a BALANCE.
-private func runTill(_ daemon: Daemon, till: Int, rounds: Int, log: Locked<RaceLog>) {
+/// part of it or VOID it; now and then a BALANCE. A till names the card with its PIN.
+private func runTill(_ daemon: Daemon, card: IssuedCard, till: Int, rounds: Int, log: Locked<RaceLog>) {
     do {
         let client = try daemon.connect(as: "dev-pos")
         for round in 0..<rounds {
             let requested = Int.random(in: 1...1000)
             let partial = round % 3 == 0
-            let holdLine = "HOLD credit=cr_1 amount=\(amountText(requested)) currency=AUD ref=t\(till)-h\(round)"
+            let holdLine = "HOLD card=\(card.card) pin=\(card.pin) amount=\(amountText(requested)) currency=AUD ref=t\(till)-h\(round)"
                 + (partial ? " partial=yes" : "")
             let hold = try client.request(holdLine)
             guard let final = hold.last, final.hasPrefix("OK") else {
@@ -74,7 +74,7 @@ private func runTill(_ daemon: Daemon, till: Int, rounds: Int, log: Locked<RaceL
             }
 
             if round % 5 == 2 {
-                let balance = client.fields(try client.request("BALANCE credit=cr_1").last ?? "")
+                let balance = client.fields(try client.request("BALANCE card=\(card.card) pin=\(card.pin)").last ?? "")
                 let (total, reserved, available) = (cents(balance["balance"]), cents(balance["held"]), cents(balance["available"]))
                 let consistent = total != nil && reserved != nil && available != nil && total! - reserved! == available!
                 log.with {
@@ -91,14 +91,14 @@ private func runTill(_ daemon: Daemon, till: Int, rounds: Int, log: Locked<RaceL
 @Test func thirtyTwoTillsRacingOnOneCardNeverOverdrawIt() throws {
     let daemon = try Daemon()
     let admin = try daemon.connect(as: "dev-admin")
-    _ = try admin.issueGift(amount: "100.00", ref: "race-card")
+    let card = try admin.issueGift(amount: "100.00", ref: "race-card")
     let issued = 10_000
 
     // 32 × 15 rounds keeps the whole history (≤ 1 + 2 × 480 activities) within HISTORY's limit of 1000.
     let tills = 32
     let rounds = 15
     let log = Locked(RaceLog())
-    runThreads(tills) { till in runTill(daemon, till: till, rounds: rounds, log: log) }
+    runThreads(tills) { till in runTill(daemon, card: card, till: till, rounds: rounds, log: log) }
     let race = log.with { $0 }
 
     #expect(race.unexpected.isEmpty, "\(race.unexpected.prefix(10))")
@@ -117,7 +117,7 @@ private func runTill(_ daemon: Daemon, till: Int, rounds: Int, log: Locked<RaceL
 
     // Walk the history: the balance-after chain, each hold resolved once, and available ≥ 0 at every step.
     let (items, final) = try admin.history("cr_1", limit: 1000)
-    #expect(final == "OK credit=cr_1 count=\(1 + 2 * race.holdsPlaced)")
+    #expect(final == "OK credit=cr_1 currency=AUD count=\(1 + 2 * race.holdsPlaced)")
     #expect(items.first?["kind"] == "issue" && cents(items.first?["balance"]) == issued)
     var running = issued
     var pending: [String: Int] = [:]

@@ -55,10 +55,11 @@ private struct StreamRequest: Sendable {
     let reply: [String]?
 }
 
-/// A till streaming HOLD + CAPTURE pairs on one credit with unique refs, recording every request,
-/// until the connection fails or `pairs` are done.
-private func streamTill(port: Int, till: Int, credit: String, pairs: Int,
+/// A till streaming HOLD + CAPTURE pairs on one card (named with its PIN) with unique refs,
+/// recording every request, until the connection fails or `pairs` are done.
+private func streamTill(port: Int, till: Int, card: IssuedCard, pairs: Int,
                         sent: Locked<[StreamRequest]>, acknowledged: Locked<Int>, unexpected: Locked<[String]>) {
+    let credit = card.credit
     guard let client = try? WireClient(port: port),
           (try? client.request("AUTH key=dev-pos secret=dev-pos-secret")) == ["OK role=pos"] else {
         unexpected.with { $0.append("till \(till) could not connect") }
@@ -82,7 +83,7 @@ private func streamTill(port: Int, till: Int, credit: String, pairs: Int,
     }
     for pair in 0..<pairs {
         let holdRef = "s\(till)-\(pair)-h"
-        let holdLine = "HOLD credit=\(credit) amount=\(amountText(Int.random(in: 2...99))) currency=AUD ref=\(holdRef)"
+        let holdLine = "HOLD card=\(card.card) pin=\(card.pin) amount=\(amountText(Int.random(in: 2...99))) currency=AUD ref=\(holdRef)"
         guard let hold = send(holdLine, ref: holdRef, isCapture: false) else { return }
         let fields = client.fields(hold)
         guard let id = fields["hold"], let held = cents(fields["amount"]) else {
@@ -99,7 +100,8 @@ private func streamTill(port: Int, till: Int, credit: String, pairs: Int,
     let daemon = try Daemon()
     let admin = try daemon.connect(as: "dev-admin")
     let credits = ["cr_1", "cr_2", "cr_3", "cr_4"]
-    for credit in credits { #expect(try admin.issueGift(amount: "1000.00", ref: "stream-\(credit)").credit == credit) }
+    let cards = try credits.map { try admin.issueGift(amount: "1000.00", ref: "stream-\($0)") }
+    #expect(cards.map(\.credit) == credits)
     let issued = 100_000
 
     // Two tills per credit, at most 150 pairs each: a credit's history (≤ 601 activities) fits
@@ -110,7 +112,7 @@ private func streamTill(port: Int, till: Int, credit: String, pairs: Int,
     let port = daemon.port
     runThreads(9) { index in
         guard index == 8 else {
-            streamTill(port: port, till: index, credit: credits[index % 4], pairs: 150,
+            streamTill(port: port, till: index, card: cards[index % 4], pairs: 150,
                        sent: sent, acknowledged: acknowledged, unexpected: unexpected)
             return
         }
@@ -132,14 +134,16 @@ private func streamTill(port: Int, till: Int, credit: String, pairs: Int,
     #expect(unacked.count <= 8, "each till has at most one request in flight")
 
     try daemon.start()
+    // The till retries; the back office reads histories and balances by credit id.
     let client = try daemon.connect(as: "dev-pos")
+    let office = try daemon.connect(as: "dev-admin")
     let sentByRef = Dictionary(uniqueKeysWithValues: requests.map { ($0.ref, $0) })
     var historyBefore: [String: [[String: String]]] = [:]
     var appliedUnacked: [(StreamRequest, [String: String])] = []
     for credit in credits {
-        let (items, final) = try client.history(credit)
+        let (items, final) = try office.history(credit)
         historyBefore[credit] = items
-        #expect(final == "OK credit=\(credit) count=\(items.count)")
+        #expect(final == "OK credit=\(credit) currency=AUD count=\(items.count)")
         #expect(items.first?["kind"] == "issue" && cents(items.first?["balance"]) == issued)
         var running = issued
         var pending: [String: Int] = [:]
@@ -187,7 +191,7 @@ private func streamTill(port: Int, till: Int, credit: String, pairs: Int,
         let capturedUnacked = appliedUnacked.filter { $0.0.credit == credit && $0.0.isCapture }
             .compactMap { cents($0.1["amount"]) }.reduce(0, +)
         #expect(running == issued - capturedAcked - capturedUnacked)
-        let balance = client.fields(try #require(try client.request("BALANCE credit=\(credit)").last))
+        let balance = office.fields(try #require(try office.request("BALANCE credit=\(credit)").last))
         #expect(cents(balance["balance"]) == running)
         #expect(cents(balance["held"]) == pending.values.reduce(0, +), "held is exactly the holds not yet captured")
     }
@@ -208,7 +212,7 @@ private func streamTill(port: Int, till: Int, credit: String, pairs: Int,
     }
     // None of the retries changed anything.
     for credit in credits {
-        #expect(try client.history(credit).items == historyBefore[credit])
+        #expect(try office.history(credit).items == historyBefore[credit])
     }
 }
 

@@ -27,9 +27,20 @@ private func errorCode(_ reply: [String]) -> String? {
     let daemon = try Daemon()
     let client = try daemon.connect()
     #expect(try client.request("PING") == ["OK"])
-    #expect(try client.request("HELP").last == "OK count=11")
+    let help = try client.request("HELP")
+    #expect(help.last == "OK count=27")
+    // HELP marks exactly the four session verbs as usable by anyone.
+    let open = help.dropLast().filter { client.fields($0)["roles"] == "any" }.compactMap { client.fields($0)["verb"] }
+    #expect(open == ["AUTH", "PING", "HELP", "QUIT"])
     for line in ["ISSUE type=gift amount=5 currency=AUD ref=x", "BALANCE credit=cr_1", "HOLD credit=cr_1 amount=1 currency=AUD ref=x",
-                 "CAPTURE hold=hd_1 ref=x", "VOID hold=hd_1 ref=x", "HISTORY credit=cr_1", "STATS", "ISSUE", "balance"] {
+                 "CAPTURE hold=hd_1 ref=x", "VOID hold=hd_1 ref=x", "HISTORY credit=cr_1", "STATS", "ISSUE", "balance",
+                 "CREDITS profile=p1", "QUOTE profile=p1 amount=1 currency=AUD", "HOLD profile=p1 amount=1 currency=AUD ref=x",
+                 "REFUND credit=cr_1 amount=1 currency=AUD ref=x", "FREEZE credit=cr_1 reason=lost ref=x",
+                 "UNFREEZE credit=cr_1 reason=found ref=x", "CANCEL credit=cr_1 reason=closed ref=x",
+                 "STOCK count=1 currency=AUD ref=x", "ACTIVATE card=6000000000000000 amount=1 currency=AUD ref=x",
+                 "LOAD card=6000000000000000 amount=1 currency=AUD ref=x", "REPLACE credit=cr_1 ref=x",
+                 "TRANSFER credit=cr_1 to=p2 ref=x", "CLAIM code=ABC profile=p1 ref=x", "UNLOCK credit=cr_1 ref=x",
+                 "REVERSE original=x ref=y", "REPORT kind=liability", "RATES", "credits"] {
         let reply = try client.request(line)
         #expect(reply.count == 1 && errorCode(reply) == "NOT_AUTHENTICATED", "\(line) → \(reply)")
     }
@@ -48,8 +59,19 @@ private func errorCode(_ reply: [String]) -> String? {
     let reply = try client.request("HELP")
     let items = reply.dropLast()
     #expect(items.allSatisfy { $0.hasPrefix("* ") })
-    #expect(items.map { client.fields($0)["verb"] }
-        == ["AUTH", "PING", "HELP", "QUIT", "ISSUE", "BALANCE", "HOLD", "CAPTURE", "VOID", "HISTORY", "STATS"])
+    // Every verb in table order, with the roles of the verb x role matrix.
+    let matrix: [(verb: String, roles: String)] = [
+        ("AUTH", "any"), ("PING", "any"), ("HELP", "any"), ("QUIT", "any"),
+        ("ISSUE", "admin,staff"), ("BALANCE", "admin,staff,pos,gateway,portal"), ("CREDITS", "admin,staff,pos,gateway,portal"),
+        ("QUOTE", "admin,staff,pos,gateway"), ("HOLD", "admin,pos,gateway"), ("CAPTURE", "admin,pos,gateway"),
+        ("VOID", "admin,pos,gateway"), ("REFUND", "admin,pos,gateway"), ("FREEZE", "admin,staff"), ("UNFREEZE", "admin,staff"),
+        ("CANCEL", "admin"), ("STOCK", "admin"), ("ACTIVATE", "admin,staff,pos"), ("LOAD", "admin,staff,pos"),
+        ("REPLACE", "admin,staff"), ("TRANSFER", "admin,staff,portal"), ("CLAIM", "admin,staff,portal"), ("UNLOCK", "admin"),
+        ("REVERSE", "admin,pos,gateway"), ("REPORT", "admin"), ("HISTORY", "admin,staff"),
+        ("RATES", "admin,staff,pos,gateway,portal"), ("STATS", "admin"),
+    ]
+    #expect(items.map { client.fields($0)["verb"] } == matrix.map(\.verb))
+    #expect(items.map { client.fields($0)["roles"] } == matrix.map(\.roles))
     #expect(items.allSatisfy { $0.contains(" syntax=") })
     #expect(reply.last == "OK count=\(items.count)")
     // Verbs are case-insensitive.
@@ -69,7 +91,7 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(try client.request("AUTH key=dev-pos secret=wrong") == failed)
     #expect(try client.request("AUTH key=dev-admin secret=dev-admin-secretX") == failed)
     #expect(try client.request("PING") == ["OK"], "four failures leave the connection open")
-    #expect(errorCode(try client.request("HISTORY credit=cr_1")) == "NOT_FOUND", "still authenticated as dev-pos")
+    #expect(errorCode(try client.request("CAPTURE hold=hd_1 ref=w1")) == "NOT_FOUND", "still authenticated as dev-pos")
     #expect(errorCode(try client.request("STATS")) == "FORBIDDEN", "and still with the pos role")
     #expect(try client.request("AUTH key=dev-admin secret=guess5") == failed)
     #expect(try client.isClosedByServer())
@@ -79,22 +101,80 @@ private func errorCode(_ reply: [String]) -> String? {
 }
 
 @Test func posRoleMayUseTillVerbsOnly() throws {
-    let (daemon, _, card) = try daemonWithCard()
+    let (daemon, admin, card) = try daemonWithCard()
     let pos = try daemon.connect()
     #expect(try pos.request("AUTH key=dev-pos secret=dev-pos-secret") == ["OK role=pos"])
-    #expect(errorCode(try pos.request("ISSUE type=gift amount=5.00 currency=AUD ref=pos-issue")) == "FORBIDDEN")
-    #expect(errorCode(try pos.request("STATS")) == "FORBIDDEN")
-    #expect(try pos.ok("BALANCE credit=cr_1")["balance"] == "100.00")
-    #expect(try pos.ok("BALANCE card=\(card.card) pin=\(card.pin)")["credit"] == "cr_1")
-    #expect(try pos.ok("HOLD credit=cr_1 amount=10 currency=AUD ref=p1")["hold"] == "hd_1")
+    let tender = "card=\(card.card) pin=\(card.pin)"
+    #expect(try pos.ok("BALANCE \(tender)")["credit"] == "cr_1")
+    #expect(try pos.ok("HOLD \(tender) amount=10 currency=AUD ref=p1")["hold"] == "hd_1")
     #expect(try pos.ok("CAPTURE hold=hd_1 amount=4 ref=p2")["balance"] == "96.00")
-    #expect(try pos.ok("HOLD card=\(card.card) pin=\(card.pin) amount=1 currency=AUD ref=p3")["hold"] == "hd_2")
+    #expect(try pos.ok("HOLD \(tender) amount=1 currency=AUD ref=p3")["hold"] == "hd_2")
     #expect(try pos.request("VOID hold=hd_2 ref=p4") == ["OK hold=hd_2 released=1.00 currency=AUD"])
-    let (items, final) = try pos.history("cr_1")
-    #expect(final == "OK credit=cr_1 count=5")
-    #expect(items.map { $0["kind"] } == ["issue", "hold", "capture", "hold", "void"])
-    // The forbidden ISSUE did nothing.
-    #expect(try daemon.connect(as: "dev-admin").ok("STATS")["credits"] == "1")
+    #expect(try pos.request("REFUND credit=cr_1 amount=2.00 currency=AUD ref=p5")
+        == ["OK credit=cr_1 refunded=2.00 balance=98.00 currency=AUD"])
+    #expect(try pos.request("REVERSE original=p5 ref=p6") == ["OK original=p5 effect=taken_back"])
+    #expect(try pos.request("QUOTE \(tender) amount=3 currency=AUD").last == "OK amount=3.00 requested=3.00 remaining=0.00 currency=AUD")
+    #expect(try pos.request("CREDITS profile=nobody") == ["OK profile=nobody count=0"])
+    #expect(try pos.request("RATES") == ["OK count=0"])
+    // ACTIVATE and LOAD are till verbs too: these get past the role check to the ledger's own refusals.
+    #expect(errorCode(try pos.request("ACTIVATE card=\(card.card) amount=1 currency=AUD ref=p7")) == "BAD_REQUEST")
+    #expect(errorCode(try pos.request("LOAD card=\(card.card) amount=1 currency=USD ref=p7")) == "CURRENCY_MISMATCH")
+    // A till names a card with its PIN, never a bare credit id (an id is no proof the customer is there).
+    for line in ["BALANCE credit=cr_1", "HOLD credit=cr_1 amount=1 currency=AUD ref=p8", "QUOTE credit=cr_1 amount=1 currency=AUD"] {
+        let reply = try pos.request(line)
+        #expect(reply.count == 1 && errorCode(reply) == "FORBIDDEN", "\(line) → \(reply)")
+    }
+    // Every back-office verb is refused before its arguments are even looked at.
+    for line in ["ISSUE type=gift amount=5.00 currency=AUD ref=pos-issue", "STATS", "HISTORY credit=cr_1",
+                 "FREEZE credit=cr_1 reason=lost ref=p8", "UNFREEZE credit=cr_1 reason=found ref=p8",
+                 "CANCEL credit=cr_1 reason=closed ref=p8", "STOCK count=1 currency=AUD ref=p8", "REPLACE credit=cr_1 ref=p8",
+                 "TRANSFER credit=cr_1 to=p2 ref=p8", "CLAIM code=ABC profile=p1 ref=p8", "UNLOCK credit=cr_1 ref=p8",
+                 "REPORT kind=liability", "REPORT"] {
+        let reply = try pos.request(line)
+        #expect(reply.count == 1 && errorCode(reply) == "FORBIDDEN", "\(line) → \(reply)")
+    }
+    let (items, final) = try admin.history("cr_1")
+    #expect(final == "OK credit=cr_1 currency=AUD count=7")
+    #expect(items.map { $0["kind"] } == ["issue", "hold", "capture", "hold", "void", "refund", "reversal"])
+    #expect(items.last?["amount"] == "-2.00" && items.last?["balance"] == "96.00")
+    // The forbidden requests did nothing.
+    #expect(try admin.ok("STATS")["credits"] == "1")
+    #expect(try admin.request("BALANCE credit=cr_1")
+        == ["OK credit=cr_1 type=gift balance=96.00 held=0.00 available=96.00 currency=AUD status=active"])
+}
+
+@Test func everyRoleGetsExactlyItsRowOfTheVerbMatrix() throws {
+    let daemon = try Daemon()
+    let matrix = try daemon.connect().request("HELP").dropLast().map { line -> (verb: String, roles: Set<String>) in
+        let fields = WireClient.fieldsOf(line)
+        return (fields["verb"] ?? "", Set((fields["roles"] ?? "").split(separator: ",").map(String.init)))
+    }
+    #expect(matrix.count == 27)
+    for role in ["admin", "staff", "pos", "gateway", "portal"] {
+        let client = try daemon.connect(as: "dev-\(role)")
+        // Bare verbs (TRANSFER with the portal's from=): a verb outside the role's row is FORBIDDEN, one inside
+        // gets as far as its own argument checks. AUTH and QUIT would change the session, so they are left out.
+        for (verb, roles) in matrix where verb != "AUTH" && verb != "QUIT" {
+            let line = verb == "TRANSFER" ? "TRANSFER from=p1" : verb
+            let reply = try client.request(line)
+            let allowed = roles.contains("any") || roles.contains(role)
+            #expect((errorCode(reply) == "FORBIDDEN") == !allowed, "\(role): \(line) → \(reply)")
+        }
+        // Roles acting for a customer who is present name a card with its PIN, never a bare credit id.
+        let customerFacing = ["pos", "gateway", "portal"].contains(role)
+        for line in ["BALANCE credit=cr_1", "QUOTE credit=cr_1 amount=1 currency=AUD", "HOLD credit=cr_1 amount=1 currency=AUD ref=m1"] {
+            let verb = String(line.prefix { $0 != " " })
+            guard matrix.first(where: { $0.verb == verb })?.roles.contains(role) == true else { continue }
+            let expected = customerFacing ? "FORBIDDEN" : "NOT_FOUND"
+            #expect(errorCode(try client.request(line)) == expected, "\(role): \(line)")
+        }
+        // The portal transfers only within the profile it names.
+        if role == "portal" {
+            #expect(errorCode(try client.request("TRANSFER credit=cr_1 to=p2 ref=m2")) == "FORBIDDEN")
+        }
+        #expect(try client.request("PING") == ["OK"], "\(role)'s connection is still open")
+    }
+    #expect(try daemon.connect(as: "dev-admin").ok("STATS")["credits"] == "0")
 }
 
 @Test func quitRepliesOkThenTheServerCloses() throws {
@@ -139,7 +219,7 @@ private func errorCode(_ reply: [String]) -> String? {
             #expect(reply.count == 3, "\(reply)")
             #expect(reply.dropLast().allSatisfy { $0.hasPrefix("* seq=") }, "item lines are untagged: \(reply)")
             #expect(reply.dropLast().last?.contains(" ref=p\(index - 1)") == true)
-            #expect(final == "#t\(index) OK credit=cr_1 count=2")
+            #expect(final == "#t\(index) OK credit=cr_1 currency=AUD count=2")
         default:
             #expect(reply.count == 1 && final.hasPrefix("#t\(index) ERR NOT_FOUND "), "\(reply)")
         }
@@ -186,7 +266,7 @@ private func errorCode(_ reply: [String]) -> String? {
     for index in 0..<1260 {
         let reply = try client.readReply()
         if index % 20 == 0 {
-            #expect(reply.count == 302 && reply.last == "#f\(index) OK credit=cr_1 count=301", "reply \(index): \(reply.count) lines")
+            #expect(reply.count == 302 && reply.last == "#f\(index) OK credit=cr_1 currency=AUD count=301", "reply \(index): \(reply.count) lines")
         } else {
             #expect(reply == ["#f\(index) OK"], "reply \(index): \(reply)")
         }
@@ -306,17 +386,19 @@ private func errorCode(_ reply: [String]) -> String? {
 @Test func retriesWithTheSameRefReplayTheOriginalReply() throws {
     let (daemon, admin, card) = try daemonWithCard("pin_length = 8")
     let pos = try daemon.connect(as: "dev-pos")
+    // A till names the card with its PIN.
+    let tender = "card=\(card.card) pin=\(card.pin)"
 
-    let hold = try pos.request("HOLD credit=cr_1 amount=12.50 currency=AUD ref=r-hold")
+    let hold = try pos.request("HOLD \(tender) amount=12.50 currency=AUD ref=r-hold")
     #expect(hold.last?.hasPrefix("OK hold=hd_1 ") == true)
-    #expect(try pos.request("HOLD credit=cr_1 amount=12.50 currency=AUD ref=r-hold") == hold)
-    #expect(try pos.request("HOLD ref=r-hold currency=AUD amount=12.50 credit=cr_1") == hold, "argument order does not matter")
-    #expect(try pos.request("#again HOLD credit=cr_1 amount=12.50 currency=AUD ref=r-hold").last == "#again " + hold.last!)
+    #expect(try pos.request("HOLD \(tender) amount=12.50 currency=AUD ref=r-hold") == hold)
+    #expect(try pos.request("HOLD ref=r-hold currency=AUD amount=12.50 pin=\(card.pin) card=\(card.card)") == hold, "argument order does not matter")
+    #expect(try pos.request("#again HOLD \(tender) amount=12.50 currency=AUD ref=r-hold").last == "#again " + hold.last!)
     // Same request in canonical form: amounts by value, partial=no as absent, verb case ignored.
-    #expect(try pos.request("hold credit=cr_1 amount=12.5 currency=AUD partial=no ref=r-hold") == hold)
-    #expect(try pos.request("HOLD credit=cr_1 amount=0012.50 currency=AUD ref=r-hold") == hold)
-    #expect(try pos.ok("BALANCE credit=cr_1")["held"] == "12.50", "the hold was placed once")
-    #expect(errorCode(try pos.request("HOLD credit=cr_1 amount=13.00 currency=AUD ref=r-hold")) == "REF_CONFLICT")
+    #expect(try pos.request("hold \(tender) amount=12.5 currency=AUD partial=no ref=r-hold") == hold)
+    #expect(try pos.request("HOLD \(tender) amount=0012.50 currency=AUD ref=r-hold") == hold)
+    #expect(try pos.ok("BALANCE \(tender)")["held"] == "12.50", "the hold was placed once")
+    #expect(errorCode(try pos.request("HOLD \(tender) amount=13.00 currency=AUD ref=r-hold")) == "REF_CONFLICT")
     #expect(errorCode(try pos.request("VOID hold=hd_1 ref=r-hold")) == "REF_CONFLICT")
 
     let capture = try pos.request("CAPTURE hold=hd_1 amount=2.50 ref=r-capture")
@@ -324,21 +406,21 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(try pos.request("CAPTURE hold=hd_1 amount=2.50 ref=r-capture") == capture)
     #expect(errorCode(try pos.request("CAPTURE hold=hd_1 amount=2.50 ref=r-capture-2")) == "HOLD_CAPTURED")
     #expect(errorCode(try pos.request("CAPTURE hold=hd_1 amount=3.50 ref=r-capture")) == "REF_CONFLICT")
-    #expect(try pos.request("BALANCE credit=cr_1")
+    #expect(try pos.request("BALANCE \(tender)")
         == ["OK credit=cr_1 type=gift balance=97.50 held=0.00 available=97.50 currency=AUD status=active"])
-    let (items, _) = try pos.history("cr_1")
+    let (items, _) = try admin.history("cr_1")
     #expect(items.map { $0["kind"] } == ["issue", "hold", "capture"])
 
     // TTLs compare by length.
-    let timed = try pos.request("HOLD credit=cr_1 amount=1 currency=AUD ttl=15m ref=r-ttl")
+    let timed = try pos.request("HOLD \(tender) amount=1 currency=AUD ttl=15m ref=r-ttl")
     #expect(timed.last?.hasPrefix("OK hold=hd_2 ") == true)
-    #expect(try pos.request("HOLD credit=cr_1 amount=1.00 currency=AUD ttl=900s ref=r-ttl") == timed)
-    #expect(errorCode(try pos.request("HOLD credit=cr_1 amount=1 currency=AUD ttl=16m ref=r-ttl")) == "REF_CONFLICT")
+    #expect(try pos.request("HOLD \(tender) amount=1.00 currency=AUD ttl=900s ref=r-ttl") == timed)
+    #expect(errorCode(try pos.request("HOLD \(tender) amount=1 currency=AUD ttl=16m ref=r-ttl")) == "REF_CONFLICT")
     #expect(try pos.request("VOID hold=hd_2 ref=r-ttl-void") == ["OK hold=hd_2 released=1.00 currency=AUD"])
 
     // A request that failed is not remembered: its ref is free for a different request.
-    #expect(errorCode(try pos.request("HOLD credit=cr_1 amount=500 currency=AUD ref=r-retry")) == "INSUFFICIENT_FUNDS")
-    #expect(try pos.ok("HOLD credit=cr_1 amount=5 currency=AUD ref=r-retry")["hold"] == "hd_3")
+    #expect(errorCode(try pos.request("HOLD \(tender) amount=500 currency=AUD ref=r-retry")) == "INSUFFICIENT_FUNDS")
+    #expect(try pos.ok("HOLD \(tender) amount=5 currency=AUD ref=r-retry")["hold"] == "hd_3")
     #expect(try pos.request("VOID hold=hd_3 ref=r-retry-void") == ["OK hold=hd_3 released=5.00 currency=AUD"])
 
     // Refs belong to a client key: the admin key's ref space is separate from the till's.

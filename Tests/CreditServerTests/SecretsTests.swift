@@ -27,9 +27,10 @@ private func filesUnder(_ directory: String) -> [String] {
 }
 
 /// Uses every card with its number and PIN: a balance, a hold and a capture, and a wrong PIN.
+/// Each card gets a till connection of its own: the daemon closes a connection after ten declines.
 private func useCards(_ daemon: Daemon, _ cards: [IssuedCard], round: String, expectedBalance: String) throws {
-    let pos = try daemon.connect(as: "dev-pos")
     for (index, card) in cards.enumerated() {
+        let pos = try daemon.connect(as: "dev-pos")
         #expect(try pos.ok("BALANCE card=\(card.card) pin=\(card.pin)")["balance"] == expectedBalance)
         let hold = try pos.ok("HOLD card=\(card.card) pin=\(card.pin) amount=5.00 currency=AUD ref=\(round)-h\(index)")
         _ = try pos.ok("CAPTURE hold=\(hold["hold"]!) amount=2.50 ref=\(round)-c\(index)")

@@ -150,3 +150,36 @@ extension WireClient {
         return (reply.dropLast().map { fields($0) }, final)
     }
 }
+
+extension WireClient {
+    /// The `key=value` fields of a reply line, reading double-quoted values (`reason="to buyer"`)
+    /// as the daemon's encoder writes them: `\"` and `\\` inside quotes stand for `"` and `\`.
+    static func fieldsOf(_ line: String) -> [String: String] {
+        var result: [String: String] = [:]
+        var characters = Substring(line)
+        while let equals = characters.firstIndex(of: "=") {
+            let key = characters[..<equals].split(separator: " ").last.map(String.init) ?? ""
+            characters = characters[characters.index(after: equals)...]
+            var value = ""
+            if characters.first == "\"" {
+                characters = characters.dropFirst()
+                while let next = characters.first, next != "\"" {
+                    characters = characters.dropFirst()
+                    if next == "\\", let escaped = characters.first {
+                        value.append(escaped)
+                        characters = characters.dropFirst()
+                    } else {
+                        value.append(next)
+                    }
+                }
+                characters = characters.dropFirst()
+            } else {
+                let end = characters.firstIndex(of: " ") ?? characters.endIndex
+                value = String(characters[..<end])
+                characters = characters[end...]
+            }
+            result[key] = value
+        }
+        return result
+    }
+}
