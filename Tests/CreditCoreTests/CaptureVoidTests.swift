@@ -11,9 +11,12 @@ import Testing
     let reply = try #require(result.appliedReply)
     #expect(reply.fields == [Field("hold", "hd_1"), Field("captured", "30.00"), Field("released", "0.00"),
                              Field("balance", "70.00"), Field("currency", "AUD")])
-    #expect(result.entry?.events == [.captured(hold, amount: MinorUnits(3000))])
+    #expect(reply.items == [[Field("credit", "cr_1"), Field("type", "gift"), Field("captured", "30.00"),
+                             Field("released", "0.00"), Field("currency", "AUD"), Field("balance", "70.00"),
+                             Field("tax_class", "tender")]])
+    #expect(result.entry?.events == [.captured(hold, legs: [CapturedLeg(amount: MinorUnits(3000), covers: MinorUnits(3000))])])
     let record = try h.holdRecord(hold)
-    #expect(record.state == .captured && record.captured == MinorUnits(3000))
+    #expect(record.state == .captured && record.captured == [MinorUnits(3000)])
     let after = try h.credit(credit)
     #expect(after.balance == MinorUnits(7000) && after.held == .zero && after.available == MinorUnits(7000))
     #expect(after.pendingHolds.isEmpty)
@@ -28,11 +31,12 @@ import Testing
     let reply = try #require(h.capture(hold, "10").appliedReply)
     #expect(reply.fields == [Field("hold", "hd_2"), Field("captured", "10.00"), Field("released", "20.00"),
                              Field("balance", "90.00"), Field("currency", "AUD")])
+    #expect(reply.items.first?[2...3] == [Field("captured", "10.00"), Field("released", "20.00")])
     let after = try h.credit(credit)
     #expect(after.balance == MinorUnits(9000))
     #expect(after.held == MinorUnits(2000))  // only the other hold
     #expect(after.available == MinorUnits(7000))
-    #expect(try h.holdRecord(hold).captured == MinorUnits(1000))
+    #expect(try h.holdRecord(hold).captured == [MinorUnits(1000)])
 }
 
 @Test func capturingAPartialHoldIsBoundedByWhatWasHeldNotRequested() throws {
@@ -97,5 +101,5 @@ func captureOfZeroOrTooManyDigitsIsBadAmount(_ value: String) throws {
     let after = try h.credit(credit)
     #expect(after.balance == MinorUnits(12_505) && after.held == .zero && after.available == MinorUnits(12_505))
     #expect(try h.holdRecord(hold).state == .voided)
-    #expect(try h.holdRecord(hold).captured == .zero)
+    #expect(try h.holdRecord(hold).captured == [.zero])
 }

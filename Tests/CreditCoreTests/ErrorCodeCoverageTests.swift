@@ -10,7 +10,8 @@ private let serverOnlyCodes: Set<ErrorCode> = [.unknownVerb, .lineTooLong, .notA
 
 private let coreCodes: [ErrorCode] = [
     .badRequest, .badAmount, .badCurrency, .declined, .notFound, .insufficientFunds, .exceedsHold, .holdCaptured,
-    .holdVoided, .holdExpired, .currencyMismatch, .refConflict, .creditExpired, .tooManyHolds,
+    .holdVoided, .holdExpired, .currencyMismatch, .noRate, .creditInactive, .creditFrozen, .creditCancelled,
+    .holdsPending, .refConflict, .creditExpired, .tooManyHolds,
 ]
 
 @Test func everyErrorCodeIsClassifiedAsCoreOrServerOnly() {
@@ -30,6 +31,12 @@ func theCoreProducesCode(_ code: ErrorCode) throws {
     let voided = try h.newHold(expiring, "10")
     #expect(h.capture(captured).appliedReply != nil)
     #expect(h.void(voided).appliedReply != nil)
+    let frozen = try h.newCredit(.gift, "5")
+    #expect(h.change(frozen, .freeze).appliedReply != nil)
+    let cancelled = try h.newCredit(.gift, "5")
+    #expect(h.change(cancelled, .cancel).appliedReply != nil)
+    let inactive = CreditID(h.ledger.state.lastCreditNumber + 1)
+    h.restore(adding: stockCard(inactive, 0, card: h.nextCard()))
     let before = h.ledger.canonicalState
 
     let result: Execution
@@ -44,7 +51,12 @@ func theCoreProducesCode(_ code: ErrorCode) throws {
     case .holdCaptured: result = h.capture(captured)
     case .holdVoided: result = h.void(voided)
     case .holdExpired: result = h.capture(pending, at: Instant(millis: Fixture.t0.millis + 60_000))
-    case .currencyMismatch: result = h.hold(credit, "1", "KWD")
+    case .currencyMismatch: result = h.refund(credit, "1", "KWD")
+    case .noRate: result = h.hold(credit, "1", "KWD")
+    case .creditInactive: result = h.hold(inactive, "1")
+    case .creditFrozen: result = h.hold(frozen, "1")
+    case .creditCancelled: result = h.refund(cancelled, "1")
+    case .holdsPending: result = h.change(credit, .cancel)
     case .refConflict: result = h.hold(credit, "2", ref: "auto-1")  // auto-1 issued the first credit
     case .creditExpired: result = h.hold(expiring, "1", at: CivilDate("2026-11-27")!.startInstant)
     case .tooManyHolds:

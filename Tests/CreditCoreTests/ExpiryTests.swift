@@ -1,4 +1,4 @@
-// Proves a hold is live until 1 ms before its deadline and expired exactly at it, whether the sweep ran (journaled expire entry) or not (CAPTURE and VOID refuse with HOLD_EXPIRED).
+// Proves a hold is live until 1 ms before its deadline and expired exactly at it, whether the sweep ran (journaled expire entry) or not (CAPTURE and VOID refuse with HOLD_EXPIRED), and that a sweep expires due holds before due credits.
 
 import CreditCore
 import Testing
@@ -83,7 +83,8 @@ import Testing
     let hold = try h.newHold(credit, "10", ttl: Seconds(86_400))
     let end = try #require(CivilDate("2026-11-26")).endInstant
     #expect(h.ledger.sweep(now: Instant(millis: end.millis - 1)) == nil)
-    #expect(h.ledger.sweep(now: end)?.events == [.expired(hold)])
+    // The hold expires first, then the credit itself (its balance becomes breakage).
+    #expect(h.ledger.sweep(now: end)?.events == [.expired(hold), .creditExpired(credit)])
     #expect(h.hold(credit, "1", at: end).code == .creditExpired)
 }
 

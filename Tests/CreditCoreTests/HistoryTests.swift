@@ -24,7 +24,7 @@ private func creditWithEveryActivity() throws -> (Harness, CreditID) {
     var (h, credit) = try creditWithEveryActivity()
     let before = h.ledger.canonicalState
     let reply = try #require(h.history(credit).readReply)
-    #expect(reply.fields == [Field("credit", "cr_1"), Field("count", "7")])
+    #expect(reply.fields == [Field("credit", "cr_1"), Field("currency", "AUD"), Field("count", "7")])
     let start = "2026-11-26T14:30:00Z", second = "2026-11-26T14:30:01Z", swept = "2026-11-26T14:30:31Z"
     #expect(reply.items == [
         [Field("seq", "1"), Field("at", start), Field("kind", "issue"), Field("amount", "100.00"),
@@ -52,7 +52,7 @@ private func creditWithEveryActivity() throws -> (Harness, CreditID) {
     #expect(reply.items.map { $0.first?.value } == ["5", "6", "7"])
     #expect(reply.items.map { $0[2].value } == ["void", "hold", "expire"])
     #expect(h.history(credit, limit: 1).readReply?.items.first?.first == Field("seq", "7"))
-    #expect(h.history(credit, limit: 0).readReply?.fields == [Field("credit", "cr_1"), Field("count", "0")])
+    #expect(h.history(credit, limit: 0).readReply?.fields == [Field("credit", "cr_1"), Field("currency", "AUD"), Field("count", "0")])
     #expect(h.history(credit, limit: 1000).readReply?.items.count == 7)
 }
 

@@ -1,4 +1,4 @@
-// Proves HOLD reserves funds without touching the balance, and refuses or limits itself by funds, partial, currency, TTL, hold count and credit expiry, with deadlines rounded up and clipped.
+// Proves HOLD on one credit reserves funds without touching the balance as a single leg, and refuses or limits itself by funds, partial, currency (NO_RATE without a rate), TTL, hold count and credit expiry, with deadlines rounded up and clipped.
 
 import CreditCore
 import Testing
@@ -9,19 +9,23 @@ import Testing
     let result = h.hold(id, "30", ref: "till-1/0001")
     let reply = try #require(result.appliedReply)
     #expect(reply.fields == [Field("hold", "hd_1"), Field("credit", "cr_1"), Field("amount", "30.00"),
-                             Field("requested", "30.00"), Field("currency", "AUD"), Field("available", "70.00"),
-                             Field("expires", "2026-11-26T14:45:00Z")])
+                             Field("requested", "30.00"), Field("remaining", "0.00"), Field("currency", "AUD"),
+                             Field("available", "70.00"), Field("expires", "2026-11-26T14:45:00Z")])
+    #expect(reply.items == [[Field("credit", "cr_1"), Field("type", "gift"), Field("amount", "30.00"),
+                             Field("currency", "AUD"), Field("tax_class", "tender")]])
     let deadline = Instant(millis: Fixture.t0.millis + 900_000)
-    #expect(result.entry?.events == [.held(PlacedHold(hold: HoldID(1), credit: id, amount: MinorUnits(3000),
-                                                       requested: MinorUnits(3000), deadline: deadline))])
+    let leg = HoldLeg(credit: id, amount: MinorUnits(3000), covers: MinorUnits(3000), rate: nil)
+    #expect(result.entry?.events == [.held(PlacedHold(hold: HoldID(1), currency: "AUD", requested: MinorUnits(3000),
+                                                       legs: [leg], deadline: deadline))])
     let credit = try h.credit(id)
     #expect(credit.balance == MinorUnits(10_000))
     #expect(credit.held == MinorUnits(3000))
     #expect(credit.available == MinorUnits(7000))
     #expect(credit.pendingHolds == [HoldID(1)])
-    #expect(try h.holdRecord(HoldID(1)) == Hold(id: HoldID(1), credit: id, amount: MinorUnits(3000),
-                                                requested: MinorUnits(3000), deadline: deadline,
-                                                state: .pending, captured: .zero))
+    let record = try h.holdRecord(HoldID(1))
+    #expect(record == Hold(id: HoldID(1), currency: "AUD", requested: MinorUnits(3000), legs: [leg],
+                           deadline: deadline, state: .pending, captured: [.zero]))
+    #expect(record.amount == MinorUnits(3000))
     #expect(h.ledger.pendingHoldCount == 1)
     #expect(h.ledger.nextDeadline == deadline)
 }
@@ -29,10 +33,10 @@ import Testing
 @Test func holdOverAvailableIsInsufficientFundsAndExactlyAvailableSucceeds() throws {
     var h = Harness()
     let id = try h.newCredit(.gift, "100")
-    #expect(h.hold(id, "100.01").refusal == CreditError(.insufficientFunds, "100.00 AUD available"))
+    #expect(h.hold(id, "100.01").refusal == CreditError(.insufficientFunds, "credits cover 100.00 of 100.01 AUD"))
     _ = try h.newHold(id, "30")
     let before = h.ledger.canonicalState
-    #expect(h.hold(id, "70.01").refusal == CreditError(.insufficientFunds, "70.00 AUD available"))
+    #expect(h.hold(id, "70.01").refusal == CreditError(.insufficientFunds, "credits cover 70.00 of 70.01 AUD"))
     #expect(h.ledger.canonicalState == before)
     #expect(h.hold(id, "70").appliedReply?.value("available") == "0.00")
 }
@@ -45,11 +49,13 @@ import Testing
     let reply = try #require(result.appliedReply)
     #expect(reply.value("amount") == "70.00")
     #expect(reply.value("requested") == "80.00")
+    #expect(reply.value("remaining") == "10.00")
     #expect(reply.value("available") == "0.00")
+    #expect(reply.items.map { $0[2] } == [Field("amount", "70.00")])
     let hold = try h.holdRecord(HoldID(2))
     #expect(hold.amount == MinorUnits(7000) && hold.requested == MinorUnits(8000))
     #expect(try h.credit(id).available == .zero)
-    #expect(h.hold(id, "0.01", partial: true).refusal == CreditError(.insufficientFunds, "0.00 AUD available"))
+    #expect(h.hold(id, "0.01", partial: true).refusal == CreditError(.insufficientFunds, "credits cover 0.00 of 0.01 AUD"))
 }
 
 @Test func partialHoldWithinAvailableHoldsTheWholeRequest() throws {
@@ -58,13 +64,14 @@ import Testing
     let reply = try #require(h.hold(id, "1200", "JPY", partial: true).appliedReply)
     #expect(reply.value("amount") == "1200")
     #expect(reply.value("requested") == "1200")
+    #expect(reply.value("remaining") == "0")
     #expect(reply.value("available") == "3800")
 }
 
-@Test func holdInAnotherCurrencyIsMismatchOrBadCurrency() throws {
-    var h = Harness()
+@Test func holdInAnotherCurrencyWithoutARateIsNoRateOrBadCurrency() throws {
+    var h = Harness()  // no rates configured
     let id = try h.newCredit(.gift, "100")
-    #expect(h.hold(id, "5", "JPY").refusal == CreditError(.currencyMismatch, "credit is in AUD, sale is in JPY"))
+    #expect(h.hold(id, "5", "JPY").refusal == CreditError(.noRate, "no rate from AUD to JPY"))
     #expect(h.hold(id, "5", "XYZ").refusal == CreditError(.badCurrency, "unknown currency XYZ"))
     #expect(h.hold(id, "1.234", "AUD").code == .badAmount)
     #expect(h.hold(id, "0", "AUD").code == .badAmount)
@@ -109,7 +116,7 @@ import Testing
     let id = try h.newCredit(.gift, "100", expires: "2026-11-27")
     let end = try #require(CivilDate("2026-11-27")).endInstant
     #expect(h.hold(id, "1", at: Instant(millis: end.millis - 1)).appliedReply != nil)
-    #expect(h.hold(id, "1", at: end).refusal == CreditError(.creditExpired, "credit expired at the end of 2026-11-27"))
+    #expect(h.hold(id, "1", at: end).refusal == CreditError(.creditExpired, "credit cr_1 expired at the end of 2026-11-27"))
     #expect(h.hold(id, "1", at: Instant(millis: end.millis + 86_400_000)).code == .creditExpired)
 }
 

@@ -109,6 +109,10 @@ import Testing
     .hold(HoldCommand(selector: .credit(CreditID(1)), amount: DecimalAmount("1")!, currency: "AUD", ttl: nil, partial: false)),
     .capture(HoldID(1), amount: nil),
     .void(HoldID(1)),
+    .refund(CreditID(1), amount: DecimalAmount("1")!, currency: "AUD"),
+    .changeStatus(CreditID(1), .freeze, reason: "lost"),
+    .changeStatus(CreditID(1), .unfreeze, reason: "found"),
+    .changeStatus(CreditID(1), .cancel, reason: "fraud"),
 ])
 func mutatingCommandsWithoutARefAreBadRequest(_ command: Command) throws {
     var h = Harness()
@@ -123,10 +127,14 @@ func mutatingCommandsWithoutARefAreBadRequest(_ command: Command) throws {
 @Test func readsNeedNoRef() throws {
     var h = Harness()
     let credit = try h.newCredit(.gift, "50")
-    for command in [Command.balance(.credit(credit)), .history(credit, limit: 10)] {
+    let quote = HoldCommand(selector: .credit(credit), amount: amount("5"), currency: "AUD", ttl: nil, partial: false)
+    let before = h.ledger.canonicalState
+    for command in [Command.balance(.credit(credit)), .history(credit, limit: 10), .quote(quote),
+                    .credits(ProfileID("cust-1")!), .rates] {
         let context = RequestContext(now: h.now, client: h.client, ref: nil, fingerprint: fingerprint(of: command))
         #expect(h.ledger.execute(command, context: context).readReply != nil)
         #expect(!command.isMutating)
     }
     #expect(h.ledger.refCount == 1)
+    #expect(h.ledger.canonicalState == before)
 }

@@ -14,7 +14,7 @@ import Testing
     let entry = try #require(result.entry)
     #expect(entry.at == Fixture.t0)
     #expect(entry.events == [.issued(IssuedCredit(credit: CreditID(1), type: .gift, currency: "AUD", amount: MinorUnits(5000),
-                                                  expires: nil, profile: nil, card: card))])
+                                                  bonus: .zero, expires: nil, profile: nil, card: card, campaign: nil))])
     #expect(entry.idempotency?.ref == Ref("sale-1"))
     #expect(entry.idempotency?.reply == reply)
     #expect(h.ledger.cardExists(card.cardDigest))
@@ -22,6 +22,9 @@ import Testing
     let credit = try h.credit(CreditID(1))
     #expect(credit.balance == MinorUnits(5000) && credit.held == .zero && credit.available == MinorUnits(5000))
     #expect(credit.card == card && credit.status == .active && credit.profile == nil)
+    #expect(credit.marketing == .zero && credit.campaign == nil)
+    #expect(credit.history == [Activity(seq: 1, at: Fixture.t0, kind: .issue, amount: MinorUnits(5000),
+                                        balanceAfter: MinorUnits(5000), hold: nil, ref: Ref("sale-1"))])
 }
 
 @Test func storeAndPromoIssueWithProfileAndExpiry() throws {
@@ -29,20 +32,22 @@ import Testing
     let store = try #require(h.issue(.store, "12.505", "KWD", profile: "cust-9").appliedReply)
     #expect(store.fields == [Field("credit", "cr_1"), Field("type", "store"), Field("balance", "12.505"),
                              Field("currency", "KWD")])
-    let promo = try #require(h.issue(.promo, "500", "JPY", profile: "cust-9", expires: "2027-06-30").appliedReply)
+    let promo = try #require(h.issue(.promo, "500", "JPY", profile: "cust-9", campaign: "xmas-26",
+                                     expires: "2027-06-30").appliedReply)
     #expect(promo.fields == [Field("credit", "cr_2"), Field("type", "promo"), Field("balance", "500"),
-                             Field("currency", "JPY"), Field("expires", "2027-06-30")])
+                             Field("currency", "JPY"), Field("campaign", "xmas-26"), Field("expires", "2027-06-30")])
     let credit = try h.credit(CreditID(2))
     #expect(credit.profile == ProfileID("cust-9"))
     #expect(credit.expires == CivilDate("2027-06-30"))
     #expect(credit.card == nil)
+    #expect(credit.campaign == "xmas-26")
     #expect(h.ledger.creditCount == 2)
 }
 
 @Test(arguments: [CreditType.store, .promo])
 func storeAndPromoRequireAProfile(_ type: CreditType) {
     var h = Harness()
-    let refusal = h.issue(type, "10", "AUD").refusal
+    let refusal = h.issue(type, "10", "AUD", campaign: type == .promo ? "spring" : nil).refusal
     #expect(refusal == CreditError(.badRequest, "\(type.rawValue) credit requires profile="))
     #expect(h.ledger.creditCount == 0)
 }

@@ -1,4 +1,4 @@
-// Provides the shared fixtures: a fixed policy (AUD, JPY, KWD), fixed instants, card keys, and a harness that runs commands at explicit instants.
+// Provides the shared fixtures: a fixed policy (AUD, JPY, KWD), an FX policy (AUD, NZD, JPY, KWD with rates both ways), fixed instants, card keys, and a harness that runs commands at explicit instants.
 
 import CreditCore
 import Testing
@@ -16,6 +16,39 @@ enum Fixture {
     static let policy = LedgerPolicy(
         currencies: CurrencyTable([aud, jpy, kwd]), holdTTLDefault: Seconds(900), holdTTLMax: Seconds(86_400),
         refWindow: Seconds(3600), holdsPerCreditMax: 3)
+
+    /// NZD, 2 digits, at most 1000.00 per credit.
+    static let nzd = Currency(code: "NZD", minorDigits: 2, balanceMax: MinorUnits(100_000))
+
+    /// Rates both ways between AUD and each of NZD, JPY and KWD; none between NZD, JPY and KWD.
+    static let ratesText = """
+        AUD NZD 1.0825
+        NZD AUD 0.9238
+        AUD JPY 97.45
+        JPY AUD 0.01026
+        AUD KWD 0.2011
+        KWD AUD 4.9731
+        """
+
+    /// The fixed rates, parsed once.
+    static let rates: RateTable = {
+        do {
+            return try RateTable.parse(ratesText, currencies: CurrencyTable([aud, nzd, jpy, kwd]))
+        } catch {
+            preconditionFailure("fixture rates do not parse: \(error)")
+        }
+    }()
+
+    /// The same limits as `policy`, with NZD and the fixed rates.
+    static let fxPolicy = LedgerPolicy(
+        currencies: CurrencyTable([aud, nzd, jpy, kwd]), holdTTLDefault: Seconds(900), holdTTLMax: Seconds(86_400),
+        refWindow: Seconds(3600), holdsPerCreditMax: 3, rates: rates)
+
+    /// A rate literal; a typo is a bug in the test itself.
+    static func rate(_ text: String) -> Rate {
+        guard let rate = Rate(text) else { preconditionFailure("test literal \(text) is not a rate") }
+        return rate
+    }
 
     /// 2026-11-26T14:30:00Z.
     static let t0 = Instant(millis: 1_795_703_400_000)
@@ -44,22 +77,31 @@ func fingerprint(of command: Command) -> Digest32 {
     var fnv = FNV()
     switch command {
     case .issue(let issue):
-        fnv.mix("issue", issue.type.rawValue, issue.currency, issue.profile?.text ?? "-", issue.expires?.description ?? "-")
+        fnv.mix("issue", issue.type.rawValue, issue.currency, issue.profile?.text ?? "-", issue.expires?.description ?? "-",
+                issue.campaign ?? "-")
         fnv.mix(amount: issue.amount)
+        if let bonus = issue.bonus { fnv.mix(amount: bonus) } else { fnv.mix("-") }
         fnv.mix(issue.card?.cardDigest.bytes ?? [], issue.card?.pinDigest.bytes ?? [])
     case .hold(let hold):
-        fnv.mix("hold", hold.currency, hold.partial ? "partial" : "whole", hold.ttl.map { String($0.value) } ?? "-")
-        fnv.mix(amount: hold.amount)
-        switch hold.selector {
-        case .credit(let id): fnv.mix("credit", id.description)
-        case .card(let cardDigest, let pinDigest): fnv.mix(cardDigest.bytes, pinDigest.bytes)
-        }
+        fnv.mix("hold")
+        fnv.mix(hold)
+    case .quote(let hold):
+        fnv.mix("quote")
+        fnv.mix(hold)
     case .capture(let id, let amount):
         fnv.mix("capture", id.description)
         if let amount { fnv.mix(amount: amount) }
     case .void(let id): fnv.mix("void", id.description)
-    case .balance: fnv.mix("balance")
+    case .balance(let selector):
+        fnv.mix("balance")
+        fnv.mix(selector)
     case .history(let id, let limit): fnv.mix("history", id.description, String(limit))
+    case .credits(let profile): fnv.mix("credits", profile.text)
+    case .rates: fnv.mix("rates")
+    case .refund(let id, let amount, let currency):
+        fnv.mix("refund", id.description, currency)
+        fnv.mix(amount: amount)
+    case .changeStatus(let id, let change, let reason): fnv.mix("status", id.description, change.rawValue, reason)
     }
     return fnv.digest
 }
@@ -95,6 +137,20 @@ private struct FNV {
 
     mutating func mix(amount: DecimalAmount) {
         mix(String(amount.unscaled), String(amount.fractionDigits))
+    }
+
+    mutating func mix(_ selector: CreditSelector) {
+        switch selector {
+        case .credit(let id): mix("credit", id.description)
+        case .card(let cardDigest, let pinDigest): mix(cardDigest.bytes, pinDigest.bytes)
+        case .profile(let profile): mix("profile", profile.text)
+        }
+    }
+
+    mutating func mix(_ hold: HoldCommand) {
+        mix(hold.currency, hold.partial ? "partial" : "whole", hold.ttl.map { String($0.value) } ?? "-")
+        mix(amount: hold.amount)
+        mix(hold.selector)
     }
 
     var digest: Digest32 { Digest32(w0: a, w1: b, w2: c, w3: d) }
@@ -167,20 +223,26 @@ struct Harness {
     /// ISSUE; gift credits get fresh card keys unless `card` is given.
     @discardableResult
     mutating func issue(_ type: CreditType = .gift, _ value: String, _ currency: String = "AUD",
-                        profile: String? = nil, expires: String? = nil, card: CardKeys? = nil,
+                        profile: String? = nil, bonus: String? = nil, campaign: String? = nil,
+                        expires: String? = nil, card: CardKeys? = nil,
                         ref: String? = nil, at: Instant? = nil) -> Execution {
         let keys = type == .gift ? (card ?? nextCard()) : nil
         let command = Command.issue(IssueCommand(
-            type: type, amount: amount(value), currency: currency, profile: profile.flatMap(ProfileID.init),
-            expires: expires.flatMap(CivilDate.init), card: keys))
+            type: type, amount: amount(value), bonus: bonus.map(amount), currency: currency,
+            profile: profile.flatMap(ProfileID.init), campaign: campaign, expires: expires.flatMap(CivilDate.init),
+            card: keys))
         return run(command, ref: ref, at: at)
     }
 
-    /// ISSUE that must succeed; returns the new credit's id.
+    /// ISSUE that must succeed; returns the new credit's id. Store and promo credits go to
+    /// `profile` (default `cust-1`); promo credits get campaign `spring` unless another is given.
     mutating func newCredit(_ type: CreditType = .gift, _ value: String, _ currency: String = "AUD",
+                            profile: String? = nil, bonus: String? = nil, campaign: String? = nil,
                             expires: String? = nil, card: CardKeys? = nil) throws -> CreditID {
-        let profile = type == .gift ? nil : "cust-1"
-        let reply = try #require(issue(type, value, currency, profile: profile, expires: expires, card: card).appliedReply)
+        let owner = profile ?? (type == .gift ? nil : "cust-1")
+        let funder = campaign ?? (type == .promo ? "spring" : nil)
+        let reply = try #require(issue(type, value, currency, profile: owner, bonus: bonus, campaign: funder,
+                                       expires: expires, card: card).appliedReply)
         let text = try #require(reply.value("credit"))
         return try #require(CreditID(text))
     }
@@ -201,10 +263,30 @@ struct Harness {
         return run(command, ref: ref, at: at)
     }
 
+    /// HOLD across a profile's credits.
+    @discardableResult
+    mutating func hold(profile: String, _ value: String, _ currency: String = "AUD", ttl: Seconds? = nil,
+                       partial: Bool = false, ref: String? = nil, at: Instant? = nil) -> Execution {
+        hold(.profile(ProfileID(profile)!), value, currency, ttl: ttl, partial: partial, ref: ref, at: at)
+    }
+
+    /// QUOTE: the plan a HOLD with these arguments would make.
+    mutating func quote(_ selector: CreditSelector, _ value: String, _ currency: String = "AUD",
+                        partial: Bool = false, at: Instant? = nil) -> Execution {
+        run(.quote(HoldCommand(selector: selector, amount: amount(value), currency: currency, ttl: nil, partial: partial)),
+            at: at)
+    }
+
     /// HOLD that must succeed; returns the new hold's id.
     mutating func newHold(_ credit: CreditID, _ value: String, _ currency: String = "AUD",
                           ttl: Seconds? = nil) throws -> HoldID {
-        let reply = try #require(hold(credit, value, currency, ttl: ttl).appliedReply)
+        try newHold(.credit(credit), value, currency, ttl: ttl)
+    }
+
+    /// HOLD by selector that must succeed; returns the new hold's id.
+    mutating func newHold(_ selector: CreditSelector, _ value: String, _ currency: String = "AUD",
+                          ttl: Seconds? = nil, partial: Bool = false) throws -> HoldID {
+        let reply = try #require(hold(selector, value, currency, ttl: ttl, partial: partial).appliedReply)
         let text = try #require(reply.value("hold"))
         return try #require(HoldID(text))
     }
@@ -221,9 +303,23 @@ struct Harness {
         run(.void(hold), ref: ref, at: at)
     }
 
+    /// REFUND onto a credit.
+    @discardableResult
+    mutating func refund(_ credit: CreditID, _ value: String, _ currency: String = "AUD", ref: String? = nil,
+                         at: Instant? = nil) -> Execution {
+        run(.refund(credit, amount: amount(value), currency: currency), ref: ref, at: at)
+    }
+
+    /// FREEZE, UNFREEZE or CANCEL a credit.
+    @discardableResult
+    mutating func change(_ credit: CreditID, _ change: StatusChange, reason: String = "staff", ref: String? = nil,
+                         at: Instant? = nil) -> Execution {
+        run(.changeStatus(credit, change, reason: reason), ref: ref, at: at)
+    }
+
     /// BALANCE by credit id.
-    mutating func balance(_ credit: CreditID) -> Execution {
-        run(.balance(.credit(credit)))
+    mutating func balance(_ credit: CreditID, at: Instant? = nil) -> Execution {
+        run(.balance(.credit(credit)), at: at)
     }
 
     /// HISTORY of a credit.
@@ -231,9 +327,23 @@ struct Harness {
         run(.history(credit, limit: limit))
     }
 
-    /// Expires due holds at the harness's clock.
+    /// CREDITS of a profile.
+    mutating func credits(_ profile: String, at: Instant? = nil) -> Execution {
+        run(.credits(ProfileID(profile)!), at: at)
+    }
+
+    /// Expires due holds and credits at the harness's clock.
     mutating func sweep() -> Entry? {
         ledger.sweep(now: now)
+    }
+
+    /// Replaces the ledger by one restored from its state with `credit` added: the only way to
+    /// get a credit the commands cannot make (e.g. an inactive stock card).
+    mutating func restore(adding credit: Credit) {
+        var state = ledger.canonicalState
+        state.credits[credit.id] = credit
+        state.lastCreditNumber = max(state.lastCreditNumber, credit.id.number)
+        ledger = Ledger(policy: ledger.policy, state: state)
     }
 
     /// The credit's current record.
@@ -245,4 +355,14 @@ struct Harness {
     func holdRecord(_ id: HoldID) throws -> Hold {
         try #require(ledger.state.holds[id])
     }
+}
+
+/// An inactive stock gift card of `value` (as a snapshot would hold one), for tests of the
+/// inactive status, which no command in the core creates.
+func stockCard(_ id: CreditID, _ value: Int64, currency: Currency = Fixture.aud, card: CardKeys,
+               profile: ProfileID? = nil) -> Credit {
+    Credit(id: id, type: .gift, currency: currency, balance: MinorUnits(value), held: .zero, status: .inactive,
+           expires: nil, profile: profile, card: card, pendingHolds: [],
+           history: [Activity(seq: 1, at: Fixture.t0, kind: .stock, amount: MinorUnits(value),
+                              balanceAfter: MinorUnits(value), hold: nil, ref: nil)])
 }

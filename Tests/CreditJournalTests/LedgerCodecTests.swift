@@ -1,0 +1,317 @@
+// Proves EntryCodec and SnapshotCodec round-trip every event and a ledger state holding every kind of credit, hold and activity (FX sale amounts, reasons, campaigns, bonus) exactly; that an encoded entry or snapshot cut or damaged at any byte throws DecodeError instead of trapping; and that a bad event tag, a negative amount and a bad currency code are refused.
+
+import CreditCore
+import CreditJournal
+import Testing
+
+// MARK: Fixtures
+
+private let aud = Currency(code: "AUD", minorDigits: 2, balanceMax: MinorUnits(100_000))
+private let nzd = Currency(code: "NZD", minorDigits: 2, balanceMax: MinorUnits(100_000))
+private let jpy = Currency(code: "JPY", minorDigits: 0, balanceMax: MinorUnits(100_000))
+private let kwd = Currency(code: "KWD", minorDigits: 3, balanceMax: MinorUnits(500_000))
+private let currencies = CurrencyTable([aud, nzd, jpy, kwd])
+private let t0 = Instant(millis: 1_795_703_400_000)  // 2026-11-26T14:30:00Z
+
+private func rate(_ text: String) -> Rate {
+    guard let rate = Rate(text) else { preconditionFailure("test literal \(text) is not a rate") }
+    return rate
+}
+
+private func card(_ n: UInt64) -> CardKeys {
+    CardKeys(cardDigest: Digest32(w0: n, w1: 1, w2: 2, w3: 3), pinDigest: Digest32(w0: n, w1: 4, w2: 5, w3: 6),
+             last4: String(1000 + n % 9000), length: 16)
+}
+
+/// The case name of an event. The switch is exhaustive, so a new case fails to compile here
+/// until `everyEvent` covers it.
+private func caseName(_ event: Event) -> String {
+    switch event {
+    case .issued: return "issued"
+    case .held: return "held"
+    case .captured: return "captured"
+    case .voided: return "voided"
+    case .expired: return "expired"
+    case .refunded: return "refunded"
+    case .frozen: return "frozen"
+    case .unfrozen: return "unfrozen"
+    case .cancelled: return "cancelled"
+    case .creditExpired: return "creditExpired"
+    }
+}
+
+private let everyEventName: Set<String> = ["issued", "held", "captured", "voided", "expired", "refunded", "frozen",
+                                           "unfrozen", "cancelled", "creditExpired"]
+
+/// One or more of every event, with every optional both present and absent.
+private let everyEvent: [Event] = [
+    .issued(IssuedCredit(credit: CreditID(1), type: .gift, currency: "AUD", amount: MinorUnits(5000), bonus: .zero,
+                         expires: nil, profile: nil, card: card(1), campaign: nil)),
+    .issued(IssuedCredit(credit: CreditID(2), type: .store, currency: "NZD", amount: MinorUnits(4000), bonus: MinorUnits(500),
+                         expires: CivilDate("2027-06-30"), profile: ProfileID("cust-1"), card: nil, campaign: nil)),
+    .issued(IssuedCredit(credit: CreditID(3), type: .promo, currency: "JPY", amount: MinorUnits(500), bonus: .zero,
+                         expires: CivilDate("2026-12-31"), profile: ProfileID("cust-1"), card: nil, campaign: "xmas-26")),
+    .held(PlacedHold(hold: HoldID(1), currency: "AUD", requested: MinorUnits(4500),
+                     legs: [HoldLeg(credit: CreditID(1), amount: MinorUnits(3000), covers: MinorUnits(3000), rate: nil),
+                            HoldLeg(credit: CreditID(2), amount: MinorUnits(1083), covers: MinorUnits(1000), rate: rate("0.9238"))],
+                     deadline: Instant(millis: t0.millis + 900_000))),
+    .captured(HoldID(1), legs: [CapturedLeg(amount: MinorUnits(3000), covers: MinorUnits(3000)),
+                                CapturedLeg(amount: MinorUnits(542), covers: MinorUnits(500))]),
+    .captured(HoldID(2), legs: [CapturedLeg(amount: .zero, covers: .zero)]),
+    .voided(HoldID(3)),
+    .expired(HoldID(4)),
+    .refunded(CreditID(2), amount: MinorUnits(125)),
+    .frozen(CreditID(1), reason: "reported lost"),
+    .unfrozen(CreditID(1), reason: "found ✓"),
+    .cancelled(CreditID(2), reason: ""),
+    .creditExpired(CreditID(3)),
+]
+
+private let record = IdempotencyRecord(
+    client: ClientID("till-1"), ref: Ref("store-7/till-2#0042")!, fingerprint: Digest32(w0: 9, w1: 8, w2: 7, w3: 6),
+    reply: Reply(items: [[Field("credit", "cr_1"), Field("amount", "30.00")], []],
+                 fields: [Field("hold", "hd_1"), Field("remaining", "0.00")]))
+
+/// The body of an entry holding just `event`, and the offset its tag byte is at.
+private func body(_ event: Event) -> (bytes: [UInt8], tagOffset: Int) {
+    // u8 version, i64 at, absent idempotency (1 byte), u32 count: the tag follows.
+    (EntryCodec.encode(Entry(at: t0, idempotency: nil, events: [event])), 1 + 8 + 1 + 4)
+}
+
+// MARK: Entries
+
+@Test func everyEventRoundTripsAloneAndTogether() throws {
+    #expect(Set(everyEvent.map(caseName)) == everyEventName)
+    for event in everyEvent {
+        let entry = Entry(at: t0, idempotency: nil, events: [event])
+        #expect(try EntryCodec.decode(EntryCodec.encode(entry)[...]) == entry)
+    }
+    let all = Entry(at: Instant(millis: -1), idempotency: record, events: everyEvent)
+    let bytes = EntryCodec.encode(all)
+    #expect(try EntryCodec.decode(bytes[...]) == all)
+    // Offsets count from the slice's start, wherever it sits.
+    let padded = [0xEE, 0xEE] + bytes
+    #expect(try EntryCodec.decode(padded[2...]) == all)
+    #expect(try EntryCodec.decode(EntryCodec.encode(Entry(at: t0, idempotency: record, events: []))[...]).events.isEmpty)
+}
+
+@Test func anEntryCutAtAnyByteThrowsAndSoDoesATrailingByte() throws {
+    let bytes = EntryCodec.encode(Entry(at: t0, idempotency: record, events: everyEvent))
+    for length in 0..<bytes.count {
+        #expect(throws: DecodeError.self, "cut at \(length) of \(bytes.count)") { try EntryCodec.decode(bytes[0..<length]) }
+    }
+    #expect(throws: DecodeError("1 unexpected trailing bytes", offset: bytes.count)) {
+        try EntryCodec.decode((bytes + [0])[...])
+    }
+}
+
+@Test func anEntryDamagedAtAnyByteDecodesToWhatItEncodesOrThrows() {
+    let bytes = EntryCodec.encode(Entry(at: t0, idempotency: record, events: everyEvent))
+    for index in bytes.indices {
+        for mask: UInt8 in [0x01, 0x80, 0xFF] {
+            var damaged = bytes
+            damaged[index] ^= mask
+            // Never a trap; and whatever is accepted is exactly what the encoder writes for it.
+            if let entry = try? EntryCodec.decode(damaged[...]) {
+                #expect(EntryCodec.encode(entry) == damaged, "byte \(index) ^ \(mask) decoded to a non-canonical entry")
+            }
+        }
+    }
+}
+
+@Test(arguments: [UInt8(0), 11, 99, 255])
+func anUnknownEventTagIsRefused(_ tag: UInt8) {
+    var (bytes, offset) = body(.voided(HoldID(1)))
+    #expect(bytes[offset] == 4)
+    bytes[offset] = tag
+    #expect(throws: DecodeError("unknown event tag \(tag)", offset: offset)) { try EntryCodec.decode(bytes[...]) }
+}
+
+@Test func anUnknownVersionIsRefused() {
+    var (bytes, _) = body(.voided(HoldID(1)))
+    bytes[0] = 2
+    #expect(throws: DecodeError("unknown entry format version 2", offset: 0)) { try EntryCodec.decode(bytes[...]) }
+}
+
+@Test(arguments: [
+    (Event.refunded(CreditID(1), amount: MinorUnits(-5)), "refund amount must be positive, is -5"),
+    (.refunded(CreditID(1), amount: .zero), "refund amount must be positive, is 0"),
+    (.issued(IssuedCredit(credit: CreditID(1), type: .gift, currency: "AUD", amount: MinorUnits(-1), expires: nil,
+                          profile: nil, card: card(1))), "issue amount must be positive, is -1"),
+    (.issued(IssuedCredit(credit: CreditID(1), type: .store, currency: "AUD", amount: MinorUnits(1), bonus: MinorUnits(-1),
+                          expires: nil, profile: ProfileID("p"), card: nil)), "bonus must not be negative, is -1"),
+    (.held(PlacedHold(hold: HoldID(1), currency: "AUD", requested: MinorUnits(-100),
+                      legs: [HoldLeg(credit: CreditID(1), amount: MinorUnits(1), covers: MinorUnits(1), rate: nil)],
+                      deadline: t0)), "requested amount must be positive, is -100"),
+    (.held(PlacedHold(hold: HoldID(1), currency: "AUD", requested: MinorUnits(100),
+                      legs: [HoldLeg(credit: CreditID(1), amount: MinorUnits(-1), covers: MinorUnits(1), rate: nil)],
+                      deadline: t0)), "leg amount must be positive, is -1"),
+    (.held(PlacedHold(hold: HoldID(1), currency: "AUD", requested: MinorUnits(100),
+                      legs: [HoldLeg(credit: CreditID(1), amount: MinorUnits(1), covers: MinorUnits(-1), rate: nil)],
+                      deadline: t0)), "leg cover must be positive, is -1"),
+    (.captured(HoldID(1), legs: [CapturedLeg(amount: MinorUnits(-1), covers: .zero)]), "captured amount must not be negative, is -1"),
+    (.captured(HoldID(1), legs: [CapturedLeg(amount: .zero, covers: MinorUnits(-1))]), "captured cover must not be negative, is -1"),
+])
+func aNegativeAmountIsRefused(_ event: Event, _ message: String) {
+    let (bytes, _) = body(event)
+    #expect(throws: DecodeError.self) { try EntryCodec.decode(bytes[...]) }
+    do {
+        _ = try EntryCodec.decode(bytes[...])
+    } catch {
+        #expect(error.message == message)
+    }
+}
+
+@Test(arguments: ["aud", "A1D", "AU", "", "ÄUD", "AUDX"])
+func aBadCurrencyCodeIsRefusedInIssuesAndHolds(_ code: String) {
+    let issued = body(.issued(IssuedCredit(credit: CreditID(1), type: .gift, currency: code, amount: MinorUnits(1),
+                                           expires: nil, profile: nil, card: card(1)))).bytes
+    let held = body(.held(PlacedHold(hold: HoldID(1), currency: code, requested: MinorUnits(1),
+                                     legs: [HoldLeg(credit: CreditID(1), amount: MinorUnits(1), covers: MinorUnits(1), rate: nil)],
+                                     deadline: t0))).bytes
+    #expect(throws: DecodeError.self) { try EntryCodec.decode(issued[...]) }
+    #expect(throws: DecodeError.self) { try EntryCodec.decode(held[...]) }
+}
+
+@Test func badIDsRatesCardKeysAndLegCountsAreRefused() {
+    let zeroID = body(.voided(HoldID(0))).bytes
+    #expect(throws: DecodeError("hold id 0", offset: 15)) { try EntryCodec.decode(zeroID[...]) }
+    let badRate = body(.held(PlacedHold(hold: HoldID(1), currency: "AUD", requested: MinorUnits(1),
+                                        legs: [HoldLeg(credit: CreditID(1), amount: MinorUnits(1), covers: MinorUnits(1),
+                                                       rate: Rate(units: 1, scale: 8))], deadline: t0))).bytes
+    var scale = badRate
+    scale[scale.count - 9] = 9  // the rate's scale byte, just before the i64 deadline
+    #expect(throws: DecodeError.self) { try EntryCodec.decode(scale[...]) }
+    let noLegs = body(.held(PlacedHold(hold: HoldID(1), currency: "AUD", requested: MinorUnits(1), legs: [], deadline: t0))).bytes
+    #expect(throws: DecodeError.self) { try EntryCodec.decode(noLegs[...]) }
+    let tooMany = (0...LedgerPolicy.legsMax).map {
+        HoldLeg(credit: CreditID(UInt64($0 + 1)), amount: MinorUnits(1), covers: MinorUnits(1), rate: nil)
+    }
+    let wide = body(.held(PlacedHold(hold: HoldID(1), currency: "AUD", requested: MinorUnits(100), legs: tooMany, deadline: t0))).bytes
+    #expect(throws: DecodeError.self) { try EntryCodec.decode(wide[...]) }
+}
+
+// MARK: Snapshots
+
+/// Runs commands against a ledger at an explicit clock, each mutating one under a fresh ref.
+private struct Driver {
+    var ledger: Ledger
+    var now = t0
+    var refs = 0
+
+    mutating func run(_ command: Command) throws -> Reply {
+        refs += 1
+        let context = RequestContext(now: now, client: ClientID("till-1"), ref: Ref("r-\(refs)"),
+                                     fingerprint: Digest32(w0: UInt64(refs), w1: 0, w2: 0, w3: 0))
+        switch ledger.execute(command, context: context) {
+        case .applied(_, let reply), .read(let reply): return reply
+        case let other: throw DriverError(description: "\(command) came to \(other)")
+        }
+    }
+
+    mutating func issue(_ type: CreditType, _ amount: String, _ currency: String, bonus: String? = nil,
+                        campaign: String? = nil, expires: String? = nil, card keys: CardKeys? = nil) throws {
+        _ = try run(.issue(IssueCommand(type: type, amount: DecimalAmount(amount)!, bonus: bonus.flatMap(DecimalAmount.init),
+                                        currency: currency, profile: ProfileID("cust-1"), campaign: campaign,
+                                        expires: expires.flatMap(CivilDate.init), card: keys)))
+    }
+
+    mutating func hold(_ selector: CreditSelector, _ amount: String, ttl: Seconds? = nil) throws {
+        _ = try run(.hold(HoldCommand(selector: selector, amount: DecimalAmount(amount)!, currency: "AUD", ttl: ttl, partial: true)))
+    }
+}
+
+private struct DriverError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// A ledger with every credit type and status, every hold state, every activity kind, FX legs and
+/// sale amounts, reasons, a campaign, a bonus, and remembered refs with multi-line replies.
+private func everyKindOfState() throws -> LedgerState {
+    let rates = try RateTable.parse("NZD AUD 0.9238\nJPY AUD 0.01026\n", currencies: currencies)
+    let policy = LedgerPolicy(currencies: currencies, holdTTLMax: Seconds(86_400), rates: rates)
+    var d = Driver(ledger: Ledger(policy: policy))
+    try d.issue(.gift, "100", "AUD", card: card(1))  // cr_1
+    try d.issue(.store, "40", "NZD", bonus: "5", expires: "2027-06-30")  // cr_2
+    try d.issue(.promo, "500", "JPY", campaign: "xmas-26")  // cr_3
+    try d.issue(.gift, "12.505", "KWD", expires: "2026-11-26", card: card(2))  // cr_4: expires with breakage
+    try d.issue(.store, "10", "AUD")  // cr_5: cancelled
+    try d.hold(.profile(ProfileID("cust-1")!), "70")  // hd_1: promo (JPY), store (NZD), store cr_5, gift cr_1
+    _ = try d.run(.capture(HoldID(1), amount: DecimalAmount("50")))
+    try d.hold(.credit(CreditID(1)), "5")  // hd_2: voided
+    _ = try d.run(.void(HoldID(2)))
+    try d.hold(.credit(CreditID(1)), "6", ttl: Seconds(60))  // hd_3: expires
+    d.now = Instant(millis: t0.millis + 60_000)
+    guard d.ledger.sweep(now: d.now) != nil else { throw DriverError(description: "nothing to expire") }
+    _ = try d.run(.refund(CreditID(2), amount: DecimalAmount("1.25")!, currency: "NZD"))
+    _ = try d.run(.changeStatus(CreditID(2), .freeze, reason: "reported lost"))
+    _ = try d.run(.changeStatus(CreditID(2), .unfreeze, reason: "found ✓"))
+    _ = try d.run(.changeStatus(CreditID(2), .freeze, reason: "lost again"))
+    _ = try d.run(.changeStatus(CreditID(5), .cancel, reason: "fraud"))
+    d.now = CivilDate("2026-11-26")!.endInstant
+    guard d.ledger.sweep(now: d.now) != nil else { throw DriverError(description: "no credit expired") }
+    try d.hold(.credit(CreditID(1)), "7")  // hd_4: pending
+    try d.issue(.store, "20", "AUD", bonus: "3")  // cr_6: marketing money unspent
+    // Stock cards come from outside the commands: one inactive, one sold and loaded.
+    var state = d.ledger.canonicalState
+    let (inactive, loaded) = (CreditID(state.lastCreditNumber + 1), CreditID(state.lastCreditNumber + 2))
+    let stock = Activity(seq: 1, at: t0, kind: .stock, amount: .zero, balanceAfter: .zero, hold: nil, ref: nil)
+    state.credits[inactive] = Credit(id: inactive, type: .gift, currency: aud, balance: .zero, held: .zero,
+                                     status: .inactive, expires: nil, profile: nil, card: card(6), pendingHolds: [],
+                                     history: [stock])
+    state.credits[loaded] = Credit(id: loaded, type: .gift, currency: aud, balance: MinorUnits(2500), held: .zero,
+                                   status: .active, expires: nil, profile: ProfileID("cust-2"), card: card(7),
+                                   pendingHolds: [],
+                                   history: [stock, Activity(seq: 2, at: t0, kind: .load, amount: MinorUnits(2500),
+                                                             balanceAfter: MinorUnits(2500), hold: nil, ref: Ref("sale-9"))])
+    state.lastCreditNumber = loaded.number
+    return state
+}
+
+@Test func aStateWithEveryKindOfCreditHoldAndActivityRoundTripsExactly() throws {
+    let state = try everyKindOfState()
+    let credits = Array(state.credits.values)
+    let activities = credits.flatMap(\.history)
+    #expect(Set(credits.map(\.status)) == Set(CreditStatus.allCases))
+    #expect(Set(credits.map(\.type)) == Set(CreditType.allCases))
+    #expect(Set(activities.map(\.kind)) == Set(ActivityKind.allCases))
+    #expect(Set(state.holds.values.map(\.state.rawValue)) == ["pending", "captured", "voided", "expired"])
+    #expect(state.holds.values.contains { $0.legs.count > 1 && $0.legs.contains { $0.rate != nil } })
+    #expect(activities.contains { $0.sale != nil } && activities.contains { $0.reason != nil })
+    #expect(credits.contains { $0.campaign != nil } && credits.contains { $0.marketing > .zero })
+    #expect(state.refs.contains { $0.record.reply.items.count > 1 })
+
+    let bytes = SnapshotCodec.encode(state)
+    let decoded = try SnapshotCodec.decode(bytes, currencies: currencies)
+    #expect(decoded == state)
+    #expect(SnapshotCodec.encode(decoded) == bytes)
+}
+
+@Test func aSnapshotCutAtAnyByteThrows() throws {
+    let bytes = SnapshotCodec.encode(try everyKindOfState())
+    for length in 0..<bytes.count {
+        #expect(throws: DecodeError.self, "cut at \(length) of \(bytes.count)") {
+            try SnapshotCodec.decode(Array(bytes[0..<length]), currencies: currencies)
+        }
+    }
+    #expect(throws: DecodeError.self) { try SnapshotCodec.decode(bytes + [0], currencies: currencies) }
+}
+
+@Test func aSnapshotDamagedAtAnyByteDecodesToAStateThatRoundTripsOrThrows() throws {
+    let bytes = SnapshotCodec.encode(try everyKindOfState())
+    for index in bytes.indices {
+        var damaged = bytes
+        damaged[index] ^= 0xFF
+        // Never a trap. (A damaged id may reorder credits, so the bytes need not come back; the state must.)
+        if let state = try? SnapshotCodec.decode(damaged, currencies: currencies) {
+            #expect(try SnapshotCodec.decode(SnapshotCodec.encode(state), currencies: currencies) == state,
+                    "byte \(index) decoded to a state that does not round-trip")
+        }
+    }
+}
+
+@Test func aSnapshotNamingAnUnconfiguredCurrencyIsRefused() throws {
+    let bytes = SnapshotCodec.encode(try everyKindOfState())
+    let withoutKWD = CurrencyTable([aud, nzd, jpy])
+    #expect(throws: DecodeError.self) { try SnapshotCodec.decode(bytes, currencies: withoutKWD) }
+}
