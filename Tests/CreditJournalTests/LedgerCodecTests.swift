@@ -37,11 +37,23 @@ private func caseName(_ event: Event) -> String {
     case .unfrozen: return "unfrozen"
     case .cancelled: return "cancelled"
     case .creditExpired: return "creditExpired"
+    case .loaded: return "loaded"
+    case .cardReplaced: return "cardReplaced"
+    case .transferred: return "transferred"
+    case .split: return "split"
+    case .reverted: return "reverted"
+    case .reversal: return "reversal"
+    case .tombstone: return "tombstone"
+    case .markReversed: return "markReversed"
+    case .cardDeclined: return "cardDeclined"
+    case .pinReset: return "pinReset"
     }
 }
 
 private let everyEventName: Set<String> = ["issued", "held", "captured", "voided", "expired", "refunded", "frozen",
-                                           "unfrozen", "cancelled", "creditExpired"]
+                                           "unfrozen", "cancelled", "creditExpired", "loaded", "cardReplaced",
+                                           "transferred", "split", "reverted", "reversal", "tombstone", "markReversed",
+                                           "cardDeclined", "pinReset"]
 
 /// One or more of every event, with every optional both present and absent.
 private let everyEvent: [Event] = [
@@ -65,6 +77,25 @@ private let everyEvent: [Event] = [
     .unfrozen(CreditID(1), reason: "found ✓"),
     .cancelled(CreditID(2), reason: ""),
     .creditExpired(CreditID(3)),
+    .issued(IssuedCredit(credit: CreditID(9), type: .gift, currency: "AUD", amount: .zero, expires: nil, profile: nil,
+                         card: card(9), status: .inactive, batch: "xmas-26")),
+    .issued(IssuedCredit(credit: CreditID(10), type: .gift, currency: "AUD", amount: MinorUnits(2500), expires: nil,
+                         profile: ProfileID("buyer"), card: card(10), purchaser: ProfileID("buyer"),
+                         claim: Digest32(w0: 7, w1: 7, w2: 7, w3: 7), revertAt: Instant(millis: t0.millis + 86_400_000))),
+    .loaded(CreditID(9), amount: MinorUnits(1000), activate: true),
+    .loaded(CreditID(9), amount: MinorUnits(250), activate: false),
+    .cardReplaced(CreditID(9), card(11)),
+    .transferred(CreditID(10), to: ProfileID("friend")!, claimed: true),
+    .transferred(CreditID(9), to: ProfileID("friend")!, claimed: false),
+    .split(CreditID(9), into: CreditID(12), amount: MinorUnits(300), to: ProfileID("other")!),
+    .reverted(CreditID(10)),
+    .reversal(CreditID(9), delta: MinorUnits(-100)),
+    .reversal(CreditID(9), delta: MinorUnits(100)),
+    .tombstone(ClientID("till-1"), Ref("late-1")!),
+    .markReversed(ClientID("till-1"), Ref("r-1")!),
+    .cardDeclined(nil),
+    .cardDeclined(CreditID(9)),
+    .pinReset(CreditID(9)),
 ]
 
 private let record = IdempotencyRecord(
@@ -204,7 +235,7 @@ private struct Driver {
         let context = RequestContext(now: now, client: ClientID("till-1"), ref: Ref("r-\(refs)"),
                                      fingerprint: Digest32(w0: UInt64(refs), w1: 0, w2: 0, w3: 0))
         switch ledger.execute(command, context: context) {
-        case .applied(_, let reply), .read(let reply): return reply
+        case .applied(_, let reply), .read(let reply, _): return reply
         case let other: throw DriverError(description: "\(command) came to \(other)")
         }
     }
