@@ -28,6 +28,7 @@ extension Ledger {
             return .failure(CreditError(.declined, "card declined"))
         }
         if activate {
+            if let error = unusable(credit, now: now), error.code != .creditInactive { return .failure(error) }
             guard credit.status == .inactive else {
                 return .failure(CreditError(.badRequest, "card \(credit.card!.masked) is already activated"))
             }

@@ -56,11 +56,12 @@ extension Ledger {
                 && credit.pendingHolds.count < policy.holdsPerCreditMax
                 && (credit.currency.code == sale.code || policy.rates.rate(from: credit.currency.code, to: sale.code) != nil)
         }
-        return usable.sorted { tenderPrecedes($0, $1) }
+        return usable.sorted { tenderPrecedes($0, $1, sale: sale) }
     }
 
     /// The configured tender order; ties end with the credit id, so plans are deterministic.
-    private func tenderPrecedes(_ a: Credit, _ b: Credit) -> Bool {
+    /// Balances are compared by what they are worth in the sale's currency.
+    private func tenderPrecedes(_ a: Credit, _ b: Credit, sale: Currency) -> Bool {
         for key in policy.tenderOrder.keys {
             switch key {
             case .expiry:
@@ -71,10 +72,19 @@ extension Ledger {
                 let (ta, tb) = (order.firstIndex(of: a.type) ?? order.count, order.firstIndex(of: b.type) ?? order.count)
                 if ta != tb { return ta < tb }
             case .balance:
-                if a.available != b.available { return a.available < b.available }
+                let (va, vb) = (saleValue(a, sale: sale), saleValue(b, sale: sale))
+                if va != vb { return va < vb }
             }
         }
         return a.id < b.id
+    }
+
+    /// What a credit's available balance covers of a sale in `sale`'s currency.
+    private func saleValue(_ credit: Credit, sale: Currency) -> MinorUnits {
+        guard credit.currency.code != sale.code, let rate = policy.rates.rate(from: credit.currency.code, to: sale.code) else {
+            return credit.available
+        }
+        return rate.covered(credit.available, from: credit.currency, to: sale)
     }
 
     /// Legs covering as much of `requested` as the candidates can, in order.
@@ -99,14 +109,14 @@ extension Ledger {
     }
 
     func decideHold(_ command: HoldCommand, now: Instant) -> Result<Decision, CreditError> {
+        let ttl = command.ttl ?? policy.holdTTLDefault
+        guard ttl <= policy.holdTTLMax else {
+            return .failure(CreditError(.badRequest, "ttl exceeds the maximum of \(policy.holdTTLMax.ttlText)"))
+        }
         let plan: TenderPlan
         switch self.plan(command, now: now) {
         case .failure(let error): return .failure(error)
         case .success(let made): plan = made
-        }
-        let ttl = command.ttl ?? policy.holdTTLDefault
-        guard ttl <= policy.holdTTLMax else {
-            return .failure(CreditError(.badRequest, "ttl exceeds the maximum of \(policy.holdTTLMax.ttlText)"))
         }
         var deadline = now.adding(ttl).roundedUpToSecond
         for leg in plan.legs {

@@ -84,7 +84,7 @@ extension Ledger {
         case .failure(let error): return .failure(error)
         case .success(let value): units = value
         }
-        if let error = unusable(credit, now: now), credit.status != .frozen {
+        if let error = unusable(credit, now: now), error.code != .creditFrozen {
             let closed = error.code == .creditCancelled || error.code == .creditExpired
             guard closed, policy.refundOntoClosed == .storeCredit, let profile = credit.profile else { return .failure(error) }
             return refundAsStoreCredit(units, from: credit, to: profile)
@@ -119,8 +119,8 @@ extension Ledger {
             }
             event = .unfrozen(id, reason: reason)
         case .cancel:
-            if credit.status == .cancelled || credit.status == .expired {
-                return .failure(unusable(credit, now: now)!)
+            if let error = unusable(credit, now: now), error.code == .creditCancelled || error.code == .creditExpired {
+                return .failure(error)  // past its date it becomes breakage at the sweep, not a write-off
             }
             guard credit.pendingHolds.isEmpty else {
                 return .failure(CreditError(.holdsPending, "credit \(id) has \(credit.pendingHolds.count) pending holds; capture or void them first"))

@@ -43,7 +43,7 @@ extension Ledger {
     }
 
     func creditsReply(_ profile: ProfileID, now: Instant) -> Reply {
-        let items = (profileIndex[profile] ?? []).compactMap { state.credits[$0] }.map { credit -> [Field] in
+        let items = (profileIndex[profile] ?? []).sorted().compactMap { state.credits[$0] }.map { credit -> [Field] in
             var fields = Array(balanceFields(credit, now: now))
             if let card = credit.card { fields.append(Field("card", card.last4)) }
             if credit.claim != nil { fields.append(Field("claim", "pending")) }

@@ -159,7 +159,8 @@ public struct Ledger: Sendable {
             break
         case .pinReset(let id):
             modifyCredit(id) { credit in
-                if credit.lockedUntil != nil { credit.record(.unlock, .zero, context) }
+                // Lifting a lock still in force is an UNLOCK; a lock that ran out just clears.
+                if let until = credit.lockedUntil, context.at < until { credit.record(.unlock, .zero, context) }
                 credit.pinFailures = 0
                 credit.lockedUntil = nil
             }
@@ -255,6 +256,8 @@ public struct Ledger: Sendable {
                 precondition(credit.held >= .zero && credit.available >= .zero, "available = balance − held ≥ 0")
                 credit.pendingHolds.removeAll { $0 == id }
                 switch outcome {
+                case .captured where amount == .zero:
+                    credit.record(.void, leg.amount, context, hold: id)  // the capture did not reach this leg
                 case .captured:
                     let sale = leg.rate.map { SaleAmount(amount: take!.covers, currency: hold.currency, rate: $0) }
                     credit.record(.capture, amount, context, hold: id, sale: sale)
@@ -315,6 +318,8 @@ public struct Ledger: Sendable {
         cardIndex[keys.cardDigest] = id
         modifyCredit(id) { credit in
             credit.card = keys
+            credit.pinFailures = 0  // a new card has a new PIN: old wrong guesses and locks are moot
+            credit.lockedUntil = nil
             credit.record(.replace, .zero, context)
         }
     }

@@ -15,7 +15,7 @@ public struct Rate: Hashable, Sendable, CustomStringConvertible {
     /// Digits after the point (`1.0825` → 4).
     public let scale: Int
 
-    /// Parses a positive decimal with at most 8 fraction digits and 12 digits in all.
+    /// Parses a positive decimal with at most 6 integer and 8 fraction digits.
     public init?(_ text: String) {
         guard let amount = DecimalAmountParser.parse(text, integerDigitsMax: 6, fractionDigitsMax: Rate.scaleMax),
               amount.unscaled > 0

@@ -391,6 +391,7 @@ extension ByteReader {
             for _ in 0..<(try count(max: LedgerPolicy.legsMax, what: "captured legs")) {
                 legs.append(CapturedLeg(amount: try nonNegative("captured amount"), covers: try nonNegative("captured cover")))
             }
+            guard !legs.isEmpty else { throw DecodeError("capture without legs", offset: start) }
             return .captured(hold, legs: legs)
         case 4:
             return .voided(HoldID(try id("hold")))

@@ -45,12 +45,18 @@ public enum SnapshotCodec {
         state.lastHoldNumber = try reader.u64()
         state.lastAt = Instant(millis: try reader.i64())
         for _ in 0..<(try reader.count(max: collectionMax, what: "credits")) {
+            let start = reader.offset
             let credit = try reader.credit(currencies)
-            state.credits[credit.id] = credit
+            guard state.credits.updateValue(credit, forKey: credit.id) == nil else {
+                throw DecodeError("credit \(credit.id) appears twice", offset: start)
+            }
         }
         for _ in 0..<(try reader.count(max: collectionMax, what: "holds")) {
+            let start = reader.offset
             let hold = try reader.hold()
-            state.holds[hold.id] = hold
+            guard state.holds.updateValue(hold, forKey: hold.id) == nil else {
+                throw DecodeError("hold \(hold.id) appears twice", offset: start)
+            }
         }
         for _ in 0..<(try reader.count(max: collectionMax, what: "refs")) {
             let at = Instant(millis: try reader.i64())

@@ -252,8 +252,7 @@ private func buildIssue(_ request: ParsedRequest, _: Digests) -> Result<Action, 
 
 private func buildBalance(_ request: ParsedRequest, _ cards: Digests) -> Result<Action, CreditError> {
     attempt { () throws(CreditError) -> Action in
-        guard request.value("profile") == nil else { throw CreditError(.badRequest, "BALANCE takes card= with pin=, or credit=") }
-        return .ledger(.balance(try selector(request, cards)), ref: nil)
+        return .ledger(.balance(try selector(request, cards, allowProfile: false)), ref: nil)
     }
 }
 
@@ -327,12 +326,13 @@ private func buildHistory(_ request: ParsedRequest, _: Digests) -> Result<Action
 
 // MARK: Argument parsers
 
-private func selector(_ request: ParsedRequest, _ cards: Digests) throws(CreditError) -> CreditSelector {
+private func selector(_ request: ParsedRequest, _ cards: Digests, allowProfile: Bool = true) throws(CreditError) -> CreditSelector {
     switch (request.value("card"), request.value("pin"), request.value("credit"), request.value("profile")) {
     case (let card?, let pin?, nil, nil): return cards.card(card, pin)
     case (nil, nil, let credit?, nil): return .credit(try creditID(credit))
-    case (nil, nil, nil, .some): return .profile(try profile(request)!)
-    default: throw CreditError(.badRequest, "give card= with pin=, or credit=, or profile=")
+    case (nil, nil, nil, .some) where allowProfile: return .profile(try profile(request)!)
+    default:
+        throw CreditError(.badRequest, allowProfile ? "give card= with pin=, or credit=, or profile=" : "give card= with pin=, or credit=")
     }
 }
 

@@ -98,7 +98,7 @@ final class Engine {
     private func handleLedger(_ command: Command, ref: Ref?, request: ParsedRequest, session: inout Session,
                               out: inout [UInt8]) {
         let key = session.key!
-        let guesses = request.value("pin") != nil || request.value("code") != nil
+        let guesses = request.value("card") != nil || request.value("code") != nil
         if guesses && abuse.isThrottled(key: key.id.text, now: monotonicMillis()) {
             return fail(tag: request.tag, CreditError(.busy, "too many declined cards or codes from this key; wait a minute"), out: &out)
         }
