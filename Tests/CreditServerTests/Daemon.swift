@@ -28,6 +28,8 @@ final class Daemon: @unchecked Sendable {
     /// Every line the daemon wrote to stderr, across restarts, is also appended here.
     let logPath: String
     private(set) var process: Process?
+    /// Extra environment for the daemon's process (e.g. LD_PRELOAD for fault injection).
+    var environment: [String: String] = [:]
     private(set) var port: Int = 0
     private let logLock = NSLock()
     private var logText = ""
@@ -60,6 +62,7 @@ final class Daemon: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Daemon.binary)
         process.arguments = ["--config", configPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Daemon.privatePipe()
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice
@@ -154,6 +157,14 @@ final class Daemon: @unchecked Sendable {
     func kill9() {
         guard let process else { return }
         kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+        awaitStderrClosed()
+    }
+
+    /// Forgets a process that exited on its own (after waiting for its stderr), so `start()` can run again.
+    func resetProcess() {
+        guard let process else { return }
         process.waitUntilExit()
         self.process = nil
         awaitStderrClosed()
