@@ -1,4 +1,4 @@
-// Proves no card number or PIN reaches the journal, the snapshot or the log after a session of issuing and using cards across a kill -9, and that the server secret file is private.
+// Proves no card number, PIN, claim code or client secret reaches the journal, the snapshot or the log after a session of issuing and using cards across a kill -9, and that the server secret file is private.
 
 import Foundation
 import Glibc
@@ -52,6 +52,25 @@ private func useCards(_ daemon: Daemon, _ cards: [IssuedCard], round: String, ex
     #expect(try admin.request("ISSUE type=gift amount=50.00 currency=AUD ref=secret-0").last?.contains(cards[0].pin) == false)
     try useCards(daemon, cards, round: "one", expectedBalance: "50.00")
 
+    // Claim codes, replacement cards, stock cards and client secrets must not leak either.
+    var otherSecrets = ["dev-admin-secret", "dev-pos-secret"]
+    let claimed = try admin.ok("ISSUE type=gift amount=10.00 currency=AUD purchaser=buyer recipient=unknown ref=secret-c1")
+    let unclaimed = try admin.ok("ISSUE type=gift amount=10.00 currency=AUD purchaser=buyer recipient=unknown ref=secret-c2")
+    let claimCode = try #require(claimed["claim"])
+    #expect(claimCode.count == 20)
+    #expect(try admin.ok("CLAIM code=\(claimCode) profile=friend ref=secret-c3")["profile"] == "friend")
+    let toReplace = try admin.ok("ISSUE type=gift amount=10.00 currency=AUD ref=secret-r1")
+    let replaced = try admin.ok("REPLACE credit=\(toReplace["credit"]!) ref=secret-r2")
+    otherSecrets += [claimCode, unclaimed["claim"]!, unclaimed["card"]!, unclaimed["pin"]!, toReplace["card"]!,
+                     toReplace["pin"]!, replaced["card"]!, replaced["pin"]!]
+    let stock = try admin.request("STOCK count=3 currency=AUD ref=secret-s1")
+    #expect(stock.count == 4)
+    for item in stock.dropLast() {
+        let fields = admin.fields(item)
+        otherSecrets += [fields["card"]!, fields["pin"]!]
+    }
+    #expect(otherSecrets.count == 2 + 8 + 6 && otherSecrets.allSatisfy { $0.count >= 8 })
+
     // Enough records (20 issues + 40 + 1000) for a snapshot, so one is scanned too.
     var lines = ""
     for index in 0..<500 {
@@ -83,6 +102,11 @@ private func useCards(_ daemon: Daemon, _ cards: [IssuedCard], round: String, ex
         for (path, bytes) in scanned {
             #expect(!contains(bytes, Array(card.card.utf8)), "card \(card.card) found in \(path)")
             #expect(!contains(bytes, Array(card.pin.utf8)), "PIN \(card.pin) found in \(path)")
+        }
+    }
+    for secret in otherSecrets {
+        for (path, bytes) in scanned {
+            #expect(!contains(bytes, Array(secret.utf8)), "secret \(secret) found in \(path)")
         }
     }
     // The scan reads what the daemon stores as text: each card's masked form (kept in the stored
