@@ -78,8 +78,8 @@ public struct VerbSpec: Sendable {
 public enum CommandTable {
     /// Every verb, in HELP order.
     public static let verbs: [VerbSpec] = [
-        VerbSpec(verb: "AUTH", syntax: "AUTH key=<id> secret=<secret>", roles: nil,
-                 allowed: ["key", "secret"], required: ["key", "secret"]) { _, _ in .success(.session(.auth)) },
+        VerbSpec(verb: "AUTH", syntax: "AUTH key=<id> secret=<secret> [terminal=<id>]", roles: nil,
+                 allowed: ["key", "secret", "terminal"], required: ["key", "secret"]) { _, _ in .success(.session(.auth)) },
         VerbSpec(verb: "PING", syntax: "PING", roles: nil, allowed: [], required: []) { _, _ in .success(.session(.ping)) },
         VerbSpec(verb: "HELP", syntax: "HELP", roles: nil, allowed: [], required: []) { _, _ in .success(.session(.help)) },
         VerbSpec(verb: "QUIT", syntax: "QUIT", roles: nil, allowed: [], required: []) { _, _ in .success(.session(.quit)) },

@@ -153,7 +153,12 @@ final class Engine {
                 session.closing = true
                 return fail(tag: request.tag, CreditError(.authFailed, "too many failed AUTHs from this address; wait a minute"), out: &out)
             }
-            guard let key = keys.authenticate(id: request.value("key")!, secret: request.value("secret")!) else {
+            var key = keys.authenticate(id: request.value("key")!, secret: request.value("secret")!)
+            if let restricted = key, let why = restricted.restrictionFailure(peer: session.peer, terminal: request.value("terminal")) {
+                Log.write(.warn, "auth refused by key restriction", ["key": restricted.id.text, "reason": why])
+                key = nil
+            }
+            guard let key else {
                 abuse.noteAuthFailure(address: session.peer, now: monotonicMillis())
                 session.authFailures += 1
                 if session.authFailures >= Session.authFailuresMax { session.closing = true }

@@ -5,11 +5,22 @@ import CreditCrypto
 import CreditProtocol
 import Foundation
 
-/// One client key: its id, role, and the SHA-256 of its secret.
+/// One client key: its id, role, the SHA-256 of its secret, and optional restrictions.
 struct ClientKey: Sendable {
     let id: ClientID
     let role: Role
     let secretHash: [UInt8]
+    /// When set, AUTH is accepted only from these source addresses.
+    var addresses: [AddressRange] = []
+    /// When set, AUTH must name this terminal (`terminal=`): the key belongs to one till.
+    var terminal: String?
+
+    /// Nil if a connection from `peer` naming `terminal` may use this key, else why not (logged only).
+    func restrictionFailure(peer: String, terminal given: String?) -> String? {
+        if !addresses.isEmpty && !addresses.contains(where: { $0.contains(peer) }) { return "address \(peer) not allowed" }
+        if let terminal, terminal != given { return "terminal \(given ?? "none") is not \(terminal)" }
+        return nil
+    }
 }
 
 /// The client keys loaded from the keys file.
@@ -22,7 +33,8 @@ struct KeyStore: Sendable {
     /// Ids of development keys (`dev-` prefix): the daemon warns while any is enabled.
     var developmentKeyIDs: [String] { keys.keys.filter { $0.hasPrefix("dev-") }.sorted() }
 
-    /// Parses the keys file: `id role sha256:<64 hex>` per line, `#` comments.
+    /// Parses the keys file: `id role sha256:<64 hex> [from=CIDR[,CIDR…]] [terminal=ID]` per line,
+    /// `#` comments.
     static func load(path: String) throws(ConfigError) -> KeyStore {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ConfigError("cannot read keys file \(path)")
@@ -33,11 +45,23 @@ struct KeyStore: Sendable {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
             if words.isEmpty { continue }
             let place = "\(path) line \(index + 1)"
-            guard words.count == 3, ProfileID(words[0]) != nil, let role = Role(rawValue: words[1]),
+            guard words.count >= 3, ProfileID(words[0]) != nil, let role = Role(rawValue: words[1]),
                   words[2].hasPrefix("sha256:"), let hash = hexBytes(String(words[2].dropFirst(7))), hash.count == 32
-            else { throw ConfigError("\(place): expected `id role sha256:<64 hex digits>`") }
+            else { throw ConfigError("\(place): expected `id role sha256:<64 hex digits> [from=CIDR] [terminal=ID]`") }
             guard store.keys[words[0]] == nil else { throw ConfigError("\(place): duplicate key id \(words[0])") }
-            store.keys[words[0]] = ClientKey(id: ClientID(words[0]), role: role, secretHash: hash)
+            var key = ClientKey(id: ClientID(words[0]), role: role, secretHash: hash)
+            for option in words.dropFirst(3) {
+                if option.hasPrefix("from="), !option.dropFirst(5).isEmpty {
+                    let ranges = option.dropFirst(5).split(separator: ",").map { AddressRange(String($0)) }
+                    guard ranges.allSatisfy({ $0 != nil }) else { throw ConfigError("\(place): bad address range in \(option)") }
+                    key.addresses += ranges.map { $0! }
+                } else if option.hasPrefix("terminal="), ProfileID(String(option.dropFirst(9))) != nil {
+                    key.terminal = String(option.dropFirst(9))
+                } else {
+                    throw ConfigError("\(place): unknown key option \(option) (from=CIDR or terminal=ID)")
+                }
+            }
+            store.keys[words[0]] = key
         }
         guard !store.keys.isEmpty else { throw ConfigError("keys file \(path) has no keys") }
         return store
