@@ -5,6 +5,12 @@ import PackageDescription
 
 let package = Package(
     name: "creditd",
+    // Libraries other packages may link: the fuzzing package under Tests/Fuzz needs these.
+    products: [
+        .library(name: "CreditCore", targets: ["CreditCore"]),
+        .library(name: "CreditProtocol", targets: ["CreditProtocol"]),
+        .library(name: "CreditJournal", targets: ["CreditJournal"]),
+    ],
     targets: [
         // OpenSSL's libcrypto (HMAC, SHA-256, RAND_bytes). Only CreditCrypto imports it.
         .systemLibrary(
@@ -29,7 +35,7 @@ let package = Package(
         ),
         .executableTarget(name: "creditd", dependencies: ["CreditServer"]),
         // The load generator: drives a running daemon and reports throughput and latency.
-        .executableTarget(name: "creditd-bench"),
+        .executableTarget(name: "creditd-bench", dependencies: ["CEpoll"]),
         // A client for creditd's line protocol: connect, authenticate, send requests, parse replies.
         .target(name: "CreditClient"),
         // The admin command-line tool.

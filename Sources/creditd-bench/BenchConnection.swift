@@ -5,7 +5,8 @@ import Glibc
 /// One TCP connection to creditd: writes request batches, reads reply lines. Blocking I/O on its
 /// own thread keeps the load generator simple and its overhead per request small.
 final class BenchConnection {
-    private let fd: Int32
+    /// The socket, handed to a driver after setup.
+    let fd: Int32
     private var input = [UInt8](repeating: 0, count: 1 << 16)
     private var start = 0
     private var end = 0

@@ -6,10 +6,11 @@ import Glibc
 let usage = """
     usage: creditd-bench [--host H] [--port P] [--key ID --secret S] [--connections N] [--pipeline P]
                          [--mix hold-capture|hold|balance] [--cards N] [--duration SECONDS | --requests N]
-                         [--rate OPS_PER_SECOND] [--currency CODE]
+                         [--rate OPS_PER_SECOND] [--currency CODE] [--threads T]
     Issues --cards gift cards, then runs the mix against random cards until the duration or request
-    count is reached, checking every reply. Latency is measured from the intended send time when
-    --rate is given (so stalls are not hidden), else from the actual send time.
+    count is reached, checking every reply. T threads (default 1) each drive their share of the
+    connections with epoll. Latency is measured from the intended send time when --rate is given
+    (so stalls are not hidden), else from the actual send time.
     """
 
 /// The run's settings.
@@ -26,6 +27,7 @@ struct Options {
     var requests: Int?
     var rate: Double?
     var currency = "AUD"
+    var threads = 1
 
     static func parse(_ arguments: [String]) throws -> Options {
         var options = Options()
@@ -52,15 +54,17 @@ struct Options {
             case "--requests": options.requests = try number(Int.self)
             case "--rate": options.rate = try number(Double.self)
             case "--currency": options.currency = value
+            case "--threads": options.threads = try number(Int.self)
             default: throw BenchError("unknown option \(flag)\n\(usage)")
             }
             index += 2
         }
         guard ["hold-capture", "hold", "balance"].contains(options.mix) else { throw BenchError("unknown mix \(options.mix)") }
-        guard options.connections >= 1, options.pipeline >= 1, options.cards >= 1 else {
-            throw BenchError("--connections, --pipeline and --cards must be at least 1")
+        guard options.connections >= 1, options.pipeline >= 1, options.cards >= 1, options.threads >= 1 else {
+            throw BenchError("--connections, --pipeline, --cards and --threads must be at least 1")
         }
         guard options.rate == nil || options.pipeline == 1 else { throw BenchError("--rate needs --pipeline 1") }
+        options.threads = min(options.threads, options.connections)
         return options
     }
 }
@@ -132,75 +136,6 @@ func stats(_ options: Options) throws -> [String: String] {
     return fields
 }
 
-/// One connection's loop: batches of `pipeline` operations until the deadline or quota.
-func worker(index: Int, options: Options, cards: [Card], runID: String, deadline: UInt64, quota: Int,
-            results: Results) {
-    var histogram = Histogram()
-    var ops = 0
-    var errors = 0
-    var samples: [String] = []
-    var random = SystemRandomNumberGenerator()
-    var sequence = 0
-    let interval = options.rate.map { UInt64(1_000_000.0 * Double(options.connections) / $0) }
-    var nextIntended = monotonicMicros()
-    func check(_ reply: String) -> Bool {
-        let ok = reply.hasPrefix("OK") || reply.contains(" OK")
-        if !ok { errors += 1; if samples.count < 5 { samples.append(reply) } }
-        return ok
-    }
-    do {
-        let connection = try BenchConnection(host: options.host, port: options.port)
-        try authenticate(connection, options)
-        while monotonicMicros() < deadline && ops < quota {
-            var started: [UInt64] = []
-            var bytes: [UInt8] = []
-            if let interval {
-                let now = monotonicMicros()
-                if nextIntended > now { usleep(UInt32(nextIntended - now)) }
-                started.append(nextIntended)
-                nextIntended += interval
-            }
-            for _ in 0..<options.pipeline {
-                let card = cards[Int.random(in: 0..<cards.count, using: &random)]
-                sequence += 1
-                let ref = "\(runID)-\(index)-\(sequence)"
-                switch options.mix {
-                case "balance": bytes += "BALANCE card=\(card.number) pin=\(card.pin)\n".utf8
-                case "hold":
-                    bytes += "HOLD card=\(card.number) pin=\(card.pin) amount=0.0\(Int.random(in: 1...9, using: &random)) currency=\(options.currency) ttl=1s ref=\(ref)\n".utf8
-                default:
-                    bytes += "HOLD card=\(card.number) pin=\(card.pin) amount=0.\(Int.random(in: 10...99, using: &random)) currency=\(options.currency) ref=\(ref)\n".utf8
-                }
-            }
-            if interval == nil { started = Array(repeating: monotonicMicros(), count: options.pipeline) }
-            try connection.write(bytes)
-            var holds: [String] = []
-            for slot in 0..<options.pipeline {
-                let reply = try connection.readFinalLine()
-                histogram.record(monotonicMicros() - started[min(slot, started.count - 1)])
-                ops += 1
-                if check(reply), options.mix == "hold-capture", let hold = field("hold", in: reply) { holds.append(hold) }
-            }
-            guard !holds.isEmpty else { continue }
-            bytes.removeAll(keepingCapacity: true)
-            for hold in holds { bytes += "CAPTURE hold=\(hold) amount=0.05 ref=\(runID)-\(index)-c-\(hold)\n".utf8 }
-            let captureStart = monotonicMicros()
-            if interval != nil { nextIntended = max(nextIntended, captureStart) }
-            try connection.write(bytes)
-            for _ in holds {
-                let reply = try connection.readFinalLine()
-                histogram.record(monotonicMicros() - captureStart)
-                ops += 1
-                _ = check(reply)
-            }
-        }
-    } catch {
-        errors += 1
-        samples.append("connection \(index): \(error)")
-    }
-    results.add(histogram, ops: ops, errors: errors, samples: samples)
-}
-
 func run() throws {
     let options = try Options.parse(CommandLine.arguments)
     let runID = "b" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -208,22 +143,34 @@ func run() throws {
     let cards = try issueCards(options, runID: runID)
     let before = try stats(options)
     let results = Results()
+    var sockets: [Int32] = []
+    var connections: [BenchConnection] = []
+    for _ in 0..<options.connections {
+        let connection = try BenchConnection(host: options.host, port: options.port)
+        try authenticate(connection, options)
+        connections.append(connection)
+        sockets.append(connection.fd)
+    }
     let startMicros = monotonicMicros()
     let deadline = options.requests == nil ? startMicros + UInt64(options.durationSeconds * 1_000_000) : UInt64.max
-    let quota = options.requests.map { max(1, $0 / options.connections) } ?? Int.max
-    var threads: [Thread] = []
+    let quota = options.requests ?? Int.max
+    let interval = options.rate.map { UInt64(1_000_000.0 * Double(options.connections) / $0) }
     let finished = DispatchGroup()
-    for index in 0..<options.connections {
+    let perThread = (options.connections + options.threads - 1) / options.threads
+    for first in stride(from: 0, to: options.connections, by: perThread) {
+        let share = Array(sockets[first..<min(first + perThread, sockets.count)])
+        let threadQuota = quota == Int.max ? Int.max : max(1, quota * share.count / options.connections)
         finished.enter()
         let thread = Thread {
-            worker(index: index, options: options, cards: cards, runID: runID, deadline: deadline, quota: quota, results: results)
+            let result = drive(share, firstIndex: first, options: options, cards: cards, runID: runID,
+                               deadline: deadline, quota: threadQuota, interval: interval)
+            results.add(result.histogram, ops: result.ops, errors: result.errors, samples: result.samples)
             finished.leave()
         }
-        thread.stackSize = 1 << 20
-        threads.append(thread)
         thread.start()
     }
     finished.wait()
+    withExtendedLifetime(connections) {}
     let elapsed = Double(monotonicMicros() - startMicros) / 1_000_000
     let after = try stats(options)
     let fsyncs = (Int(after["fsyncs"] ?? "0") ?? 0) - (Int(before["fsyncs"] ?? "0") ?? 0)
