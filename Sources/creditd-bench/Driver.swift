@@ -57,6 +57,7 @@ func drive(_ sockets: [Int32], firstIndex: Int, options: Options, cards: [Card],
     var events = [cepoll_event](repeating: cepoll_event(), count: 256)
     var sent = 0
     var running = true
+    var stoppedSending: UInt64?
     while running {
         let now = monotonicMicros()
         let sending = now < deadline && sent < quota
@@ -64,8 +65,13 @@ func drive(_ sockets: [Int32], firstIndex: Int, options: Options, cards: [Card],
             sent += fill(slot, options: options, cards: cards, runID: runID, now: now, interval: interval, random: &random)
             flush(slot, epfd: epfd, result: &result)
         }
+        if !sending && stoppedSending == nil { stoppedSending = now }
         if !sending && slots.allSatisfy({ $0.outstanding == 0 }) { running = false; break }
-        if now > deadline + 10_000_000 { result.errors += 1; result.samples.append("replies still missing 10 s after the end"); break }
+        if let stoppedSending, now - stoppedSending > 10_000_000 {
+            result.errors += 1
+            result.samples.append("replies still missing 10 s after the end")
+            break
+        }
         let count = cepoll_wait(epfd, &events, Int32(events.count), interval == nil ? 5 : 1)
         for index in 0..<max(0, Int(count)) {
             guard let slot = byFD[events[index].fd] else { continue }
