@@ -11,7 +11,7 @@ struct CommandSpec {
     /// True when the verb needs `AUTH` first (everything but PING and HELP).
     let needsAuth: Bool
 
-    /// The command table: one row per command, in the order of PROTOCOL.md §8.
+    /// The command table: one row per command; every daemon verb but AUTH and QUIT has one.
     static let all: [CommandSpec] = [
         CommandSpec(name: "ping", verb: "PING", isMutating: false, needsAuth: false),
         CommandSpec(name: "help", verb: "HELP", isMutating: false, needsAuth: false),
@@ -21,6 +21,22 @@ struct CommandSpec {
         CommandSpec(name: "capture", verb: "CAPTURE", isMutating: true, needsAuth: true),
         CommandSpec(name: "void", verb: "VOID", isMutating: true, needsAuth: true),
         CommandSpec(name: "history", verb: "HISTORY", isMutating: false, needsAuth: true),
+        CommandSpec(name: "credits", verb: "CREDITS", isMutating: false, needsAuth: true),
+        CommandSpec(name: "quote", verb: "QUOTE", isMutating: false, needsAuth: true),
+        CommandSpec(name: "refund", verb: "REFUND", isMutating: true, needsAuth: true),
+        CommandSpec(name: "freeze", verb: "FREEZE", isMutating: true, needsAuth: true),
+        CommandSpec(name: "unfreeze", verb: "UNFREEZE", isMutating: true, needsAuth: true),
+        CommandSpec(name: "cancel", verb: "CANCEL", isMutating: true, needsAuth: true),
+        CommandSpec(name: "stock", verb: "STOCK", isMutating: true, needsAuth: true),
+        CommandSpec(name: "activate", verb: "ACTIVATE", isMutating: true, needsAuth: true),
+        CommandSpec(name: "load", verb: "LOAD", isMutating: true, needsAuth: true),
+        CommandSpec(name: "replace", verb: "REPLACE", isMutating: true, needsAuth: true),
+        CommandSpec(name: "transfer", verb: "TRANSFER", isMutating: true, needsAuth: true),
+        CommandSpec(name: "claim", verb: "CLAIM", isMutating: true, needsAuth: true),
+        CommandSpec(name: "unlock", verb: "UNLOCK", isMutating: true, needsAuth: true),
+        CommandSpec(name: "reverse", verb: "REVERSE", isMutating: true, needsAuth: true),
+        CommandSpec(name: "report", verb: "REPORT", isMutating: false, needsAuth: true),
+        CommandSpec(name: "rates", verb: "RATES", isMutating: false, needsAuth: true),
         CommandSpec(name: "stats", verb: "STATS", isMutating: false, needsAuth: true),
     ]
 

@@ -91,20 +91,15 @@ let usageText = """
                      <command> [key=value ...]
            creditctl [options] [shell]          interactive prompt; type protocol lines, quit to leave
 
-    commands (key=value arguments pass through to creditd; see `creditctl help`):
-      issue     type=gift|store|promo amount= currency= [profile=] [expires=] [ref=]   (admin)
-      balance   card= pin= | credit=
-      hold      card= pin= | credit=, amount= currency= [ttl=] [partial=yes] [ref=]
-      capture   hold= [amount=] [ref=]
-      void      hold= [ref=]
-      history   credit= [limit=]
-      stats                                                                             (admin)
-      ping
-      help      creditd's verbs and their syntax
+    commands (key=value arguments pass through to creditd; `creditctl help` lists each verb's
+    syntax and roles as the daemon states them):
+      issue balance credits quote hold capture void refund freeze unfreeze cancel stock activate
+      load replace transfer claim unlock reverse report history rates stats ping help
       raw VERB [key=value ...]   send any verb as is
 
-    issue, hold, capture and void get ref=ctl-<random> when none is given; it is printed on
-    stderr so that the request can be retried safely with the same ref.
+    commands that change state (issue hold capture void refund freeze unfreeze cancel stock
+    activate load replace transfer claim unlock reverse) get ref=ctl-<random> when none is given;
+    it is printed on stderr so that the request can be retried safely with the same ref.
 
     defaults: --host 127.0.0.1 --port 7878 --timeout 10; --key and --secret fall back to
     CREDITD_KEY and CREDITD_SECRET (prefer the variable: arguments are visible in ps).
