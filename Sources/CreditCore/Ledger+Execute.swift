@@ -91,9 +91,11 @@ extension Ledger {
             if state.holds[first.id]?.state == .pending { events.append(.expired(first.id)) }
         }
         let holdsDone = deadlines.first.map { $0.deadline > now } ?? true
+        var reverting = Set<CreditID>()  // a card may be in the heap twice (issue, last hold resolved)
         while holdsDone, events.count < Ledger.sweepEventsMax, let first = reverts.first, first.deadline <= now {
             _ = reverts.popFirst()
-            guard let credit = state.credits[first.id], let revertAt = credit.revertAt, revertAt <= now,
+            guard reverting.insert(first.id).inserted,
+                  let credit = state.credits[first.id], let revertAt = credit.revertAt, revertAt <= now,
                   [.active, .frozen].contains(credit.status), unusable(credit, now: now)?.code != .creditExpired
             else { continue }
             // With holds pending, the revert waits: resolving the last one puts the card back in

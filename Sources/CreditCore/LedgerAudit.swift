@@ -16,7 +16,11 @@ extension Ledger {
                 }
                 if captured > leg.amount { problems.append("hold \(hold.id) captured more than its leg on \(leg.credit)") }
                 if hold.state == .pending {
-                    heldByCredit[leg.credit, default: .zero] += leg.amount
+                    guard let sum = checkedSum(heldByCredit[leg.credit, default: .zero], leg.amount.value) else {
+                        problems.append("credit \(leg.credit): pending hold legs overflow")
+                        continue
+                    }
+                    heldByCredit[leg.credit] = sum
                     pendingByCredit[leg.credit, default: []].insert(hold.id)
                 }
             }
@@ -37,7 +41,11 @@ extension Ledger {
         }
         var balance = MinorUnits.zero
         for activity in credit.history {
-            balance += balanceChange(activity)
+            guard let change = balanceChange(activity), let next = checkedSum(balance, change) else {
+                problems.append("\(name): history seq \(activity.seq) amount \(activity.amount.value) is out of range")
+                return problems
+            }
+            balance = next
             if balance != activity.balanceAfter {
                 problems.append("\(name): history seq \(activity.seq) says balance \(activity.balanceAfter.value), the chain gives \(balance.value)")
                 balance = activity.balanceAfter
@@ -47,12 +55,20 @@ extension Ledger {
         return problems
     }
 
-    /// How an activity changes a balance.
-    private func balanceChange(_ activity: Activity) -> MinorUnits {
+    /// How an activity changes a balance, in minor units; nil if it cannot be negated.
+    private func balanceChange(_ activity: Activity) -> Int64? {
         switch activity.kind {
-        case .issue, .bonus, .load, .refund, .splitIn, .reversal: return activity.amount
-        case .capture, .cancel, .breakage, .split: return MinorUnits(-activity.amount.value)
-        case .stock, .hold, .void, .expire, .freeze, .unfreeze, .replace, .transfer, .revert, .lock, .unlock: return .zero
+        case .issue, .bonus, .load, .refund, .splitIn, .reversal: return activity.amount.value
+        case .capture, .cancel, .breakage, .split:
+            let (negated, overflow) = Int64(0).subtractingReportingOverflow(activity.amount.value)
+            return overflow ? nil : negated
+        case .stock, .hold, .void, .expire, .freeze, .unfreeze, .replace, .transfer, .revert, .lock, .unlock: return 0
         }
+    }
+
+    /// `a + b`, or nil on overflow: the audit reads untrusted state and must report, not trap.
+    private func checkedSum(_ a: MinorUnits, _ b: Int64) -> MinorUnits? {
+        let (sum, overflow) = a.value.addingReportingOverflow(b)
+        return overflow ? nil : MinorUnits(sum)
     }
 }

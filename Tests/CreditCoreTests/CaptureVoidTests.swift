@@ -11,9 +11,7 @@ import Testing
     let reply = try #require(result.appliedReply)
     #expect(reply.fields == [Field("hold", "hd_1"), Field("captured", "30.00"), Field("released", "0.00"),
                              Field("balance", "70.00"), Field("currency", "AUD")])
-    #expect(reply.items == [[Field("credit", "cr_1"), Field("type", "gift"), Field("captured", "30.00"),
-                             Field("released", "0.00"), Field("currency", "AUD"), Field("balance", "70.00"),
-                             Field("tax_class", "tender")]])
+    #expect(reply.items.isEmpty)  // one leg in the sale's currency: the plain reply
     #expect(result.entry?.events == [.captured(hold, legs: [CapturedLeg(amount: MinorUnits(3000), covers: MinorUnits(3000))])])
     let record = try h.holdRecord(hold)
     #expect(record.state == .captured && record.captured == [MinorUnits(3000)])
@@ -31,7 +29,7 @@ import Testing
     let reply = try #require(h.capture(hold, "10").appliedReply)
     #expect(reply.fields == [Field("hold", "hd_2"), Field("captured", "10.00"), Field("released", "20.00"),
                              Field("balance", "90.00"), Field("currency", "AUD")])
-    #expect(reply.items.first?[2...3] == [Field("captured", "10.00"), Field("released", "20.00")])
+    #expect(reply.items.isEmpty)
     let after = try h.credit(credit)
     #expect(after.balance == MinorUnits(9000))
     #expect(after.held == MinorUnits(2000))  // only the other hold

@@ -4,14 +4,16 @@ import CreditCore
 import Testing
 
 /// Codes only the server produces, never the ledger: UNKNOWN_VERB and LINE_TOO_LONG (framing and
-/// parsing), NOT_AUTHENTICATED, AUTH_FAILED and FORBIDDEN (keys and roles), BUSY (back-pressure)
-/// and INTERNAL (journal or other I/O failure).
-private let serverOnlyCodes: Set<ErrorCode> = [.unknownVerb, .lineTooLong, .notAuthenticated, .authFailed, .forbidden, .busy, .internal]
+/// parsing), NOT_AUTHENTICATED and AUTH_FAILED (keys), BUSY (back-pressure) and INTERNAL (journal or
+/// other I/O failure). FORBIDDEN is the server's for roles, and the core's for a TRANSFER `from=`
+/// that does not own the credit.
+private let serverOnlyCodes: Set<ErrorCode> = [.unknownVerb, .lineTooLong, .notAuthenticated, .authFailed, .busy, .internal]
 
 private let coreCodes: [ErrorCode] = [
     .badRequest, .badAmount, .badCurrency, .declined, .notFound, .insufficientFunds, .exceedsHold, .holdCaptured,
     .holdVoided, .holdExpired, .currencyMismatch, .noRate, .creditInactive, .creditFrozen, .creditCancelled,
-    .holdsPending, .refConflict, .creditExpired, .tooManyHolds,
+    .holdsPending, .refConflict, .creditExpired, .tooManyHolds, .forbidden, .notTransferable, .notReversible,
+    .reversed, .cardLocked,
 ]
 
 @Test func everyErrorCodeIsClassifiedAsCoreOrServerOnly() {
@@ -32,9 +34,16 @@ func theCoreProducesCode(_ code: ErrorCode) throws {
     #expect(h.capture(captured).appliedReply != nil)
     #expect(h.void(voided).appliedReply != nil)
     let frozen = try h.newCredit(.gift, "5")
-    #expect(h.change(frozen, .freeze).appliedReply != nil)
+    #expect(h.change(frozen, .freeze, ref: "freeze-1").appliedReply != nil)
     let cancelled = try h.newCredit(.gift, "5")
     #expect(h.change(cancelled, .cancel).appliedReply != nil)
+    let store = try h.newCredit(.store, "5")
+    #expect(h.run(.reverse(original: Ref("late-1")!)).appliedReply?.value("tombstone") == "yes")
+    let locked = h.nextCard()
+    _ = try h.newCredit(.gift, "5", card: locked)
+    for _ in 0..<Fixture.policy.pinAttemptsMax {
+        #expect(h.hold(.card(cardDigest: locked.cardDigest, pinDigest: Fixture.wrongPIN), "1").recordedRefusal?.code == .declined)
+    }
     let inactive = CreditID(h.ledger.state.lastCreditNumber + 1)
     h.restore(adding: stockCard(inactive, 0, card: h.nextCard()))
     let before = h.ledger.canonicalState
@@ -44,7 +53,7 @@ func theCoreProducesCode(_ code: ErrorCode) throws {
     case .badRequest: result = h.issue(.promo, "10")
     case .badAmount: result = h.hold(credit, "0.001")
     case .badCurrency: result = h.hold(credit, "1", "EUR")
-    case .declined: result = h.hold(.card(cardDigest: card.cardDigest, pinDigest: Fixture.wrongPIN), "1")
+    case .declined: result = h.run(.claim(code: Fixture.wrongPIN, profile: ProfileID("cust-1")!))  // wrong PINs: PinLockTests
     case .notFound: result = h.void(HoldID(404))
     case .insufficientFunds: result = h.hold(credit, "90.01")
     case .exceedsHold: result = h.capture(pending, "10.01")
@@ -59,6 +68,11 @@ func theCoreProducesCode(_ code: ErrorCode) throws {
     case .holdsPending: result = h.change(credit, .cancel)
     case .refConflict: result = h.hold(credit, "2", ref: "auto-1")  // auto-1 issued the first credit
     case .creditExpired: result = h.hold(expiring, "1", at: CivilDate("2026-11-27")!.startInstant)
+    case .forbidden: result = h.run(.transfer(credit, to: ProfileID("cust-2")!, amount: nil, from: ProfileID("cust-1")))
+    case .notTransferable: result = h.run(.transfer(store, to: ProfileID("cust-2")!, amount: nil, from: nil))
+    case .notReversible: result = h.run(.reverse(original: Ref("freeze-1")!))
+    case .reversed: result = h.issue(.gift, "1", ref: "late-1")
+    case .cardLocked: result = h.hold(.card(cardDigest: locked.cardDigest, pinDigest: locked.pinDigest), "1")
     case .tooManyHolds:
         _ = try h.newHold(credit, "1")
         _ = try h.newHold(credit, "1")

@@ -31,11 +31,12 @@ import Testing
     var h = Harness()
     let store = try #require(h.issue(.store, "12.505", "KWD", profile: "cust-9").appliedReply)
     #expect(store.fields == [Field("credit", "cr_1"), Field("type", "store"), Field("balance", "12.505"),
-                             Field("currency", "KWD")])
+                             Field("currency", "KWD"), Field("profile", "cust-9")])
     let promo = try #require(h.issue(.promo, "500", "JPY", profile: "cust-9", campaign: "xmas-26",
                                      expires: "2027-06-30").appliedReply)
     #expect(promo.fields == [Field("credit", "cr_2"), Field("type", "promo"), Field("balance", "500"),
-                             Field("currency", "JPY"), Field("campaign", "xmas-26"), Field("expires", "2027-06-30")])
+                             Field("currency", "JPY"), Field("campaign", "xmas-26"), Field("profile", "cust-9"),
+                             Field("expires", "2027-06-30")])
     let credit = try h.credit(CreditID(2))
     #expect(credit.profile == ProfileID("cust-9"))
     #expect(credit.expires == CivilDate("2027-06-30"))
@@ -127,15 +128,17 @@ func issueWithTooManyDigitsOrZeroIsBadAmount(_ value: String, _ code: String) {
     let byCard = try #require(h.run(.balance(.card(cardDigest: card.cardDigest, pinDigest: card.pinDigest))).readReply)
     #expect(byCard == h.balance(id).readReply)
 
-    let wrongPIN = h.run(.balance(.card(cardDigest: card.cardDigest, pinDigest: Fixture.wrongPIN))).refusal
+    // All three are recorded (one counts toward this card's lock), so they cost the same too.
+    let wrongPIN = h.run(.balance(.card(cardDigest: card.cardDigest, pinDigest: Fixture.wrongPIN))).recordedRefusal
     let unknownCard = h.run(.balance(.card(cardDigest: Fixture.card(6666).cardDigest,
-                                           pinDigest: Fixture.card(6666).pinDigest))).refusal
+                                           pinDigest: Fixture.card(6666).pinDigest))).recordedRefusal
     let zeroPIN = h.run(.balance(.card(cardDigest: Fixture.card(7777).cardDigest,
-                                       pinDigest: Digest32(w0: 0, w1: 0, w2: 0, w3: 0)))).refusal
+                                       pinDigest: Digest32(w0: 0, w1: 0, w2: 0, w3: 0)))).recordedRefusal
     #expect(wrongPIN == CreditError(.declined, "card declined"))
     #expect(unknownCard == wrongPIN)
     #expect(zeroPIN == wrongPIN)
     // Another card's PIN does not open this card.
     _ = try h.newCredit(.gift, "25", card: Fixture.card(8888))
-    #expect(h.run(.balance(.card(cardDigest: card.cardDigest, pinDigest: Fixture.card(8888).pinDigest))).code == .declined)
+    #expect(h.run(.balance(.card(cardDigest: card.cardDigest, pinDigest: Fixture.card(8888).pinDigest))).recordedRefusal?.code
+        == .declined)
 }

@@ -10,7 +10,7 @@ import Testing
     let result = h.issue(.store, "50", profile: "cust-1", bonus: "10", ref: "r-1")
     let reply = try #require(result.appliedReply)
     #expect(reply.fields == [Field("credit", "cr_1"), Field("type", "store"), Field("balance", "60.00"),
-                             Field("currency", "AUD"), Field("bonus", "10.00")])
+                             Field("currency", "AUD"), Field("bonus", "10.00"), Field("profile", "cust-1")])
     #expect(result.entry?.events == [.issued(IssuedCredit(credit: CreditID(1), type: .store, currency: "AUD",
                                                           amount: MinorUnits(5000), bonus: MinorUnits(1000), expires: nil,
                                                           profile: ProfileID("cust-1"), card: nil, campaign: nil))])
@@ -75,7 +75,7 @@ func bonusIsOnlyForStoreCredit(_ type: CreditType) {
     #expect(h.issue(.promo, "10", profile: "cust-1").refusal == CreditError(.badRequest, "promo credit requires campaign="))
     let reply = try #require(h.issue(.promo, "10", profile: "cust-1", campaign: "xmas-26").appliedReply)
     #expect(reply.fields == [Field("credit", "cr_1"), Field("type", "promo"), Field("balance", "10.00"),
-                             Field("currency", "AUD"), Field("campaign", "xmas-26")])
+                             Field("currency", "AUD"), Field("campaign", "xmas-26"), Field("profile", "cust-1")])
     #expect(try h.credit(CreditID(1)).campaign == "xmas-26")
     #expect(h.ledger.creditCount == 1)
 }

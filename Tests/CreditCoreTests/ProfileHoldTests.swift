@@ -169,7 +169,7 @@ func aCaptureTakesTheLegsInPlanOrder(_ value: String?, _ expected: [(Int64, Int6
         let held = h.hold(selector, value, currency, partial: partial)
         switch (quoted, held) {
         case (.refused(let a), .refused(let b)): #expect(a == b)
-        case (.read(let quote), .applied(_, let hold)): #expect(quote.items == hold.items)
+        case (.read(let quote, _), .applied(_, let hold)): #expect(quote.items == hold.items)
         default: Issue.record("QUOTE \(quoted) but HOLD \(held)")
         }
     }

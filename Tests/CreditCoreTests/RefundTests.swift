@@ -32,7 +32,7 @@ import Testing
     var h = Harness(policy: Fixture.fxPolicy)  // a rate does not make a refund convertible
     let id = try h.newCredit(.gift, "50")
     let before = h.ledger.canonicalState
-    #expect(h.refund(id, "5", "NZD").refusal == CreditError(.currencyMismatch, "credit cr_1 is in AUD, refund is in NZD"))
+    #expect(h.refund(id, "5", "NZD").refusal == CreditError(.currencyMismatch, "credit cr_1 is in AUD, not NZD"))
     #expect(h.refund(id, "5", "JPY").code == .currencyMismatch)
     #expect(h.refund(id, "5", "XYZ").refusal == CreditError(.badCurrency, "unknown currency XYZ"))
     #expect(h.refund(CreditID(9), "5").refusal == CreditError(.notFound, "no credit cr_9"))
@@ -49,7 +49,7 @@ func aRefundOfZeroOrTooManyDigitsIsBadAmount(_ value: String) throws {
 @Test func aRefundMayFillTheCreditToItsMaximumAndNoFurther() throws {
     var h = Harness()
     let id = try h.newCredit(.gift, "999")
-    #expect(h.refund(id, "1.01").refusal == CreditError(.badAmount, "refund would exceed the maximum balance of 1000.00 AUD"))
+    #expect(h.refund(id, "1.01").refusal == CreditError(.badAmount, "would exceed the maximum balance of 1000.00 AUD"))
     #expect(h.refund(id, "1").appliedReply?.value("balance") == "1000.00")
     #expect(h.refund(id, "0.01").code == .badAmount)
     let kwd = try h.newCredit(.gift, "499.999", "KWD")

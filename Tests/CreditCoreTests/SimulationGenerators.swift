@@ -1,4 +1,4 @@
-// Generates the simulation's random requests: valid most of the time, and each kind of invalid one now and then.
+// Generates the simulation's random issues, holds, captures, refunds, status changes and retries: valid most of the time, and each kind of invalid one now and then.
 
 import CreditCore
 
@@ -44,7 +44,7 @@ extension Simulation {
 
     mutating func randomIssue() -> Command {
         let currency = randomCurrency()
-        let type = CreditType.allCases[rng.below(3)]
+        let type: CreditType = rng.chance(45) ? .gift : rng.chance(55) ? .store : .promo
         var bonus: DecimalAmount?
         var bonusUnits: Int64 = 0
         if type == .store ? rng.chance(60) : rng.chance(2) {
@@ -74,18 +74,47 @@ extension Simulation {
             cardCounter += 1
             card = Fixture.card(cardCounter)
         }
-        return .issue(IssueCommand(type: type, amount: DecimalAmount(amountText(units, currency, valid: valid))!,
-                                   bonus: bonus, currency: code, profile: profile, campaign: campaign,
-                                   expires: expires, card: card))
+        var issue = IssueCommand(type: type, amount: DecimalAmount(amountText(units, currency, valid: valid))!,
+                                 bonus: bonus, currency: code, profile: profile, campaign: campaign,
+                                 expires: expires, card: card)
+        if type == .gift && rng.chance(75) {
+            addGiftParties(&issue)
+        } else if type != .gift && rng.chance(3) {
+            issue.purchaser = randomProfile()  // gift cards only: BAD_REQUEST
+        }
+        return .issue(issue)
+    }
+
+    /// A gift card's purchaser, its recipient (a profile, or unknown with a fresh claim code) and a
+    /// smart revert; now and then a combination the rules refuse.
+    mutating func addGiftParties(_ issue: inout IssueCommand) {
+        issue.purchaser = rng.chance(92) ? randomProfile() : nil
+        switch rng.below(100) {
+        case 0..<40: issue.recipient = .profile(randomProfile())
+        case 40..<85:
+            issue.recipient = .unknown
+            claimCounter += 1
+            issue.claim = Digest32(w0: claimCounter, w1: 0xC1A1, w2: seed, w3: 0)
+            claimCodes.append(issue.claim!)
+        default: break
+        }
+        if issue.recipient != nil && !rng.chance(5) { issue.profile = nil }  // else recipient and profile: BAD_REQUEST
+        if rng.chance(issue.recipient != nil ? 45 : 5) { issue.revertAfter = Seconds(rng.inRange(20...240)) }
     }
 
     /// HOLD on one credit by id or card, mostly in its currency, often in the other convertible
     /// one, now and then in one without a rate or an unknown one.
     mutating func randomSingleHold() -> HoldCommand {
-        let id = rng.chance(30) ? randomCreditID(mostly: { !$0.pendingHolds.isEmpty }) : randomCreditID()
+        let id: CreditID
+        switch rng.below(100) {
+        case 0..<30: id = randomCreditID(mostly: { !$0.pendingHolds.isEmpty })
+        case 30..<40: id = randomCreditID(mostly: { $0.revertAt != nil })
+        case 40..<48: id = randomCreditID(mostly: { $0.pendingHolds.count >= 2 })  // toward TOO_MANY_HOLDS
+        default: id = randomCreditID()
+        }
         let credit = live.state.credits[id]
         var selector = CreditSelector.credit(id)
-        if let card = cards[id], rng.chance(50) {
+        if let card = credit?.card, rng.chance(50) {
             selector = .card(cardDigest: card.cardDigest, pinDigest: rng.chance(8) ? Fixture.wrongPIN : card.pinDigest)
         }
         var sale = credit?.currency ?? randomCurrency()
@@ -186,11 +215,13 @@ extension Simulation {
             return old
         case 60..<85:
             let other: Command
-            switch rng.below(5) {
+            switch rng.below(7) {
             case 0: other = .hold(randomSingleHold())
             case 1: other = randomCapture()
             case 2: other = .void(randomHoldID())
             case 3: other = randomRefund()
+            case 4: other = randomTransfer()
+            case 5: other = randomLoad()
             default: other = randomStatusChange()
             }
             return Request(client: old.client, ref: old.ref, command: other)

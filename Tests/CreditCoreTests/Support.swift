@@ -1,4 +1,4 @@
-// Provides the shared fixtures: a fixed policy (AUD, JPY, KWD), an FX policy (AUD, NZD, JPY, KWD with rates both ways), fixed instants, card keys, and a harness that runs commands at explicit instants.
+// Provides the shared fixtures: a fixed policy (AUD, JPY, KWD), an FX policy (AUD, NZD, JPY, KWD with rates both ways), fixed instants, card keys, claim codes, and a harness that runs every command at explicit instants.
 
 import CreditCore
 import Testing
@@ -82,6 +82,14 @@ func fingerprint(of command: Command) -> Digest32 {
         fnv.mix(amount: issue.amount)
         if let bonus = issue.bonus { fnv.mix(amount: bonus) } else { fnv.mix("-") }
         fnv.mix(issue.card?.cardDigest.bytes ?? [], issue.card?.pinDigest.bytes ?? [])
+        let recipient: String
+        switch issue.recipient {
+        case .profile(let profile)?: recipient = "to:" + profile.text
+        case .unknown?: recipient = "unknown"
+        case nil: recipient = "-"
+        }
+        fnv.mix(issue.purchaser?.text ?? "-", recipient, issue.revertAfter.map { String($0.value) } ?? "-")
+        fnv.mix(issue.claim?.bytes ?? [])
     case .hold(let hold):
         fnv.mix("hold")
         fnv.mix(hold)
@@ -102,6 +110,33 @@ func fingerprint(of command: Command) -> Digest32 {
         fnv.mix("refund", id.description, currency)
         fnv.mix(amount: amount)
     case .changeStatus(let id, let change, let reason): fnv.mix("status", id.description, change.rawValue, reason)
+    case .stock(let count, let cards, let currency, let batch):
+        fnv.mix("stock", String(count), currency, batch ?? "-")
+        for card in cards { fnv.mix(card.cardDigest.bytes, card.pinDigest.bytes) }
+    case .activate(let cardDigest, let amount, let currency):
+        fnv.mix("activate", currency)
+        fnv.mix(cardDigest.bytes)
+        fnv.mix(amount: amount)
+    case .load(let cardDigest, let amount, let currency):
+        fnv.mix("load", currency)
+        fnv.mix(cardDigest.bytes)
+        fnv.mix(amount: amount)
+    case .replace(let id, let keys):
+        fnv.mix("replace", id.description)
+        fnv.mix(keys?.cardDigest.bytes ?? [], keys?.pinDigest.bytes ?? [])
+    case .transfer(let id, let profile, let amount, let from):
+        fnv.mix("transfer", id.description, profile.text, from?.text ?? "-")
+        if let amount { fnv.mix(amount: amount) } else { fnv.mix("whole") }
+    case .claim(let code, let profile):
+        fnv.mix("claim", profile.text)
+        fnv.mix(code.bytes)
+    case .reverse(let original): fnv.mix("reverse", original.text)
+    case .report(let kind):
+        switch kind {
+        case .liability(let currency): fnv.mix("liability", currency ?? "-")
+        case .activity(let from, let to): fnv.mix("activity", from.description, to.description)
+        }
+    case .unlock(let id): fnv.mix("unlock", id.description)
     }
     return fnv.digest
 }
@@ -162,22 +197,29 @@ extension Execution {
     /// The entry of an applied change, else nil.
     var entry: Entry? { if case .applied(let entry, _) = self { return entry } else { return nil } }
     /// The reply of a read, else nil.
-    var readReply: Reply? { if case .read(let reply) = self { return reply } else { return nil } }
+    var readReply: Reply? { if case .read(let reply, _) = self { return reply } else { return nil } }
+    /// The entry a read had to journal (a right PIN clearing a card's wrong-PIN count), else nil.
+    var readEntry: Entry? { if case .read(_, let entry) = self { return entry } else { return nil } }
     /// The reply of a replayed retry, else nil.
     var replayedReply: Reply? { if case .replayed(let reply) = self { return reply } else { return nil } }
     /// The error of a refusal, else nil.
     var refusal: CreditError? { if case .refused(let error) = self { return error } else { return nil } }
     /// The refusal's code, else nil.
     var code: ErrorCode? { refusal?.code }
+    /// The error of a refusal whose attempt was journaled (a declined card), else nil.
+    var recordedRefusal: CreditError? { if case .refusedRecorded(let error, _) = self { return error } else { return nil } }
+    /// The entry of a refusal whose attempt was journaled, else nil.
+    var recordedEntry: Entry? { if case .refusedRecorded(_, let entry) = self { return entry } else { return nil } }
 }
 
 /// Compares two executions case by case, payload by payload.
 func sameOutcome(_ lhs: Execution, _ rhs: Execution) -> Bool {
     switch (lhs, rhs) {
-    case (.read(let a), .read(let b)): return a == b
+    case (.read(let a, let entryA), .read(let b, let entryB)): return a == b && entryA == entryB
     case (.applied(let entryA, let a), .applied(let entryB, let b)): return entryA == entryB && a == b
     case (.replayed(let a), .replayed(let b)): return a == b
     case (.refused(let a), .refused(let b)): return a == b
+    case (.refusedRecorded(let a, let entryA), .refusedRecorded(let b, let entryB)): return a == b && entryA == entryB
     default: return false
     }
 }
@@ -188,6 +230,8 @@ struct Harness {
     var ledger = Ledger(policy: Fixture.policy)
     var now = Fixture.t0
     var client = ClientID("till-1")
+    /// Every entry `run` saw applied, in order (for replay checks).
+    var entries: [Entry] = []
     private var refCounter = 0
     private var cardCounter: UInt64 = 0
 
@@ -206,7 +250,12 @@ struct Harness {
         }
         let context = RequestContext(now: at ?? now, client: client ?? self.client, ref: refText.flatMap(Ref.init),
                                      fingerprint: given ?? fingerprint(of: command))
-        return ledger.execute(command, context: context)
+        let execution = ledger.execute(command, context: context)
+        switch execution {
+        case .applied(let entry, _), .read(_, let entry?), .refusedRecorded(_, let entry): entries.append(entry)
+        case .read, .replayed, .refused: break
+        }
+        return execution
     }
 
     /// Moves the clock forward.
@@ -332,13 +381,94 @@ struct Harness {
         run(.credits(ProfileID(profile)!), at: at)
     }
 
+    /// ISSUE of a gift card with its parties: `purchaser=`, `recipient=` (a profile, or unknown with
+    /// `claim` as its code's digest) and `revert_after=`.
+    @discardableResult
+    mutating func issueGift(_ value: String, _ currency: String = "AUD", purchaser: String? = nil,
+                            recipient: Recipient? = nil, claim: Digest32? = nil, revertAfter: Seconds? = nil,
+                            profile: String? = nil, expires: String? = nil, card: CardKeys? = nil,
+                            ref: String? = nil, at: Instant? = nil) -> Execution {
+        var issue = IssueCommand(type: .gift, amount: amount(value), currency: currency,
+                                 profile: profile.flatMap(ProfileID.init), expires: expires.flatMap(CivilDate.init),
+                                 card: card ?? nextCard(), purchaser: purchaser.flatMap(ProfileID.init),
+                                 recipient: recipient, revertAfter: revertAfter)
+        issue.claim = claim
+        return run(.issue(issue), ref: ref, at: at)
+    }
+
+    /// `issueGift` that must succeed; returns the new credit's id.
+    mutating func newGift(_ value: String, _ currency: String = "AUD", purchaser: String? = nil,
+                          recipient: Recipient? = nil, claim: Digest32? = nil, revertAfter: Seconds? = nil,
+                          expires: String? = nil, card: CardKeys? = nil) throws -> CreditID {
+        let reply = try #require(issueGift(value, currency, purchaser: purchaser, recipient: recipient, claim: claim,
+                                           revertAfter: revertAfter, expires: expires, card: card).appliedReply)
+        return try #require(reply.value("credit").flatMap(CreditID.init))
+    }
+
+    /// STOCK of `count` inactive cards with fresh keys; returns the outcome and the keys.
+    mutating func stock(_ count: Int, _ currency: String = "AUD", batch: String? = nil,
+                        ref: String? = nil) -> (Execution, [CardKeys]) {
+        let cards = (0..<count).map { _ in nextCard() }
+        return (run(.stock(count: count, cards: cards, currency: currency, batch: batch), ref: ref), cards)
+    }
+
+    /// ACTIVATE a stock card by its number.
+    @discardableResult
+    mutating func activate(_ card: CardKeys, _ value: String, _ currency: String = "AUD", ref: String? = nil) -> Execution {
+        run(.activate(cardDigest: card.cardDigest, amount: amount(value), currency: currency), ref: ref)
+    }
+
+    /// LOAD (top up) a card by its number.
+    @discardableResult
+    mutating func load(_ card: CardKeys, _ value: String, _ currency: String = "AUD", ref: String? = nil) -> Execution {
+        run(.load(cardDigest: card.cardDigest, amount: amount(value), currency: currency), ref: ref)
+    }
+
+    /// REPLACE a credit's card with `keys` (fresh ones if nil).
+    @discardableResult
+    mutating func replace(_ credit: CreditID, with keys: CardKeys? = nil, ref: String? = nil) -> Execution {
+        let card = keys ?? nextCard()
+        return run(.replace(credit, card), ref: ref)
+    }
+
+    /// TRANSFER a credit, whole (nil) or split (`value`), optionally only if it belongs to `from`.
+    @discardableResult
+    mutating func transfer(_ credit: CreditID, to profile: String, _ value: String? = nil, from: String? = nil,
+                           ref: String? = nil) -> Execution {
+        run(.transfer(credit, to: ProfileID(profile)!, amount: value.map(amount), from: from.flatMap(ProfileID.init)), ref: ref)
+    }
+
+    /// CLAIM a card kept for an unknown recipient.
+    @discardableResult
+    mutating func claim(_ code: Digest32, for profile: String, ref: String? = nil) -> Execution {
+        run(.claim(code: code, profile: ProfileID(profile)!), ref: ref)
+    }
+
+    /// REVERSE the request this client (or `client`) sent as `original`.
+    @discardableResult
+    mutating func reverse(_ original: String, ref: String? = nil, client: ClientID? = nil, at: Instant? = nil) -> Execution {
+        run(.reverse(original: Ref(original)!), ref: ref, at: at, client: client)
+    }
+
+    /// UNLOCK a card's PIN lock.
+    @discardableResult
+    mutating func unlock(_ credit: CreditID, ref: String? = nil) -> Execution {
+        run(.unlock(credit), ref: ref)
+    }
+
+    /// BALANCE by card number and PIN (the card's own PIN unless `pin` is given).
+    @discardableResult
+    mutating func balance(card: CardKeys, pin: Digest32? = nil, at: Instant? = nil) -> Execution {
+        run(.balance(.card(cardDigest: card.cardDigest, pinDigest: pin ?? card.pinDigest)), at: at)
+    }
+
     /// Expires due holds and credits at the harness's clock.
     mutating func sweep() -> Entry? {
         ledger.sweep(now: now)
     }
 
-    /// Replaces the ledger by one restored from its state with `credit` added: the only way to
-    /// get a credit the commands cannot make (e.g. an inactive stock card).
+    /// Replaces the ledger by one restored from its state with `credit` added (or replaced): a stock
+    /// card without a STOCK request, or a tampered record for the audit.
     mutating func restore(adding credit: Credit) {
         var state = ledger.canonicalState
         state.credits[credit.id] = credit
@@ -357,8 +487,24 @@ struct Harness {
     }
 }
 
-/// An inactive stock gift card of `value` (as a snapshot would hold one), for tests of the
-/// inactive status, which no command in the core creates.
+/// A claim code's digest for tests (the server keeps only the keyed digest of the code it made).
+func claimCode(_ n: UInt64) -> Digest32 {
+    Digest32(w0: n, w1: 0xC1A1, w2: 0, w3: 0)
+}
+
+/// A copy of `credit` with some fields changed, as a tampered snapshot would hold it.
+func tampered(_ credit: Credit, balance: MinorUnits? = nil, held: MinorUnits? = nil, pendingHolds: [HoldID]? = nil,
+              history: [Activity]? = nil) -> Credit {
+    Credit(id: credit.id, type: credit.type, currency: credit.currency, balance: balance ?? credit.balance,
+           held: held ?? credit.held, status: credit.status, expires: credit.expires, profile: credit.profile,
+           card: credit.card, marketing: credit.marketing, campaign: credit.campaign, purchaser: credit.purchaser,
+           claim: credit.claim, revertAt: credit.revertAt, batch: credit.batch, pinFailures: credit.pinFailures,
+           lockedUntil: credit.lockedUntil, pendingHolds: pendingHolds ?? credit.pendingHolds,
+           history: history ?? credit.history)
+}
+
+/// An inactive stock gift card of `value` (as a snapshot would hold one), for tests that need one
+/// without a STOCK request.
 func stockCard(_ id: CreditID, _ value: Int64, currency: Currency = Fixture.aud, card: CardKeys,
                profile: ProfileID? = nil) -> Credit {
     Credit(id: id, type: .gift, currency: currency, balance: MinorUnits(value), held: .zero, status: .inactive,
