@@ -1,0 +1,40 @@
+// Fuzzes SnapshotCodec.decode: any bytes must throw DecodeError or decode, never trap; whatever
+// decodes must round-trip through the encoder, and restoring a ledger from it and auditing that
+// ledger must not trap either (a damaged state may have audit problems: reporting them is the
+// audit's job, trapping is a bug).
+
+import CreditCore
+import CreditJournal
+import FuzzSupport
+import LibFuzzer
+
+@_cdecl("FuzzSnapshotDecoder_main")
+func fuzzSnapshotDecoderMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runLibFuzzer(argc: argc, argv: argv) { data, size in
+        checkSnapshotDecoding(fuzzInput(data, size))
+        return 0
+    }
+}
+
+/// One input: decode, round-trip, restore, audit.
+func checkSnapshotDecoding(_ bytes: [UInt8]) {
+    guard case .success(let state) = decodeSnapshot(bytes) else { return }
+    let encoded = SnapshotCodec.encode(state)
+    precondition(decodeSnapshot(encoded) == .success(state), "a decoded snapshot does not survive re-encoding")
+    // Credits and holds may come in any order, so only the encoder's output is canonical.
+    precondition(SnapshotCodec.encode(state) == encoded, "encoding the same state twice differs")
+    let ledger = Ledger(policy: fuzzPolicy, state: state)
+    precondition(ledger.canonicalState == state, "restoring a ledger changed its state")
+    precondition(ledger.creditCount == state.credits.count, "restoring lost credits")
+    _ = ledger.auditProblems
+    _ = ledger.nextDeadline
+}
+
+/// The decoder's answer as a value, so answers can be compared.
+func decodeSnapshot(_ body: [UInt8]) -> Result<LedgerState, DecodeError> {
+    do throws(DecodeError) {
+        return .success(try SnapshotCodec.decode(body, currencies: fuzzCurrencies))
+    } catch {
+        return .failure(error)
+    }
+}
