@@ -150,7 +150,7 @@ private func body(_ event: Event) -> (bytes: [UInt8], tagOffset: Int) {
     }
 }
 
-@Test(arguments: [UInt8(0), 11, 99, 255])
+@Test(arguments: [UInt8(0), 21, 99, 255])
 func anUnknownEventTagIsRefused(_ tag: UInt8) {
     var (bytes, offset) = body(.voided(HoldID(1)))
     #expect(bytes[offset] == 4)
@@ -168,7 +168,7 @@ func anUnknownEventTagIsRefused(_ tag: UInt8) {
     (Event.refunded(CreditID(1), amount: MinorUnits(-5)), "refund amount must be positive, is -5"),
     (.refunded(CreditID(1), amount: .zero), "refund amount must be positive, is 0"),
     (.issued(IssuedCredit(credit: CreditID(1), type: .gift, currency: "AUD", amount: MinorUnits(-1), expires: nil,
-                          profile: nil, card: card(1))), "issue amount must be positive, is -1"),
+                          profile: nil, card: card(1))), "issue amount must not be negative, is -1"),
     (.issued(IssuedCredit(credit: CreditID(1), type: .store, currency: "AUD", amount: MinorUnits(1), bonus: MinorUnits(-1),
                           expires: nil, profile: ProfileID("p"), card: nil)), "bonus must not be negative, is -1"),
     (.held(PlacedHold(hold: HoldID(1), currency: "AUD", requested: MinorUnits(-100),
@@ -294,9 +294,27 @@ private func everyKindOfState() throws -> LedgerState {
                                    status: .active, expires: nil, profile: ProfileID("cust-2"), card: card(7),
                                    pendingHolds: [],
                                    history: [stock, Activity(seq: 2, at: t0, kind: .load, amount: MinorUnits(2500),
-                                                             balanceAfter: MinorUnits(2500), hold: nil, ref: Ref("sale-9"))])
+                                                             balanceAfter: MinorUnits(2500), hold: nil, ref: Ref("sale-9"))]
+                                       + laterKinds(from: 3, balance: MinorUnits(2500)))
     state.lastCreditNumber = loaded.number
     return state
+}
+
+/// One activity of each kind the command-made state lacks (balance-neutral, so the chain holds).
+private func laterKinds(from seq: UInt32, balance: MinorUnits) -> [Activity] {
+    let pairs: [(ActivityKind, Int64)] = [(.replace, 0), (.transfer, 0), (.split, 100), (.splitIn, 100), (.revert, 0),
+                                          (.reversal, -50), (.reversal, 50), (.lock, 0), (.unlock, 0)]
+    var running = balance
+    return pairs.enumerated().map { offset, pair in
+        let (kind, amount) = pair
+        switch kind {
+        case .split: running -= MinorUnits(amount)
+        case .splitIn, .reversal: running += MinorUnits(amount)
+        default: break
+        }
+        return Activity(seq: seq + UInt32(offset), at: t0, kind: kind, amount: MinorUnits(amount), balanceAfter: running,
+                        hold: nil, ref: nil, reason: kind == .transfer ? "to cust-3" : nil)
+    }
 }
 
 @Test func aStateWithEveryKindOfCreditHoldAndActivityRoundTripsExactly() throws {

@@ -211,7 +211,7 @@ private func revealedCard(_ fields: [String: String]) throws -> (card: String, p
     #expect(try admin.request(line)
         == ["OK credit=cr_1 type=gift balance=75.00 currency=AUD card=************\(card.card.suffix(4)) profile=buyer1 claim=pending"])
     // Until it is claimed the card is kept against the purchaser.
-    let kept = ["* credit=cr_1 type=gift balance=75.00 held=0.00 available=75.00 currency=AUD status=active card=\(card.card.suffix(4))",
+    let kept = ["* credit=cr_1 type=gift balance=75.00 held=0.00 available=75.00 currency=AUD status=active card=\(card.card.suffix(4)) claim=pending",
                 "OK profile=buyer1 count=1"]
     #expect(try admin.request("CREDITS profile=buyer1") == kept)
 
