@@ -7,8 +7,9 @@ import CreditJournal
 /// start-up with a message naming the file and offset, because dropping data silently is worse
 /// than not starting.
 enum Recovery {
-    /// The recovered ledger and the LSN of the last record applied.
-    static func recover(directory: String, policy: LedgerPolicy) throws -> (Ledger, UInt64) {
+    /// The recovered ledger, the LSN of the last record applied, and the LSN the newest snapshot
+    /// covers (0 without one).
+    static func recover(directory: String, policy: LedgerPolicy) throws -> (Ledger, UInt64, UInt64) {
         var ledger = Ledger(policy: policy)
         var snapshotLSN: UInt64 = 0
         if let snapshot = try SnapshotStore.loadLatest(directory: directory) {
@@ -24,6 +25,6 @@ enum Recovery {
             }
         }
         if let torn = report.tornTail { Log.write(.warn, "journal tail cut", ["detail": torn]) }
-        return (ledger, report.lastLSN)
+        return (ledger, report.lastLSN, snapshotLSN)
     }
 }

@@ -27,7 +27,7 @@ public enum Server {
         defer { close(lockFD) }
         let secret = try ServerSecret.loadOrCreate(path: config.secretPath)
         let cards = try CardGenerator(prefix: config.cardPrefix, length: config.cardLength, pinLength: config.pinLength)
-        let (ledger, lastLSN) = try Recovery.recover(directory: config.dataDirectory, policy: policy)
+        let (ledger, lastLSN, snapshotLSN) = try Recovery.recover(directory: config.dataDirectory, policy: policy)
 
         let wakeFD = cepoll_eventfd()
         guard wakeFD >= 0 else { throw ServerError("eventfd failed: \(errnoText())") }
@@ -36,7 +36,7 @@ public enum Server {
             onDurable: { _ in var one: UInt64 = 1; _ = write(wakeFD, &one, 8) },
             onFatal: { message in fatal("journal failed, stopping without acknowledging: \(message)") })
         let snapshotter = Snapshotter(directory: config.dataDirectory, everyRecords: config.snapshotEveryRecords,
-                                      onFatal: { message in fatal(message) })
+                                      recordsSince: Int(lastLSN - snapshotLSN), onFatal: { message in fatal(message) })
         let engine = Engine(ledger: ledger, journal: journal, appliedLSN: lastLSN, hasher: KeyedHasher(secret: secret),
                             cards: cards, keys: keys, snapshotter: snapshotter)
 

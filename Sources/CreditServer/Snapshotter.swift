@@ -24,9 +24,12 @@ final class Snapshotter {
     /// Snapshots completed since start.
     var completed: Int { progress.completed.load(ordering: .relaxed) }
 
-    init(directory: String, everyRecords: Int, onFatal: @escaping @Sendable (String) -> Void) {
+    /// `recordsSince` counts the journal records the last snapshot does not cover (those replayed
+    /// at start-up), so a daemon that restarts often still snapshots.
+    init(directory: String, everyRecords: Int, recordsSince: Int, onFatal: @escaping @Sendable (String) -> Void) {
         self.directory = directory
         self.everyRecords = everyRecords
+        self.recordsSince = recordsSince
         self.onFatal = onFatal
     }
 
