@@ -36,6 +36,7 @@ let package = Package(
         .executableTarget(name: "creditd", dependencies: ["CreditServer"]),
         // The load generator: drives a running daemon and reports throughput and latency.
         .executableTarget(name: "creditd-bench", dependencies: ["CEpoll"]),
+        .executableTarget(name: "creditd-crashtest", dependencies: ["CreditClient"]),
         // A client for creditd's line protocol: connect, authenticate, send requests, parse replies.
         .target(name: "CreditClient"),
         // The admin command-line tool.
