@@ -42,15 +42,17 @@ let package = Package(
         // The admin command-line tool.
         .executableTarget(name: "creditctl", dependencies: ["CreditClient"]),
 
+        // Test support shared by the wire test targets: starts the real daemon, talks to it.
+        .target(name: "CreditTestSupport", path: "Tests/CreditTestSupport"),
         .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
         .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
         .testTarget(name: "CreditJournalTests", dependencies: ["CreditJournal"]),
         .testTarget(name: "CreditProtocolTests", dependencies: ["CreditProtocol"]),
         .testTarget(
             name: "CreditServerTests",
-            dependencies: ["CreditServer", "CreditJournal", "CreditCore", "creditd"]
+            dependencies: ["CreditServer", "CreditJournal", "CreditCore", "CreditTestSupport", "creditd"]
         ),
-        .testTarget(name: "CreditClientTests", dependencies: ["CreditClient", "creditd"]),
+        .testTarget(name: "CreditClientTests", dependencies: ["CreditClient", "CreditTestSupport", "creditd"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,13 +3,14 @@
 // connection; tagged pipelines of 100 and of thousands of requests (past the server's
 // back-pressure limits) without deadlock; BUSY, QUIT and connect failures reported as such.
 
+@testable import CreditTestSupport
 import CreditClient
 import Foundation
 import Testing
 
 @Suite struct ConnectionWireTests {
     @Test func authenticateIssueBalanceHoldCapture() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let connection = try daemon.client(as: nil)
         defer { connection.close() }
         #expect(try connection.authenticate(key: "dev-admin", secret: "dev-admin-secret") == "admin")
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func errReplyIsReturnedAndTheConnectionStaysUsable() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let connection = try daemon.client()
         defer { connection.close() }
         let reply = try connection.send(Request("BALANCE", ["credit": "cr_99"], tag: "q1"))
@@ -63,7 +64,7 @@ import Testing
     }
 
     @Test func authFailureAndRoles() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let connection = try daemon.client(as: nil)
         defer { connection.close() }
         #expect(throws: CreditClientError.server(code: "AUTH_FAILED", message: "unknown key or wrong secret")) {
@@ -81,7 +82,7 @@ import Testing
     }
 
     @Test func pipelineOf100TaggedRequests() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let connection = try daemon.client()
         defer { connection.close() }
         let credit = try #require(try connection.send(Request("ISSUE", ["type": "gift", "amount": "100", "currency": "AUD", "ref": "p-issue"])).require()["credit"])
@@ -105,7 +106,7 @@ import Testing
     }
 
     @Test func longPipelineFlowsPastTheServersBackPressure() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let connection = try daemon.client()
         defer { connection.close() }
         let credit = try #require(try connection.send(Request("ISSUE", ["type": "gift", "amount": "500", "currency": "AUD", "ref": "l-issue"])).require()["credit"])
@@ -126,7 +127,7 @@ import Testing
     }
 
     @Test func rawLinesAreSentAsTyped() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let connection = try daemon.client()
         defer { connection.close() }
         let reply = try connection.send(line: "  #a-1   ping")
@@ -140,7 +141,7 @@ import Testing
     }
 
     @Test func quitThenTheConnectionIsClosed() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let connection = try daemon.client()
         #expect(try connection.send(Request("QUIT")).isOK)
         // The server closed after QUIT: the next request finds the connection closed (or reset).
@@ -152,7 +153,7 @@ import Testing
     }
 
     @Test func busyServerIsAServerError() throws {
-        let daemon = try TestDaemon(extraConfig: "max_connections = 1")
+        let daemon = try Daemon(extraConfig: "max_connections = 1")
         let first = try daemon.client()
         defer { first.close() }
         let second = try CreditConnection(host: "127.0.0.1", port: daemon.port)
@@ -163,7 +164,7 @@ import Testing
     }
 
     @Test func namesAndAddressFamilies() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         // "localhost" may resolve to ::1 first, where nothing listens; the next address is tried.
         let byName = try CreditConnection(host: "localhost", port: daemon.port)
         #expect(try byName.send(Request("PING")).isOK)

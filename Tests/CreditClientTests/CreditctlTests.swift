@@ -3,13 +3,14 @@
 // currency beside amounts, --json is one parseable object per reply, the interactive mode reads a
 // pipe, and the exit status is 0 OK, 1 ERR reply, 2 usage error, 3 connection failure.
 
+@testable import CreditTestSupport
 import CreditClient
 import Foundation
 import Testing
 
 @Suite struct CreditctlTests {
     @Test func issueWithJSONThenBalance() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let issued = try daemon.ctl(["issue", "type=gift", "amount=50", "currency=AUD", "--json"])
         #expect(issued.status == 0, "\(issued.stderr)")
         let lines = issued.stdout.split(separator: "\n")
@@ -50,7 +51,7 @@ import Testing
     }
 
     @Test func holdCaptureVoidHistoryAsTables() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let connection = try daemon.client()
         let credit = try #require(try connection.send(Request("ISSUE", ["type": "gift", "amount": "100", "currency": "AUD", "ref": "t-1"])).require()["credit"])
         connection.close()
@@ -92,7 +93,7 @@ import Testing
     }
 
     @Test func serverErrorExitsOneWithTheMessageOnStderr() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let result = try daemon.ctl(["balance", "credit=cr_99"])
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
@@ -119,7 +120,7 @@ import Testing
     }
 
     @Test func usageErrorsExitTwoAndSendNothing() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let cases: [(arguments: [String], environment: [String: String], says: String)] = [
             (["frob"], [:], "unknown command"),
             (["balance", "cr_1"], ["CREDITD_KEY": "dev-admin", "CREDITD_SECRET": "dev-admin-secret"], "expected key=value"),
@@ -146,7 +147,7 @@ import Testing
     }
 
     @Test func connectionFailureExitsThree() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let port = daemon.port
         daemon.stop()
         let result = try runCtl(["--port", String(port), "ping"], environment: [:])
@@ -155,7 +156,7 @@ import Testing
     }
 
     @Test func pingAndHelpNeedNoCredentials() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let ping = try daemon.ctl(["ping"], environment: [:])
         #expect(ping.status == 0)
         #expect(ping.stdout == "OK\n")
@@ -170,7 +171,7 @@ import Testing
     }
 
     @Test func interactiveModeReadsAPipe() throws {
-        let daemon = try TestDaemon()
+        let daemon = try Daemon()
         let input = """
             PING
 

@@ -1,6 +1,7 @@
 // Test support: runs the built creditctl binary against a test daemon and captures its output,
 // and opens CreditConnections to a test daemon.
 
+@testable import CreditTestSupport
 import CreditClient
 import Foundation
 import Glibc
@@ -12,7 +13,7 @@ struct CtlResult {
     let stderr: String
 }
 
-extension TestDaemon {
+extension Daemon {
     /// A connection to this daemon, authenticated with a development key unless `key` is nil.
     func client(as key: String? = "dev-admin") throws -> CreditConnection {
         let connection = try CreditConnection(host: "127.0.0.1", port: port, timeoutSeconds: 10)
@@ -33,17 +34,17 @@ extension TestDaemon {
     }
 }
 
-/// Runs the creditctl binary with exactly these arguments and environment; see `TestDaemon.ctl`.
+/// Runs the creditctl binary with exactly these arguments and environment; see `Daemon.ctl`.
 func runCtl(_ arguments: [String], environment: [String: String], input: String = "", timeout: Double = 30) throws -> CtlResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: TestDaemon.creditctl)
+    process.executableURL = URL(fileURLWithPath: Daemon.creditctl)
     process.arguments = arguments
     process.environment = environment
     // Close-on-exec pipes: a daemon another test spawns meanwhile must not inherit (and so hold
     // open) an end of these pipes.
-    let stdinPipe = TestDaemon.privatePipe()
-    let stdoutPipe = TestDaemon.privatePipe()
-    let stderrPipe = TestDaemon.privatePipe()
+    let stdinPipe = Daemon.privatePipe()
+    let stdoutPipe = Daemon.privatePipe()
+    let stderrPipe = Daemon.privatePipe()
     process.standardInput = stdinPipe
     process.standardOutput = stdoutPipe
     process.standardError = stderrPipe
@@ -68,7 +69,7 @@ func runCtl(_ arguments: [String], environment: [String: String], input: String 
     guard exited.wait(timeout: .now() + timeout) == .success else {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        throw TestFailure("creditctl \(arguments) did not exit within \(timeout) s")
+        throw TestError("creditctl \(arguments) did not exit within \(timeout) s")
     }
     _ = readers.wait(timeout: .now() + 5)
     let (stdout, stderr) = output.with { ($0[0], $0[1]) }
@@ -93,7 +94,7 @@ final class Locked<Value>: @unchecked Sendable {
 /// Parses the one JSON object creditctl printed on a line.
 func jsonObject(_ line: String) throws -> [String: Any] {
     guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-        throw TestFailure("not a JSON object: \(line)")
+        throw TestError("not a JSON object: \(line)")
     }
     return object
 }

@@ -2,6 +2,7 @@
 // silence becomes a timeout, malformed or over-long lines and mismatched tags become protocol
 // violations, and a peer that hangs up mid-reply becomes a closed connection.
 
+@testable import CreditTestSupport
 import CreditClient
 import Foundation
 import Glibc
@@ -27,7 +28,7 @@ final class FakePeer: @unchecked Sendable {
         }
         guard bound else {
             close(listener)
-            throw TestFailure("fake peer cannot listen: errno \(errno)")
+            throw TestError("fake peer cannot listen: errno \(errno)")
         }
         self.listener = listener
         port = Int(UInt16(bigEndian: address.sin_port))

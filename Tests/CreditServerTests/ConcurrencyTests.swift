@@ -1,5 +1,6 @@
 // Proves 32 tills racing holds, captures and voids on one card can never overdraw it: every reply is OK or an expected refusal, available never goes negative, and the history sums exactly to the acknowledged captures.
 
+@testable import CreditTestSupport
 import Foundation
 import Testing
 

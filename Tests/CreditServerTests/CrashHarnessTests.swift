@@ -1,5 +1,6 @@
 // Proves, by running the creditd-crashtest harness for 100 kill -9 cycles under concurrent clients, that creditd never loses an acknowledged request, never half-applies an unacknowledged one, keeps the money invariant exactly, keeps every history chained, and leaves data that `creditd verify` accepts.
 
+@testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing

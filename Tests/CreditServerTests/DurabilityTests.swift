@@ -1,5 +1,6 @@
 // Proves no acknowledged operation is lost and none is half-applied across kill -9, that a journal cut at any byte of its last record recovers the state before it, that damage mid-journal stops start-up naming file and offset, and that snapshots recover the identical state.
 
+@testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing

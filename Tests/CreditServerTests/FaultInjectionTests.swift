@@ -1,6 +1,7 @@
 // Proves that when fdatasync fails the daemon stops at once, exits non-zero, and never
 // acknowledges the request whose record could not be made durable.
 
+@testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -50,6 +51,7 @@ private let failingFdatasyncLibrary: String? = {
     #expect(reply == nil, "got \(String(describing: reply)) for a request whose record was not synced")
     let status = try #require(daemon.process).waitForExit(seconds: 10)
     #expect(status != 0 && status != -1, "exit status \(status)")
+    for _ in 0..<200 where !daemon.log.contains("journal failed") { usleep(10_000) }  // stderr is read by another thread
     #expect(daemon.log.contains("journal failed"), "log: \(daemon.log)")
 
     // Without the fault the acknowledged state is all there.

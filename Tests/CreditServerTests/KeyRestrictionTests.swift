@@ -1,6 +1,7 @@
 // Proves per-key restrictions (source address ranges, terminal ids) are enforced at AUTH, and that
 // a keys file reloaded on SIGHUP disables a removed key at its next request.
 
+@testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -31,6 +32,8 @@ private func keysFile(_ directory: String, _ lines: [String]) throws -> String {
     #expect(try client.request("AUTH key=t-till secret=t-secret") == ["ERR AUTH_FAILED unknown key or wrong secret"])
     #expect(try client.request("AUTH key=t-till secret=t-secret terminal=till-8") == ["ERR AUTH_FAILED unknown key or wrong secret"])
     #expect(try client.ok("AUTH key=t-till secret=t-secret terminal=till-7")["role"] == "pos")
+    // The log is read from the daemon's stderr by another thread: give it a moment.
+    for _ in 0..<200 where !daemon.log.contains("auth refused by key restriction") { usleep(10_000) }
     #expect(daemon.log.contains("auth refused by key restriction"))
     daemon.stop()
 }

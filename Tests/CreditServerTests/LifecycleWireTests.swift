@@ -1,5 +1,6 @@
 // Proves the credits lifecycle end to end against the real daemon: store credit with a bonus, split tender across a promo credit and a gift card in another currency, partial capture with FX rounding, refunds and reversals, claims, smart reverts, expiry dates, stock cards, freezes and transfers, rate reloads, and that value is never created or lost.
 
+@testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing

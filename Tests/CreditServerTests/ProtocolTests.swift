@@ -1,5 +1,6 @@
 // Proves the line protocol's contract on the wire: auth and roles, HELP, QUIT, tagged pipelining, hostile and malformed input answered without losing the connection, idempotent retries, the connection cap, the idle timeout and hold expiry.
 
+@testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing

@@ -1,5 +1,6 @@
 // Proves no card number, PIN, claim code or client secret reaches the journal, the snapshot or the log after a session of issuing and using cards across a kill -9, and that the server secret file is private.
 
+@testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing

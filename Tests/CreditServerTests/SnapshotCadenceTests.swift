@@ -1,6 +1,7 @@
 // Proves records replayed at start-up count toward the next snapshot, so a daemon that restarts
 // more often than every `snapshot_every` records still snapshots and compacts its journal.
 
+@testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing

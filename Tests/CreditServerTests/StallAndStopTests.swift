@@ -1,5 +1,6 @@
 // Proves replies are not delayed past a pipeline-depth stall, and that a graceful stop answers every request it applied.
 
+@testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing

@@ -1,5 +1,6 @@
 // Proves the README's `nc` story works on the wire reply by reply, and that after kill -9 or SIGTERM a restarted daemon shows the identical state.
 
+@testable import CreditTestSupport
 import Foundation
 import Testing
 

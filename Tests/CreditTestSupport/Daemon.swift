@@ -1,4 +1,5 @@
-// Test support: starts the real creditd binary on a loopback port with a fresh data directory.
+// Test support shared by the wire test targets: starts the real creditd binary on a loopback port
+// with a fresh data directory, and finds the binaries built beside the tests.
 
 import Foundation
 import Glibc
@@ -13,14 +14,20 @@ final class Daemon: @unchecked Sendable {
     }()
 
     /// The creditd binary built beside the test bundle.
-    static let binary: String = {
+    static let binary: String = builtBinary("creditd")
+
+    /// The creditctl binary built beside the test bundle.
+    static let creditctl: String = builtBinary("creditctl")
+
+    /// The path of an executable product in the build directory that holds the test bundle.
+    static func builtBinary(_ name: String) -> String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("creditd").path), url.path != "/" {
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path), url.path != "/" {
             url.deleteLastPathComponent()
         }
-        return url.appendingPathComponent("creditd").path
-    }()
+        return url.appendingPathComponent(name).path
+    }
 
     let directory: String
     let dataDirectory: String
@@ -138,7 +145,7 @@ final class Daemon: @unchecked Sendable {
     /// A pipe whose ends are close-on-exec, so that a daemon another test spawns meanwhile does not
     /// inherit them (the spawned daemon gets its stderr by dup2, which clears the flag). An
     /// inherited write end would hold off end of file until that other daemon exits.
-    private static func privatePipe() -> Pipe {
+    static func privatePipe() -> Pipe {
         let pipe = Pipe()
         for fd in [pipe.fileHandleForReading.fileDescriptor, pipe.fileHandleForWriting.fileDescriptor] {
             _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC)
