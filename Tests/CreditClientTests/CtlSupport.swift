@@ -76,21 +76,6 @@ func runCtl(_ arguments: [String], environment: [String: String], input: String 
     return CtlResult(status: process.terminationStatus, stdout: stdout, stderr: stderr)
 }
 
-/// A value shared between threads, guarded by a lock.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    /// Reads or changes the value under the lock.
-    func with<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
-
 /// Parses the one JSON object creditctl printed on a line.
 func jsonObject(_ line: String) throws -> [String: Any] {
     guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
