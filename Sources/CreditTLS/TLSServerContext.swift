@@ -32,7 +32,12 @@ public final class TLSServerContext: @unchecked Sendable {
             throw TLSError.fromOpenSSL("cannot load tls_cert \(certificateChainFile)")
         }
         guard SSL_CTX_use_PrivateKey_file(context, privateKeyFile, SSL_FILETYPE_PEM) == 1 else {
-            throw TLSError.fromOpenSSL("cannot load tls_key \(privateKeyFile)")
+            // OpenSSL checks the pair while loading; say so plainly rather than "key values mismatch".
+            let reason = OpenSSLError.take()
+            if reason.hasSuffix("key values mismatch") {
+                throw TLSError("tls_key \(privateKeyFile) does not match tls_cert \(certificateChainFile)")
+            }
+            throw TLSError("cannot load tls_key \(privateKeyFile): \(reason)")
         }
         guard SSL_CTX_check_private_key(context) == 1 else {
             throw TLSError.fromOpenSSL("tls_key \(privateKeyFile) does not match tls_cert \(certificateChainFile)")
