@@ -34,11 +34,14 @@ public final class TLSSession {
     /// True after a fatal error, when OpenSSL forbids sending close_notify.
     private var isBroken = false
     private var closeNotifySent = false
+    /// Client sessions block SIGPIPE around OpenSSL calls (see `SIGPIPEGuard`).
+    private let guardsSIGPIPE: Bool
 
     init(context: OpaquePointer, fd: Int32, role: Role) throws(TLSError) {
         OpenSSLError.clear()
         guard let ssl = SSL_new(context) else { throw TLSError.fromOpenSSL("SSL_new failed") }
         self.ssl = ssl
+        if case .client = role { guardsSIGPIPE = true } else { guardsSIGPIPE = false }
         guard SSL_set_fd(ssl, fd) == 1 else { throw TLSError.fromOpenSSL("SSL_set_fd failed") }
         switch role {
         case .server:
@@ -55,7 +58,7 @@ public final class TLSSession {
     public func handshake() -> TLSOutcome {
         guard !isEstablished else { return .done(0) }
         OpenSSLError.clear()
-        let result = SSL_do_handshake(ssl)
+        let result = call { SSL_do_handshake(ssl) }
         if result == 1 {
             isEstablished = true
             return .done(0)
@@ -67,7 +70,7 @@ public final class TLSSession {
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSOutcome {
         precondition(buffer.count > 0, "read into an empty buffer")
         OpenSSLError.clear()
-        let count = SSL_read(ssl, buffer.baseAddress, Int32(clamping: buffer.count))
+        let count = call { SSL_read(ssl, buffer.baseAddress, Int32(clamping: buffer.count)) }
         if count > 0 { isEstablished = true; return .done(Int(count)) }
         return outcome(of: count)
     }
@@ -77,14 +80,16 @@ public final class TLSSession {
     public func write(_ bytes: UnsafeRawBufferPointer) -> TLSOutcome {
         precondition(bytes.count > 0, "write of nothing")
         OpenSSLError.clear()
-        let count = SSL_write(ssl, bytes.baseAddress, Int32(clamping: bytes.count))
+        let count = call { SSL_write(ssl, bytes.baseAddress, Int32(clamping: bytes.count)) }
         if count > 0 { return .done(Int(count)) }
         return outcome(of: count)
     }
 
-    /// True when decrypted or undecrypted bytes wait inside OpenSSL: the socket will not report
-    /// them as readable, so the caller must read again without waiting.
-    public var hasBufferedInput: Bool { SSL_has_pending(ssl) == 1 }
+    /// True when decrypted bytes wait inside OpenSSL: the socket will not report them as
+    /// readable, so the caller must read again without waiting. (Not `SSL_has_pending`: that is
+    /// also true for a partial record, which cannot be read until the rest arrives, and a loop
+    /// polling it would spin.)
+    public var hasBufferedInput: Bool { SSL_pending(ssl) > 0 }
 
     /// Sends close_notify once, without waiting for the peer's (a best effort before closing:
     /// the peer learns the stream ended cleanly, not by truncation).
@@ -92,7 +97,7 @@ public final class TLSSession {
         guard !isBroken, !closeNotifySent, isEstablished else { return }
         closeNotifySent = true
         OpenSSLError.clear()
-        _ = SSL_shutdown(ssl)
+        _ = call { SSL_shutdown(ssl) }
         OpenSSLError.clear()
     }
 
@@ -106,6 +111,11 @@ public final class TLSSession {
         guard let name = X509_NAME_oneline(X509_get_subject_name(certificate), nil, 0) else { return nil }
         defer { CRYPTO_free(name, #fileID, #line) }
         return String(cString: name)
+    }
+
+    /// Runs one OpenSSL call that may write to the socket.
+    private func call(_ body: () -> Int32) -> Int32 {
+        guardsSIGPIPE ? SIGPIPEGuard.run(body) : body()
     }
 
     /// Turns a failed call's result into an outcome; fatal errors mark the session broken.

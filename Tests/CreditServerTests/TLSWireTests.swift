@@ -148,6 +148,23 @@ private func logEventually(_ daemon: Daemon, contains text: String, seconds: Dou
     #expect(daemon.stop() == 0)
 }
 
+@Test func writingToAClosedTLSConnectionFailsWithoutSIGPIPE() throws {
+    let daemon = try Daemon()
+    let client = try daemon.connect(as: "dev-pos", over: .tls)
+    #expect(try client.request("PING") == ["OK"])
+    daemon.kill9()  // no close_notify: the client's TLS session still thinks the stream is open
+    // The first write draws a reset; a later one fails with EPIPE, whose SIGPIPE the client's
+    // TLS session keeps from reaching the process. (The test runner ignores SIGPIPE anyway, so
+    // this proves the error path; with SIGPIPE at its default, an unguarded session killed the
+    // runner here and the guarded one passed, checked by hand.)
+    #expect(throws: TestError.self) {
+        for _ in 0..<20 {
+            try client.send([UInt8](repeating: 0x41, count: 64 * 1024))
+            usleep(20_000)
+        }
+    }
+}
+
 // MARK: Listeners and start-up
 
 /// A loopback port that was free a moment ago.
