@@ -154,9 +154,9 @@ private func logEventually(_ daemon: Daemon, contains text: String, seconds: Dou
     #expect(try client.request("PING") == ["OK"])
     daemon.kill9()  // no close_notify: the client's TLS session still thinks the stream is open
     // The first write draws a reset; a later one fails with EPIPE, whose SIGPIPE the client's
-    // TLS session keeps from reaching the process. (The test runner ignores SIGPIPE anyway, so
-    // this proves the error path; with SIGPIPE at its default, an unguarded session killed the
-    // runner here and the guarded one passed, checked by hand.)
+    // TLS session keeps from reaching the process. (Checked by hand with SIGPIPE at its default
+    // disposition: an unguarded session killed the test process here. The test does not reset
+    // the disposition itself, since other tests in this process rely on SIGPIPE being ignored.)
     #expect(throws: TestError.self) {
         for _ in 0..<20 {
             try client.send([UInt8](repeating: 0x41, count: 64 * 1024))
