@@ -97,6 +97,7 @@ extension EventLoop {
     private func advanceHandshake(_ connection: Connection, _ tls: TLSSession) -> Bool {
         switch tls.handshake() {
         case .done:
+            engine.counters.tlsHandshakes += 1
             return true
         case .wantRead:
             updateInterest(connection)
@@ -104,9 +105,11 @@ extension EventLoop {
             connection.tlsReadWantsWrite = true
             updateInterest(connection)
         case .closed:
+            engine.counters.tlsHandshakeFailures += 1
             Log.write(.info, "TLS client left during the handshake", ["peer": connection.peer])
             closeConnection(connection)
         case .failed(let reason):
+            engine.counters.tlsHandshakeFailures += 1
             Log.write(.warn, "TLS handshake failed", ["peer": connection.peer, "error": reason])
             closeConnection(connection)
         }

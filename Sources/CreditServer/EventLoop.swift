@@ -236,6 +236,7 @@ final class EventLoop {
             if let tls = connection.tls, !tls.isEstablished, now - connection.lastLineMillis > handshakeMillis {
                 // lastLineMillis is still the accept time: no line can arrive before the handshake ends.
                 Log.write(.warn, "closing TLS connection: handshake not finished in time", ["peer": connection.peer])
+                engine.counters.tlsHandshakeFailures += 1
                 closeConnection(connection)
             } else if now - connection.lastActiveMillis > idleMillis && connection.isDrained {
                 Log.write(.info, "closing idle connection", ["peer": connection.peer])

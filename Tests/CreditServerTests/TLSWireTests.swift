@@ -96,7 +96,10 @@ private func logEventually(_ daemon: Daemon, contains text: String, seconds: Dou
     #expect(logEventually(daemon, contains: "TLS handshake failed"))
     // A plaintext client on the TLS port and a TLS client on the plaintext port both fail.
     #expect(throws: TestError.self) { try WireClient(port: daemon.port, tls: Daemon.tlsClient) }
-    #expect(try steady.ok("STATS")["connections"] == "1")
+    let stats = try steady.ok("STATS")
+    #expect(stats["connections"] == "1")
+    #expect(stats["tls_handshakes"] == "1", "only the steady client's (the TLS client on the plaintext port never reached one)")
+    #expect(stats["tls_handshake_failures"] == "4")
 }
 
 @Test func aStalledHandshakeIsClosedAfterTheHandshakeTimeout() throws {
@@ -116,6 +119,7 @@ private func logEventually(_ daemon: Daemon, contains text: String, seconds: Dou
     let admin = try daemon.connect(as: "dev-admin", over: .tls)
     usleep(2_500_000)
     #expect(try admin.request("PING") == ["OK"])
+    #expect(try admin.ok("STATS")["tls_handshake_failures"] == "2")
 }
 
 // MARK: Flow control
