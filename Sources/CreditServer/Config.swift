@@ -157,6 +157,11 @@ public struct ServerConfig: Sendable {
         plainListenEnabled = true
     }
 
+    /// Sets the TLS listen address from `host:port`, or removes the TLS listener for `off`.
+    public mutating func setListenTLS(_ value: String, place: String) throws(ConfigError) {
+        _ = try tls.set("listen_tls", value, resolved: { $0 }, place: place)
+    }
+
     /// Checks the listeners before start-up: at least one, and TLS keys that fit together.
     public func validateListeners() throws(ConfigError) {
         guard plainListenEnabled || tls.listen != nil else {
