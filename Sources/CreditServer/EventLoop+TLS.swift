@@ -9,6 +9,16 @@ import CEpoll
 import CreditTLS
 
 extension EventLoop {
+    /// A server session for a just-accepted socket, or nil (logged) if OpenSSL cannot make one.
+    func makeTLSSession(_ context: TLSServerContext, fd: Int32, peer: String) -> TLSSession? {
+        do {
+            return try context.makeSession(fd: fd)
+        } catch {
+            Log.write(.error, "TLS session set-up failed", ["peer": peer, "error": "\(error)"])
+            return nil
+        }
+    }
+
     /// Handles one epoll event for a TLS connection.
     func dispatchTLS(_ connection: Connection, _ events: UInt32) {
         let readable = events & (cepoll_in | cepoll_hup | cepoll_err | cepoll_rdhup) != 0

@@ -44,7 +44,8 @@ final class EventLoop {
         self.signalFD = signalFD
         epollFD = cepoll_create()
         guard epollFD >= 0 else { throw ServerError("epoll_create failed: \(errnoText())") }
-        for fd in [listeners.plainFD, listeners.tlsFD, wakeFD, signalFD] where fd >= 0 && cepoll_ctl(epollFD, 0, fd, cepoll_in) != 0 {
+        for fd in [listeners.plainFD, listeners.tlsFD, wakeFD, signalFD]
+        where fd >= 0 && cepoll_ctl(epollFD, 0, fd, cepoll_in) != 0 {
             throw ServerError("epoll_ctl failed: \(errnoText())")
         }
     }
@@ -103,13 +104,8 @@ final class EventLoop {
             }
             var session: TLSSession?
             if let tls {
-                do {
-                    session = try tls.makeSession(fd: fd)
-                } catch {
-                    Log.write(.error, "TLS session set-up failed", ["peer": peerText, "error": "\(error)"])
-                    close(fd)
-                    continue
-                }
+                session = makeTLSSession(tls, fd: fd, peer: peerText)
+                if session == nil { close(fd); continue }
             }
             connectionsByAddress[peerText, default: 0] += 1
             _ = cepoll_nodelay(fd)
