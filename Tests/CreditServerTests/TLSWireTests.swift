@@ -122,6 +122,19 @@ private func logEventually(_ daemon: Daemon, contains text: String, seconds: Dou
     #expect(try admin.ok("STATS")["tls_handshake_failures"] == "2")
 }
 
+@Test func bothPortsCountTowardTheSameConnectionCaps() throws {
+    let daemon = try Daemon(extraConfig: "max_connections_per_address = 2")
+    let plain = try daemon.connect(as: "dev-admin")
+    let tls = try daemon.connect(as: "dev-admin", over: .tls)
+    // A third connection from 127.0.0.1 is over the cap on either port: the plaintext one hears
+    // ERR BUSY, the TLS one is closed before its handshake.
+    let third = try daemon.connect()
+    #expect(try third.readLine() == "ERR BUSY too many connections")
+    #expect(throws: TestError.self) { try daemon.connect(.tls).request("PING") }
+    #expect(try tls.ok("STATS")["connections_refused"] == "2")
+    #expect(try plain.request("PING") == ["OK"])
+}
+
 // MARK: Flow control
 
 @Test func largePipelinedRepliesOverTLSArriveInOrderWhenTheSocketWouldBlock() throws {
