@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // creditd: a stored-value daemon for retail. No package dependencies: Foundation, Dispatch,
-// Glibc and OpenSSL's libcrypto through a system library target.
+// Glibc and OpenSSL's libcrypto and libssl through system library targets.
 import PackageDescription
 
 let package = Package(
@@ -18,12 +18,20 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // OpenSSL's libssl (TLS). Only CreditTLS imports it.
+        .systemLibrary(
+            name: "CLibSSL",
+            pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // epoll, eventfd and accept4, which Swift's Glibc module does not expose.
         .target(name: "CEpoll"),
         // Money, currencies, credits, holds and the ledger: pure, no I/O.
         .target(name: "CreditCore"),
         // Card numbers, PINs, keyed hashes, CSPRNG.
         .target(name: "CreditCrypto", dependencies: ["CLibCrypto", "CreditCore"]),
+        // TLS contexts (server and client) and non-blocking sessions over a caller's socket.
+        .target(name: "CreditTLS", dependencies: ["CLibSSL"]),
         // Record framing, segments, group commit, snapshots, replay.
         .target(name: "CreditJournal", dependencies: ["CreditCore"]),
         // Line framing, request parsing, reply encoding, the command table.
@@ -31,19 +39,19 @@ let package = Package(
         // Listener, connections, the engine loop, config, signals.
         .target(
             name: "CreditServer",
-            dependencies: ["CEpoll", "CreditCore", "CreditCrypto", "CreditJournal", "CreditProtocol"]
+            dependencies: ["CEpoll", "CreditCore", "CreditCrypto", "CreditJournal", "CreditProtocol", "CreditTLS"]
         ),
         .executableTarget(name: "creditd", dependencies: ["CreditServer"]),
         // The load generator: drives a running daemon and reports throughput and latency.
         .executableTarget(name: "creditd-bench", dependencies: ["CEpoll"]),
         .executableTarget(name: "creditd-crashtest", dependencies: ["CreditClient"]),
         // A client for creditd's line protocol: connect, authenticate, send requests, parse replies.
-        .target(name: "CreditClient"),
+        .target(name: "CreditClient", dependencies: ["CreditTLS"]),
         // The admin command-line tool.
         .executableTarget(name: "creditctl", dependencies: ["CreditClient"]),
 
         // Test support shared by the wire test targets: starts the real daemon, talks to it.
-        .target(name: "CreditTestSupport", path: "Tests/CreditTestSupport"),
+        .target(name: "CreditTestSupport", dependencies: ["CreditTLS"], path: "Tests/CreditTestSupport"),
         .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
         .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
         .testTarget(name: "CreditJournalTests", dependencies: ["CreditJournal"]),

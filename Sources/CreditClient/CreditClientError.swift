@@ -16,6 +16,9 @@ public enum CreditClientError: Error, CustomStringConvertible, Equatable, Sendab
     case connectionClosed(String)
     /// A socket call failed (for example a reset connection).
     case socketFailed(String)
+    /// TLS could not be set up or failed: an unreadable CA or certificate file, a server
+    /// certificate that does not verify, a refused handshake, or a broken TLS stream.
+    case tlsFailed(String)
     /// The server sent something the protocol does not allow: a malformed line, a tag that does
     /// not match the request's, or a reply without a field it must have.
     case protocolViolation(line: String, reason: String)
@@ -36,6 +39,8 @@ public enum CreditClientError: Error, CustomStringConvertible, Equatable, Sendab
             return "connection closed: \(why)"
         case .socketFailed(let why):
             return "socket error: \(why)"
+        case .tlsFailed(let why):
+            return "TLS error: \(why)"
         case .protocolViolation(let line, let reason):
             return "protocol violation: \(reason) in line \"\(line)\""
         case .invalidRequest(let why):

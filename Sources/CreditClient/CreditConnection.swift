@@ -1,6 +1,6 @@
 // A client connection to creditd: connect, authenticate, send requests, pipeline, close.
 
-/// One TCP connection to creditd speaking the line protocol of PROTOCOL.md.
+/// One TCP (or TLS) connection to creditd speaking the line protocol of PROTOCOL.md.
 ///
 /// ```swift
 /// let connection = try CreditConnection(host: "127.0.0.1", port: 7878)
@@ -30,14 +30,15 @@ public final class CreditConnection {
 
     /// Connects to creditd. `host` is a name or an IPv4/IPv6 literal (brackets allowed, as in
     /// `[::1]`); every address it resolves to is tried in turn. `timeoutSeconds` bounds each
-    /// connect attempt and each wait for the server (to accept bytes or send a reply).
-    /// Throws `CreditClientError.cannotConnect`.
-    public init(host: String, port: Int, timeoutSeconds: Int = 10) throws {
+    /// connect attempt and each wait for the server (to accept bytes or send a reply). With
+    /// `tls`, the connection is to the TLS port and the handshake completes before this returns.
+    /// Throws `CreditClientError.cannotConnect`, or `.tlsFailed` when TLS cannot be set up.
+    public init(host: String, port: Int, timeoutSeconds: Int = 10, tls: TLSOptions? = nil) throws {
         var name = host
         if name.hasPrefix("[") && name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
         self.host = name
         self.port = port
-        socket = try LineSocket(host: name, port: port, timeoutSeconds: timeoutSeconds)
+        socket = try LineSocket(host: name, port: port, timeoutSeconds: timeoutSeconds, tls: try tls?.makeContext())
     }
 
     /// Sends `AUTH key= secret=` and returns the role (`admin` or `pos`). Throws

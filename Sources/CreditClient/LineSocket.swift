@@ -1,5 +1,6 @@
-// A non-blocking TCP socket with poll-based timeouts: connect, write bytes, read LF-ended lines.
+// A non-blocking TCP socket, optionally under TLS, with poll-based timeouts: connect, write bytes, read LF-ended lines.
 
+import CreditTLS
 import Glibc
 
 /// The transport under `CreditConnection`. Every wait goes through `poll` with the timeout, so
@@ -16,15 +17,47 @@ final class LineSocket {
     private var closedReason: String?
     /// Scratch space for one `recv`, reused so that reading does not allocate.
     private var chunk = [UInt8](repeating: 0, count: 65_536)
+    /// The TLS session when connected to the TLS port: every byte then goes through it.
+    private var tls: TLSSession?
+    /// The last TLS read needs the socket writable before it can go on.
+    private var tlsReadWantsWrite = false
 
     /// Resolves `host` (IPv4 or IPv6, names or literals) and connects to the first address that
     /// accepts within the timeout.
-    init(host: String, port: Int, timeoutSeconds: Int) throws {
+    /// With a TLS context, also completes the handshake (verifying that the server's certificate
+    /// names `host`) within the timeout.
+    init(host: String, port: Int, timeoutSeconds: Int, tls context: TLSClientContext? = nil) throws {
         precondition(timeoutSeconds > 0, "timeoutSeconds must be positive")
         self.timeoutSeconds = timeoutSeconds
         fd = try LineSocket.connect(host: host, port: port, timeoutSeconds: timeoutSeconds)
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if let context {
+            do {
+                tls = try context.makeSession(fd: fd, serverName: host)
+            } catch {
+                throw fail(.tlsFailed(error.description))
+            }
+            try handshake()
+        }
+    }
+
+    /// Drives the TLS handshake to completion, waiting on the socket as it asks.
+    private func handshake() throws {
+        guard let tls else { return }
+        while true {
+            var entry = pollfd(fd: fd, events: 0, revents: 0)
+            switch tls.handshake() {
+            case .done: return
+            case .wantRead: entry.events = Int16(POLLIN)
+            case .wantWrite: entry.events = Int16(POLLOUT)
+            case .closed: throw fail(.tlsFailed("creditd closed the connection during the TLS handshake"))
+            case .failed(let reason): throw fail(.tlsFailed(reason))
+            }
+            let ready = poll(&entry, 1, Int32(timeoutSeconds * 1000))
+            if ready < 0 && errno != EINTR { throw fail(.socketFailed("poll: " + LineSocket.errorText(errno))) }
+            if ready == 0 { throw fail(.timedOut(seconds: timeoutSeconds)) }
+        }
     }
 
     deinit { close(reason: "closed") }
@@ -32,6 +65,7 @@ final class LineSocket {
     /// Closes the socket; later calls throw `connectionClosed(reason)`.
     func close(reason: String) {
         guard fd >= 0 else { return }
+        tls?.sendCloseNotify()
         _ = Glibc.close(fd)
         fd = -1
         closedReason = reason
@@ -73,13 +107,24 @@ final class LineSocket {
     /// timeout, on end of input while `wantInput`, and on socket errors; all of them close.
     func pump(_ output: inout ArraySlice<UInt8>, wantInput: Bool) throws {
         guard fd >= 0 else { throw CreditClientError.connectionClosed(closedReason ?? "closed") }
-        var entry = pollfd(fd: fd, events: Int16(POLLIN) | (output.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)
+        if let tls, tls.hasBufferedInput {
+            // Input OpenSSL already holds: poll would not report it.
+            return try receive(wantInput: wantInput)
+        }
+        let wantsWritable = !output.isEmpty || tlsReadWantsWrite
+        var entry = pollfd(fd: fd, events: Int16(POLLIN) | (wantsWritable ? Int16(POLLOUT) : 0), revents: 0)
         let ready = poll(&entry, 1, Int32(timeoutSeconds * 1000))
         if ready < 0 {
             if errno == EINTR { return }
             throw fail(.socketFailed("poll: " + LineSocket.errorText(errno)))
         }
         guard ready > 0 else { throw fail(.timedOut(seconds: timeoutSeconds)) }
+        if tls != nil {
+            // Either direction may need the other (handshake messages, key updates): try both.
+            try receive(wantInput: wantInput)
+            if !output.isEmpty { try send(&output) }
+            return
+        }
         if entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
             try receive(wantInput: wantInput)
         }
@@ -97,6 +142,7 @@ final class LineSocket {
             input.removeFirst(inputStart)
             inputStart = 0
         }
+        if let tls { return try receive(through: tls, wantInput: wantInput) }
         let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if count > 0 {
             input += chunk[..<count]
@@ -109,8 +155,29 @@ final class LineSocket {
         }
     }
 
+    /// Reads what the TLS session can decrypt now into the buffer.
+    private func receive(through tls: TLSSession, wantInput: Bool) throws {
+        tlsReadWantsWrite = false
+        switch chunk.withUnsafeMutableBytes({ tls.read(into: $0) }) {
+        case .done(let count): input += chunk[..<count]
+        case .wantRead: break
+        case .wantWrite: tlsReadWantsWrite = true
+        case .closed: if wantInput { throw fail(.connectionClosed("creditd closed the connection")) }
+        case .failed(let reason): throw fail(.tlsFailed(reason))
+        }
+    }
+
     /// Writes what the socket accepts now.
     private func send(_ output: inout ArraySlice<UInt8>) throws {
+        if let tls {
+            switch output.withUnsafeBytes({ tls.write($0) }) {
+            case .done(let count): output = output.dropFirst(count)
+            case .wantRead, .wantWrite: break
+            case .closed: throw fail(.connectionClosed("creditd closed the connection"))
+            case .failed(let reason): throw fail(.tlsFailed(reason))
+            }
+            return
+        }
         let sent = output.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         if sent > 0 {
             output = output.dropFirst(sent)

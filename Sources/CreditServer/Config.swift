@@ -10,6 +10,10 @@ public struct ServerConfig: Sendable {
     public var listenHost = "127.0.0.1"
     /// Port to listen on (0 picks a free one and logs it).
     public var listenPort = 7878
+    /// False after `listen = off`: no plaintext listener (only the TLS one serves).
+    public var plainListenEnabled = true
+    /// The TLS listener's settings (`listen_tls`, `tls_*`); by default there is none.
+    public var tls = TLSSettings()
     /// Directory for the journal, snapshots and (by default) the server secret.
     public var dataDirectory = "data"
     /// File holding the server secret (HMAC key for card numbers and PINs).
@@ -97,7 +101,9 @@ public struct ServerConfig: Sendable {
             }
             return seconds
         }
+        if try tls.set(key, value, resolved: resolved, place: place) { return }
         switch key {
+        case "listen" where value == "off": plainListenEnabled = false
         case "listen": try setListen(value, place: place)
         case "data_dir": dataDirectory = resolved(value)
         case "secret_file": secretFile = resolved(value)
@@ -145,15 +151,22 @@ public struct ServerConfig: Sendable {
         }
     }
 
-    /// Sets the listen address from `host:port` (`[::1]:7878` for IPv6).
+    /// Sets (and enables) the plaintext listen address from `host:port` (`[::1]:7878` for IPv6).
     public mutating func setListen(_ value: String, place: String) throws(ConfigError) {
-        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]),
-              (0...65_535).contains(port)
-        else { throw ConfigError("\(place): listen must be host:port") }
-        var host = String(value[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw ConfigError("\(place): listen must be host:port") }
-        listenHost = host
-        listenPort = port
+        (listenHost, listenPort) = try ListenAddress.parse(value, key: "listen", place: place)
+        plainListenEnabled = true
+    }
+
+    /// Sets the TLS listen address from `host:port`, or removes the TLS listener for `off`.
+    public mutating func setListenTLS(_ value: String, place: String) throws(ConfigError) {
+        _ = try tls.set("listen_tls", value, resolved: { $0 }, place: place)
+    }
+
+    /// Checks the listeners before start-up: at least one, and TLS keys that fit together.
+    public func validateListeners() throws(ConfigError) {
+        guard plainListenEnabled || tls.listen != nil else {
+            throw ConfigError("no listener: listen = off needs listen_tls")
+        }
+        try tls.validate()
     }
 }

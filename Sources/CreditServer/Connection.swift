@@ -2,6 +2,7 @@
 
 import CreditCore
 import CreditProtocol
+import CreditTLS
 
 /// One client connection. Replies are produced in request order into `held`, each marked with the
 /// journal LSN that must be durable before it may be sent; `release` moves durable replies to
@@ -34,9 +35,17 @@ final class Connection {
     var peerClosed = false
     /// The epoll interest currently registered.
     var interest: UInt32 = 0
+    /// The TLS session for a connection accepted on the TLS port; nil on the plaintext port,
+    /// whose reads and writes never look further than this check.
+    let tls: TLSSession?
+    /// The last TLS read or handshake step stopped until the socket is writable.
+    var tlsReadWantsWrite = false
+    /// The last TLS write stopped until the socket is readable.
+    var tlsWriteWantsRead = false
 
-    init(fd: Int32, peer: String, now: Int64) {
+    init(fd: Int32, peer: String, now: Int64, tls: TLSSession? = nil) {
         self.fd = fd
+        self.tls = tls
         self.peer = peer
         self.session = Session(peer: peer)
         self.lastActiveMillis = now

@@ -12,6 +12,9 @@ struct Counters {
     var connectionsOpen = 0
     var connectionsTotal = 0
     var connectionsRefused = 0
+    /// TLS handshakes completed, and failed or timed out (the TLS port only).
+    var tlsHandshakes = 0
+    var tlsHandshakeFailures = 0
 }
 
 /// The single owner of the ledger. Runs on the event-loop thread only: requests are applied one
@@ -216,6 +219,8 @@ final class Engine {
             Field("connections", String(counters.connectionsOpen)),
             Field("connections_total", String(counters.connectionsTotal)),
             Field("connections_refused", String(counters.connectionsRefused)),
+            Field("tls_handshakes", String(counters.tlsHandshakes)),
+            Field("tls_handshake_failures", String(counters.tlsHandshakeFailures)),
             Field("requests", String(counters.requests)), Field("errors", String(counters.errors)),
             Field("credits", String(ledger.creditCount)), Field("pending_holds", String(ledger.pendingHoldCount)),
             Field("refs", String(ledger.refCount)),

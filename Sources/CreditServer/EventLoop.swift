@@ -3,6 +3,7 @@
 import CEpoll
 import CreditCore
 import CreditProtocol
+import CreditTLS
 import Glibc
 
 /// The daemon's network loop. Everything that touches the ledger runs on this thread; the only
@@ -16,31 +17,35 @@ final class EventLoop {
     /// How long a graceful stop waits for clients to take their last replies.
     static let drainMillis: Int64 = 2000
 
-    private let engine: Engine
-    private let config: ServerConfig
+    let engine: Engine
+    let config: ServerConfig
     private let epollFD: Int32
-    private let listenFD: Int32
+    private var listeners: Listeners
     private let wakeFD: Int32
     private let signalFD: Int32
     private var connections: [Connection?] = []
     private var connectionsByAddress: [String: Int] = [:]
     private var waiting: Set<Int32> = []
-    private var readBuffer = [UInt8](repeating: 0, count: EventLoop.readChunkBytes)
+    var readBuffer = [UInt8](repeating: 0, count: EventLoop.readChunkBytes)
+    /// TLS connections with input already inside OpenSSL, which epoll cannot report: read
+    /// again on the next turn without sleeping.
+    var tlsBuffered: Set<Int32> = []
     private var lastTickMillis: Int64 = 0
     private var stopping = false
     private let onReload: () -> Void
 
-    init(engine: Engine, config: ServerConfig, listenFD: Int32, wakeFD: Int32, signalFD: Int32,
+    init(engine: Engine, config: ServerConfig, listeners: Listeners, wakeFD: Int32, signalFD: Int32,
          onReload: @escaping () -> Void) throws(ServerError) {
         self.engine = engine
         self.onReload = onReload
         self.config = config
-        self.listenFD = listenFD
+        self.listeners = listeners
         self.wakeFD = wakeFD
         self.signalFD = signalFD
         epollFD = cepoll_create()
         guard epollFD >= 0 else { throw ServerError("epoll_create failed: \(errnoText())") }
-        for fd in [listenFD, wakeFD, signalFD] where cepoll_ctl(epollFD, 0, fd, cepoll_in) != 0 {
+        for fd in [listeners.plainFD, listeners.tlsFD, wakeFD, signalFD]
+        where fd >= 0 && cepoll_ctl(epollFD, 0, fd, cepoll_in) != 0 {
             throw ServerError("epoll_ctl failed: \(errnoText())")
         }
     }
@@ -52,6 +57,7 @@ final class EventLoop {
             let count = cepoll_wait(epollFD, &events, Int32(events.count), Int32(timeoutMillis()))
             if count < 0 && errno != EINTR { fatal("epoll_wait failed: \(errnoText())") }
             for index in 0..<max(0, Int(count)) { dispatch(events[index]) }
+            readBufferedTLS()
             engine.journal.flush()
             releaseDurable()
             tick()
@@ -63,15 +69,18 @@ final class EventLoop {
 
     private func dispatch(_ event: cepoll_event) {
         let fd = event.fd
-        if fd == listenFD { return acceptAll() }
+        if fd == listeners.plainFD { return acceptAll(from: fd, tls: nil) }
+        if fd == listeners.tlsFD { return acceptAll(from: fd, tls: listeners.tlsContext) }
         if fd == wakeFD { var value: UInt64 = 0; _ = read(wakeFD, &value, 8); return }
         if fd == signalFD { return handleSignals() }
         guard let connection = connection(fd) else { return }
+        if connection.tls != nil { return dispatchTLS(connection, event.events) }
         if event.events & (cepoll_in | cepoll_hup | cepoll_err | cepoll_rdhup) != 0 { readFrom(connection) }
         if self.connection(fd) != nil && event.events & cepoll_out != 0 { writeTo(connection) }
     }
 
-    private func acceptAll() {
+    /// Accepts every pending connection on `listenFD`; `tls` gives each one a TLS session.
+    private func acceptAll(from listenFD: Int32, tls: TLSServerContext?) {
         var peer = [CChar](repeating: 0, count: 64)
         while true {
             let fd = cepoll_accept(listenFD, &peer, Int32(peer.count))
@@ -85,14 +94,22 @@ final class EventLoop {
                   connectionsByAddress[peerText, default: 0] < config.connectionsPerAddressMax
             else {
                 engine.counters.connectionsRefused += 1
-                let busy = Array("ERR BUSY too many connections\n".utf8)
-                _ = send(fd, busy, busy.count, Int32(MSG_NOSIGNAL))
+                // A TLS client could not read a plaintext line: it only sees the close.
+                if tls == nil {
+                    let busy = Array("ERR BUSY too many connections\n".utf8)
+                    _ = send(fd, busy, busy.count, Int32(MSG_NOSIGNAL))
+                }
                 close(fd)
                 continue
             }
+            var session: TLSSession?
+            if let tls {
+                session = makeTLSSession(tls, fd: fd, peer: peerText)
+                if session == nil { close(fd); continue }
+            }
             connectionsByAddress[peerText, default: 0] += 1
             _ = cepoll_nodelay(fd)
-            let connection = Connection(fd: fd, peer: peerText, now: monotonicMillis())
+            let connection = Connection(fd: fd, peer: peerText, now: monotonicMillis(), tls: session)
             if Int(fd) >= connections.count { connections += Array(repeating: nil, count: Int(fd) + 64 - connections.count) }
             connections[Int(fd)] = connection
             engine.counters.connectionsOpen += 1
@@ -101,8 +118,9 @@ final class EventLoop {
         }
     }
 
-    private func readFrom(_ connection: Connection) {
+    func readFrom(_ connection: Connection) {
         guard connection.canProcess, !connection.peerClosed else { return }
+        if connection.tls != nil { return readTLS(connection) }
         let count = readBuffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
         if count < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
@@ -119,7 +137,7 @@ final class EventLoop {
 
     /// Runs the connection's complete lines through the engine, as far as its bounds allow.
     /// Once stopping, nothing new runs: only replies already owed are sent.
-    private func process(_ connection: Connection) {
+    func process(_ connection: Connection) {
         while !stopping, connection.canProcess, let framed = connection.framer.next() {
             switch framed {
             case .line(let line):
@@ -143,18 +161,22 @@ final class EventLoop {
         updateInterest(connection)
     }
 
-    private func writeTo(_ connection: Connection) {
-        while connection.readyOffset < connection.ready.count {
-            let written = connection.ready.withUnsafeBytes { buffer in
-                send(connection.fd, buffer.baseAddress! + connection.readyOffset,
-                     buffer.count - connection.readyOffset, Int32(MSG_NOSIGNAL))
+    func writeTo(_ connection: Connection) {
+        if connection.tls != nil {
+            guard writeTLS(connection) else { return }
+        } else {
+            while connection.readyOffset < connection.ready.count {
+                let written = connection.ready.withUnsafeBytes { buffer in
+                    send(connection.fd, buffer.baseAddress! + connection.readyOffset,
+                         buffer.count - connection.readyOffset, Int32(MSG_NOSIGNAL))
+                }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EAGAIN || errno == EWOULDBLOCK { break }
+                    return closeConnection(connection)
+                }
+                connection.readyOffset += written
             }
-            if written < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { break }
-                return closeConnection(connection)
-            }
-            connection.readyOffset += written
         }
         if connection.readyOffset == connection.ready.count {
             connection.ready.removeAll(keepingCapacity: true)
@@ -189,6 +211,7 @@ final class EventLoop {
     // MARK: Timers and signals
 
     private func timeoutMillis() -> Int64 {
+        if !tlsBuffered.isEmpty { return 0 }
         var timeout = EventLoop.tickMillis
         if let deadline = engine.ledger.nextDeadline {
             timeout = min(timeout, max(0, deadline.millis - Instant.wallClock().millis))
@@ -204,8 +227,14 @@ final class EventLoop {
         lastTickMillis = now
         let idleMillis = config.idleTimeout.value * 1000
         let lineMillis = config.lineTimeout.value * 1000
+        let handshakeMillis = config.tls.handshakeTimeout.value * 1000
         for case let connection? in connections {
-            if now - connection.lastActiveMillis > idleMillis && connection.isDrained {
+            if let tls = connection.tls, !tls.isEstablished, now - connection.lastLineMillis > handshakeMillis {
+                // lastLineMillis is still the accept time: no line can arrive before the handshake ends.
+                Log.write(.warn, "closing TLS connection: handshake not finished in time", ["peer": connection.peer])
+                engine.counters.tlsHandshakeFailures += 1
+                closeConnection(connection)
+            } else if now - connection.lastActiveMillis > idleMillis && connection.isDrained {
                 Log.write(.info, "closing idle connection", ["peer": connection.peer])
                 closeConnection(connection)
             } else if connection.framer.hasPartialLine && now - connection.lastLineMillis > lineMillis {
@@ -231,7 +260,7 @@ final class EventLoop {
     /// Graceful stop: accept and read nothing more, make everything applied durable, send what is
     /// owed, and close.
     private func drainAndClose() {
-        close(listenFD)
+        listeners.closeAll()
         engine.journal.flush()
         while engine.journal.durableLSN < engine.appliedLSN { usleep(200) }
         releaseDurable()
@@ -243,6 +272,7 @@ final class EventLoop {
         for case let connection? in connections {
             // Half-close first and drop unread input, so the peer reads every reply before the
             // close instead of a reset caused by requests it pipelined after the stop.
+            connection.tls?.sendCloseNotify()
             shutdown(connection.fd, Int32(SHUT_WR))
             var discard = [UInt8](repeating: 0, count: 4096)
             while recv(connection.fd, &discard, discard.count, Int32(MSG_DONTWAIT)) > 0 {}
@@ -252,14 +282,15 @@ final class EventLoop {
 
     // MARK: Plumbing
 
-    private func connection(_ fd: Int32) -> Connection? {
+    func connection(_ fd: Int32) -> Connection? {
         Int(fd) < connections.count ? connections[Int(fd)] : nil
     }
 
-    private func updateInterest(_ connection: Connection) {
+    func updateInterest(_ connection: Connection) {
         var wanted: UInt32 = 0
         if connection.canProcess && !connection.peerClosed { wanted |= cepoll_in | cepoll_rdhup }
         if connection.readyOffset < connection.ready.count { wanted |= cepoll_out }
+        if connection.tls != nil { wanted |= tlsInterest(connection) }
         setInterest(connection, wanted)
     }
 
@@ -272,9 +303,13 @@ final class EventLoop {
         connection.interest = wanted
     }
 
-    private func closeConnection(_ connection: Connection) {
+    func closeConnection(_ connection: Connection) {
         guard connections[Int(connection.fd)] === connection else { return }
         _ = cepoll_ctl(epollFD, 2, connection.fd, 0)
+        if let tls = connection.tls {
+            tls.sendCloseNotify()
+            tlsBuffered.remove(connection.fd)
+        }
         close(connection.fd)
         connections[Int(connection.fd)] = nil
         waiting.remove(connection.fd)

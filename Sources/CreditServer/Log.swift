@@ -12,6 +12,11 @@ public enum LogLevel: String, Sendable {
 public enum Log {
     /// Logs one event. Values are quoted when they contain spaces, quotes or `=`.
     public static func write(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String> = [:]) {
+        write(level, message, fields.map { ($0.key, $0.value) })
+    }
+
+    /// Logs one event whose fields are assembled at run time (in this order).
+    public static func write(_ level: LogLevel, _ message: String, _ fields: [(String, String)]) {
         var line = "ts=\(Instant.wallClock().rfc3339) level=\(level.rawValue) msg=\(quote(message))"
         for (key, value) in fields { line += " \(key)=\(quote(value))" }
         line += "\n"

@@ -17,6 +17,7 @@ public enum Server {
         let signalFD = cepoll_signalfd()
         guard signalFD >= 0 else { throw ServerError("signalfd failed: \(errnoText())") }
         let policy = try loadPolicy(config)
+        let tlsContext = try Listeners.loadTLSContext(config)
         let keys = try KeyStore.load(path: config.keysFile)
         if !keys.developmentKeyIDs.isEmpty {
             Log.write(.warn, "development keys enabled: never use this config in production",
@@ -40,12 +41,8 @@ public enum Server {
         let engine = Engine(ledger: ledger, journal: journal, appliedLSN: lastLSN, hasher: KeyedHasher(secret: secret),
                             cards: cards, keys: keys, snapshotter: snapshotter)
 
-        var boundPort: Int32 = 0
-        let listenFD = cepoll_listen(config.listenHost, Int32(config.listenPort), 1024, &boundPort)
-        guard listenFD >= 0 else {
-            throw ServerError("cannot listen on \(config.listenHost):\(config.listenPort): \(errnoText())")
-        }
-        let loop = try EventLoop(engine: engine, config: config, listenFD: listenFD, wakeFD: wakeFD, signalFD: signalFD) {
+        let listeners = try Listeners.open(config, tlsContext: tlsContext)
+        let loop = try EventLoop(engine: engine, config: config, listeners: listeners, wakeFD: wakeFD, signalFD: signalFD) {
             do {
                 let rates = try loadRates(config, currencies: policy.currencies)
                 let keys = try KeyStore.load(path: config.keysFile)
@@ -56,8 +53,8 @@ public enum Server {
                 Log.write(.error, "reload failed; keeping the previous settings", ["error": "\(error)"])
             }
         }
-        Log.write(.info, "listening", ["addr": "\(config.listenHost):\(boundPort)", "credits": String(ledger.creditCount),
-                                        "lsn": String(lastLSN)])
+        Log.write(.info, "listening",
+                  listeners.logFields + [("credits", String(ledger.creditCount)), ("lsn", String(lastLSN))])
         loop.run()
         journal.close()
         Log.write(.info, "stopped", ["lsn": String(engine.appliedLSN)])

@@ -64,8 +64,8 @@ enum CreditCtl {
         default: credentials = nil
         }
         do {
-            let connection = try CreditConnection(host: invocation.host, port: invocation.port,
-                                                  timeoutSeconds: invocation.timeoutSeconds)
+            let connection = try CreditConnection(host: invocation.host, port: invocation.effectivePort,
+                                                  timeoutSeconds: invocation.timeoutSeconds, tls: invocation.tlsOptions)
             defer { connection.close() }
             if let credentials {
                 try connection.authenticate(key: credentials.key, secret: credentials.secret)

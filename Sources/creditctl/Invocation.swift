@@ -1,5 +1,7 @@
 // Parses creditctl's command line: options (anywhere), the command, and key=value arguments.
 
+import CreditClient
+
 /// A command line creditctl cannot run; the message says why. Exit status 2.
 struct UsageError: Error {
     let message: String
@@ -8,9 +10,20 @@ struct UsageError: Error {
 
 /// Everything the command line says, before any credential or command lookup.
 struct Invocation {
-    /// Where creditd listens.
+    /// The plaintext and TLS ports creditd listens on by default (Config/creditd.conf).
+    static let plainPortDefault = 7878
+    static let tlsPortDefault = 7879
+
+    /// Where creditd listens (`port` nil: the default for the transport).
     var host = "127.0.0.1"
-    var port = 7878
+    var port: Int?
+    /// `--tls` (or any of `--ca`, `--cert`, `--cert-key`): connect to the TLS port.
+    var tls = false
+    /// `--ca FILE`: CA certificates to trust (default: the system store).
+    var caFile: String?
+    /// `--cert FILE` / `--cert-key FILE`: a till certificate and its key, for servers that ask.
+    var certificateFile: String?
+    var certificateKeyFile: String?
     /// Credentials from `--key` / `--secret`, falling back to the environment.
     var key: String?
     var secret: String?
@@ -55,13 +68,32 @@ struct Invocation {
             case "--secret": invocation.secret = try value()
             case "--timeout": invocation.timeoutSeconds = try number(try value(), for: name, in: 1...3600)
             case "--json" where inlineValue == nil: invocation.json = true
+            case "--tls" where inlineValue == nil: invocation.tls = true
+            case "--ca": invocation.caFile = try value()
+            case "--cert": invocation.certificateFile = try value()
+            case "--cert-key": invocation.certificateKeyFile = try value()
             case "--help", "-h": invocation.wantsUsage = true
             default: throw UsageError("unknown option \(word)")
             }
         }
+        if invocation.caFile != nil || invocation.certificateFile != nil || invocation.certificateKeyFile != nil {
+            invocation.tls = true
+        }
+        guard (invocation.certificateFile == nil) == (invocation.certificateKeyFile == nil) else {
+            throw UsageError("--cert and --cert-key go together")
+        }
         if invocation.key == nil { invocation.key = environment.key }
         if invocation.secret == nil { invocation.secret = environment.secret }
         return invocation
+    }
+
+    /// The port to connect to: `--port`, or the default of the transport.
+    var effectivePort: Int { port ?? (tls ? Invocation.tlsPortDefault : Invocation.plainPortDefault) }
+
+    /// The TLS settings for the connection, nil for plaintext.
+    var tlsOptions: TLSOptions? {
+        guard tls else { return nil }
+        return TLSOptions(caFile: caFile, certificateFile: certificateFile, privateKeyFile: certificateKeyFile)
     }
 
     /// A decimal integer within `range`.
@@ -88,7 +120,7 @@ struct Invocation {
 /// The usage text for `--help` and usage errors.
 let usageText = """
     usage: creditctl [--host H] [--port P] [--key ID] [--secret S] [--json] [--timeout SECONDS]
-                     <command> [key=value ...]
+                     [--tls [--ca FILE] [--cert FILE --cert-key FILE]] <command> [key=value ...]
            creditctl [options] [shell]          interactive prompt; type protocol lines, quit to leave
 
     commands (key=value arguments pass through to creditd; `creditctl help` lists each verb's
@@ -101,7 +133,10 @@ let usageText = """
     activate load replace transfer claim unlock reverse) get ref=ctl-<random> when none is given;
     it is printed on stderr so that the request can be retried safely with the same ref.
 
-    defaults: --host 127.0.0.1 --port 7878 --timeout 10; --key and --secret fall back to
-    CREDITD_KEY and CREDITD_SECRET (prefer the variable: arguments are visible in ps).
+    defaults: --host 127.0.0.1 --port 7878 (7879 with --tls) --timeout 10; --key and --secret fall
+    back to CREDITD_KEY and CREDITD_SECRET (prefer the variable: arguments are visible in ps).
+    TLS: --tls connects to creditd's TLS port, verifying its certificate against --ca FILE (default:
+    the system's CAs) and the host name or address; --cert and --cert-key present a till's
+    certificate. --ca, --cert and --cert-key imply --tls.
     exit status: 0 OK, 1 creditd answered ERR, 2 usage error, 3 connection or protocol failure.
     """

@@ -12,13 +12,13 @@ enum Shell {
         let interactive = isatty(0) == 1
         let connection: CreditConnection
         do {
-            connection = try CreditConnection(host: invocation.host, port: invocation.port,
-                                              timeoutSeconds: invocation.timeoutSeconds)
+            connection = try CreditConnection(host: invocation.host, port: invocation.effectivePort,
+                                              timeoutSeconds: invocation.timeoutSeconds, tls: invocation.tlsOptions)
             if let key = invocation.key, let secret = invocation.secret {
                 let role = try connection.authenticate(key: key, secret: secret)
-                if interactive { Console.error("connected to \(invocation.host):\(invocation.port) as \(key) (role \(role))") }
+                if interactive { Console.error("connected to \(invocation.host):\(invocation.effectivePort)\(invocation.tls ? " (TLS)" : "") as \(key) (role \(role))") }
             } else if interactive {
-                Console.error("connected to \(invocation.host):\(invocation.port), not authenticated (type AUTH key= secret=)")
+                Console.error("connected to \(invocation.host):\(invocation.effectivePort)\(invocation.tls ? " (TLS)" : ""), not authenticated (type AUTH key= secret=)")
             }
         } catch let error as CreditClientError {
             return CreditCtl.report(error)

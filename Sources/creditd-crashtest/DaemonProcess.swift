@@ -191,14 +191,15 @@ final class DaemonProcess {
     }
 
     /// The base config with its relative paths made absolute (they are relative to its directory)
-    /// and the harness's settings in place of its own: a free loopback port, the fresh data
+    /// and the harness's settings in place of its own: a free loopback port and no TLS listener
+    /// (the harness tests durability, and a fixed TLS port would collide between runs), the fresh data
     /// directory (with its own server secret), the snapshot interval, and holds that may last 7
     /// days (the workload's holds must not expire during a run).
     static func derivedConfig(base: String, data: String, snapshotEvery: Int) throws(HarnessFailure) -> String {
         guard let text = try? String(contentsOfFile: base, encoding: .utf8) else { throw setupFailure("cannot read --config \(base)") }
         let baseDirectory = (base as NSString).deletingLastPathComponent
-        let replaced: Set<String> = ["listen", "data_dir", "secret_file", "snapshot_every", "hold_ttl_max"]
-        let paths: Set<String> = ["keys_file", "currencies_file", "rates_file"]
+        let replaced: Set<String> = ["listen", "listen_tls", "data_dir", "secret_file", "snapshot_every", "hold_ttl_max"]
+        let paths: Set<String> = ["keys_file", "currencies_file", "rates_file", "tls_cert", "tls_key", "tls_client_ca"]
         var lines = ["# Written by creditd-crashtest from \(base)."]
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let content = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -208,7 +209,7 @@ final class DaemonProcess {
             let value = paths.contains(parts[0]) && !parts[1].hasPrefix("/") ? baseDirectory + "/" + parts[1] : parts[1]
             lines.append("\(parts[0]) = \(value)")
         }
-        lines += ["listen = 127.0.0.1:0", "data_dir = \(data)", "snapshot_every = \(snapshotEvery)", "hold_ttl_max = 7d", ""]
+        lines += ["listen = 127.0.0.1:0", "listen_tls = off", "data_dir = \(data)", "snapshot_every = \(snapshotEvery)", "hold_ttl_max = 7d", ""]
         return lines.joined(separator: "\n")
     }
 }

@@ -4,7 +4,7 @@ import CreditServer
 import Foundation
 
 let usage = """
-    usage: creditd --config PATH [--listen HOST:PORT] [--data DIR]
+    usage: creditd --config PATH [--listen HOST:PORT|off] [--listen-tls HOST:PORT|off] [--data DIR]
            creditd verify --config PATH [--data DIR]
            creditd keys add --file KEYS_FILE --id ID --role admin|staff|pos|gateway|portal
     """
@@ -12,6 +12,7 @@ let usage = """
 func parseArguments(_ arguments: [String]) throws -> ServerConfig {
     var configPath: String?
     var listen: String?
+    var listenTLS: String?
     var data: String?
     var index = 1
     while index < arguments.count {
@@ -21,6 +22,7 @@ func parseArguments(_ arguments: [String]) throws -> ServerConfig {
         switch flag {
         case "--config": configPath = value
         case "--listen": listen = value
+        case "--listen-tls": listenTLS = value
         case "--data": data = value
         default: throw ServerArgumentError("unknown option \(flag)\n\(usage)")
         }
@@ -28,7 +30,10 @@ func parseArguments(_ arguments: [String]) throws -> ServerConfig {
     }
     guard let configPath else { throw ServerArgumentError(usage) }
     var config = try ServerConfig.load(path: configPath)
-    if let listen { try config.setListen(listen, place: "--listen") }
+    if let listen {
+        if listen == "off" { config.plainListenEnabled = false } else { try config.setListen(listen, place: "--listen") }
+    }
+    if let listenTLS { try config.setListenTLS(listenTLS, place: "--listen-tls") }
     if let data { config.dataDirectory = data }
     return config
 }

@@ -1,14 +1,14 @@
-// Proves the line protocol's contract on the wire: auth and roles, HELP, QUIT, tagged pipelining, hostile and malformed input answered without losing the connection, idempotent retries, the connection cap, the idle timeout and hold expiry.
+// Proves the line protocol's contract on the wire, the same on the plaintext and the TLS port (tests taking a Transport run over both): auth and roles, HELP, QUIT, tagged pipelining, hostile and malformed input answered without losing the connection, idempotent retries, the connection cap, the idle timeout and hold expiry.
 
 @testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing
 
-/// An admin connection to a fresh daemon with one gift card of 100.00 AUD (cr_1).
-private func daemonWithCard(_ extraConfig: String = "") throws -> (Daemon, WireClient, IssuedCard) {
+/// An admin connection (over `transport`) to a fresh daemon with one gift card of 100.00 AUD (cr_1).
+private func daemonWithCard(_ extraConfig: String = "", over transport: Transport = .plain) throws -> (Daemon, WireClient, IssuedCard) {
     let daemon = try Daemon(extraConfig: extraConfig)
-    let admin = try daemon.connect(as: "dev-admin")
+    let admin = try daemon.connect(as: "dev-admin", over: transport)
     let card = try admin.issueGift(amount: "100.00", ref: "issue-1")
     #expect(card.credit == "cr_1")
     return (daemon, admin, card)
@@ -24,9 +24,9 @@ private func errorCode(_ reply: [String]) -> String? {
 
 // MARK: Authentication and roles
 
-@Test func onlyAuthPingHelpQuitWorkBeforeAuth() throws {
+@Test(arguments: Transport.allCases) func onlyAuthPingHelpQuitWorkBeforeAuth(over transport: Transport) throws {
     let daemon = try Daemon()
-    let client = try daemon.connect()
+    let client = try daemon.connect(transport)
     #expect(try client.request("PING") == ["OK"])
     let help = try client.request("HELP")
     #expect(help.last == "OK count=27")
@@ -54,9 +54,9 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(try client.ok("STATS")["credits"] == "0")
 }
 
-@Test func helpListsExactlyTheVerbs() throws {
+@Test(arguments: Transport.allCases) func helpListsExactlyTheVerbs(over transport: Transport) throws {
     let daemon = try Daemon()
-    let client = try daemon.connect()
+    let client = try daemon.connect(transport)
     let reply = try client.request("HELP")
     let items = reply.dropLast()
     #expect(items.allSatisfy { $0.hasPrefix("* ") })
@@ -79,9 +79,9 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(try client.request("help") == reply)
 }
 
-@Test func wrongSecretsFailAndTheFifthFailureClosesTheConnection() throws {
+@Test(arguments: Transport.allCases) func wrongSecretsFailAndTheFifthFailureClosesTheConnection(over transport: Transport) throws {
     let daemon = try Daemon()
-    let client = try daemon.connect()
+    let client = try daemon.connect(transport)
     // An unknown key and a wrong secret get the same reply.
     let failed = try client.request("AUTH key=dev-admin secret=dev-pos-secret")
     #expect(failed.count == 1 && errorCode(failed) == "AUTH_FAILED")
@@ -98,12 +98,12 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(try client.isClosedByServer())
 
     // Other connections are unaffected.
-    #expect(try daemon.connect(as: "dev-admin").request("PING") == ["OK"])
+    #expect(try daemon.connect(as: "dev-admin", over: transport).request("PING") == ["OK"])
 }
 
-@Test func posRoleMayUseTillVerbsOnly() throws {
-    let (daemon, admin, card) = try daemonWithCard()
-    let pos = try daemon.connect()
+@Test(arguments: Transport.allCases) func posRoleMayUseTillVerbsOnly(over transport: Transport) throws {
+    let (daemon, admin, card) = try daemonWithCard(over: transport)
+    let pos = try daemon.connect(transport)
     #expect(try pos.request("AUTH key=dev-pos secret=dev-pos-secret") == ["OK role=pos"])
     let tender = "card=\(card.card) pin=\(card.pin)"
     #expect(try pos.ok("BALANCE \(tender)")["credit"] == "cr_1")
@@ -144,15 +144,15 @@ private func errorCode(_ reply: [String]) -> String? {
         == ["OK credit=cr_1 type=gift balance=96.00 held=0.00 available=96.00 currency=AUD status=active"])
 }
 
-@Test func everyRoleGetsExactlyItsRowOfTheVerbMatrix() throws {
+@Test(arguments: Transport.allCases) func everyRoleGetsExactlyItsRowOfTheVerbMatrix(over transport: Transport) throws {
     let daemon = try Daemon()
-    let matrix = try daemon.connect().request("HELP").dropLast().map { line -> (verb: String, roles: Set<String>) in
+    let matrix = try daemon.connect(transport).request("HELP").dropLast().map { line -> (verb: String, roles: Set<String>) in
         let fields = WireClient.fieldsOf(line)
         return (fields["verb"] ?? "", Set((fields["roles"] ?? "").split(separator: ",").map(String.init)))
     }
     #expect(matrix.count == 27)
     for role in ["admin", "staff", "pos", "gateway", "portal"] {
-        let client = try daemon.connect(as: "dev-\(role)")
+        let client = try daemon.connect(as: "dev-\(role)", over: transport)
         // Bare verbs (TRANSFER with the portal's from=): a verb outside the role's row is FORBIDDEN, one inside
         // gets as far as its own argument checks. AUTH and QUIT would change the session, so they are left out.
         for (verb, roles) in matrix where verb != "AUTH" && verb != "QUIT" {
@@ -175,20 +175,20 @@ private func errorCode(_ reply: [String]) -> String? {
         }
         #expect(try client.request("PING") == ["OK"], "\(role)'s connection is still open")
     }
-    #expect(try daemon.connect(as: "dev-admin").ok("STATS")["credits"] == "0")
+    #expect(try daemon.connect(as: "dev-admin", over: transport).ok("STATS")["credits"] == "0")
 }
 
-@Test func quitRepliesOkThenTheServerCloses() throws {
+@Test(arguments: Transport.allCases) func quitRepliesOkThenTheServerCloses(over transport: Transport) throws {
     let daemon = try Daemon()
-    let client = try daemon.connect(as: "dev-pos")
+    let client = try daemon.connect(as: "dev-pos", over: transport)
     #expect(try client.request("#bye QUIT") == ["#bye OK"])
     #expect(try client.readLine() == nil)
 }
 
 // MARK: Framing and pipelining
 
-@Test func pipelinedTaggedRequestsAreAnsweredInOrder() throws {
-    let (daemon, client, _) = try daemonWithCard()
+@Test(arguments: Transport.allCases) func pipelinedTaggedRequestsAreAnsweredInOrder(over transport: Transport) throws {
+    let (daemon, client, _) = try daemonWithCard(over: transport)
     var batch = ""
     for index in 1...200 {
         switch index % 5 {
@@ -277,8 +277,8 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(daemon.stop() == 0)
 }
 
-@Test func malformedLinesEachGetTheirErrorAndTheConnectionKeepsWorking() throws {
-    let (daemon, client, _) = try daemonWithCard()
+@Test(arguments: Transport.allCases) func malformedLinesEachGetTheirErrorAndTheConnectionKeepsWorking(over transport: Transport) throws {
+    let (daemon, client, _) = try daemonWithCard(over: transport)
     let cases: [(bytes: [UInt8], code: String)] = [
         (Array(String(repeating: "x", count: 2000).utf8), "LINE_TOO_LONG"),
         (Array("HOLD credit=cr_1 amount=1 currency=AUD ref=\(String(repeating: "a", count: 1500))".utf8), "LINE_TOO_LONG"),
@@ -319,9 +319,9 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(daemon.stop() == 0)
 }
 
-@Test func lineLengthLimitIs1024BytesIncludingTheLineFeed() throws {
+@Test(arguments: Transport.allCases) func lineLengthLimitIs1024BytesIncludingTheLineFeed(over transport: Transport) throws {
     let daemon = try Daemon()
-    let client = try daemon.connect()
+    let client = try daemon.connect(transport)
     // 1023 bytes + LF: the longest line allowed (trailing spaces are ignored by the parser).
     let longest = "PING" + String(repeating: " ", count: 1019)
     #expect(longest.utf8.count == 1023)
@@ -332,10 +332,10 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(try client.request("#after PING") == ["#after OK"])
 }
 
-@Test func wrongPinUnknownCardAndMalformedCardAreTheSameDecline() throws {
-    let (daemon, _, card) = try daemonWithCard("pin_length = 8")
+@Test(arguments: Transport.allCases) func wrongPinUnknownCardAndMalformedCardAreTheSameDecline(over transport: Transport) throws {
+    let (daemon, _, card) = try daemonWithCard("pin_length = 8", over: transport)
     #expect(card.pin.count == 8)
-    let pos = try daemon.connect(as: "dev-pos")
+    let pos = try daemon.connect(as: "dev-pos", over: transport)
     let lastPinDigit = card.pin.last!.wholeNumberValue!
     let wrongPin = String(card.pin.dropLast()) + String((lastPinDigit + 1) % 10)
     let lastCardDigit = card.card.last!.wholeNumberValue!
@@ -351,9 +351,9 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(try pos.ok("BALANCE card=\(card.card) pin=\(card.pin)")["held"] == "0.00")
 }
 
-@Test func crlfLineEndingsWorkAndEmptyLinesAreIgnored() throws {
+@Test(arguments: Transport.allCases) func crlfLineEndingsWorkAndEmptyLinesAreIgnored(over transport: Transport) throws {
     let daemon = try Daemon()
-    let client = try daemon.connect()
+    let client = try daemon.connect(transport)
     try client.send("AUTH key=dev-admin secret=dev-admin-secret\r\n")
     #expect(try client.readReply() == ["OK role=admin"])
     try client.send("\n\r\n\n#a PING\r\n")
@@ -364,9 +364,9 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(try client.request("#b PING") == ["#b OK"], "no stray replies were queued for the empty lines")
 }
 
-@Test func halfLineAtEndOfInputIsABadRequest() throws {
+@Test(arguments: Transport.allCases) func halfLineAtEndOfInputIsABadRequest(over transport: Transport) throws {
     let daemon = try Daemon()
-    let client = try daemon.connect()
+    let client = try daemon.connect(transport)
     try client.send("#x PING\nPING")
     client.shutdownWrite()
     #expect(try client.readLine() == "#x OK")
@@ -375,7 +375,7 @@ private func errorCode(_ reply: [String]) -> String? {
     #expect(try client.readLine() == nil)
 
     // An over-long unfinished line at end of input gets exactly one error.
-    let long = try daemon.connect()
+    let long = try daemon.connect(transport)
     try long.send(String(repeating: "x", count: 2000))
     long.shutdownWrite()
     #expect(try long.readLine()?.hasPrefix("ERR LINE_TOO_LONG ") == true)
@@ -384,9 +384,9 @@ private func errorCode(_ reply: [String]) -> String? {
 
 // MARK: Idempotency
 
-@Test func retriesWithTheSameRefReplayTheOriginalReply() throws {
-    let (daemon, admin, card) = try daemonWithCard("pin_length = 8")
-    let pos = try daemon.connect(as: "dev-pos")
+@Test(arguments: Transport.allCases) func retriesWithTheSameRefReplayTheOriginalReply(over transport: Transport) throws {
+    let (daemon, admin, card) = try daemonWithCard("pin_length = 8", over: transport)
+    let pos = try daemon.connect(as: "dev-pos", over: transport)
     // A till names the card with its PIN.
     let tender = "card=\(card.card) pin=\(card.pin)"
 
@@ -465,10 +465,10 @@ private func errorCode(_ reply: [String]) -> String? {
 
 // Synchronous on purpose: an async test's sleep may resume late when blocking tests hold the
 // executor's threads, and a late PING would let the daemon rightly close the active connection.
-@Test func idleConnectionsAreClosedAndActiveOnesAreNot() throws {
+@Test(arguments: Transport.allCases) func idleConnectionsAreClosedAndActiveOnesAreNot(over transport: Transport) throws {
     let daemon = try Daemon(extraConfig: "idle_timeout = 1s")
-    let idle = try daemon.connect()
-    let active = try daemon.connect()
+    let idle = try daemon.connect(transport)
+    let active = try daemon.connect(transport)
     #expect(try idle.request("PING") == ["OK"])
     let started = Date()
     var closedAfter: Double?

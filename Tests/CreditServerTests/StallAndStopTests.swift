@@ -1,13 +1,13 @@
-// Proves replies are not delayed past a pipeline-depth stall, and that a graceful stop answers every request it applied.
+// Proves replies are not delayed past a pipeline-depth stall, and that a graceful stop answers every request it applied, on the plaintext and the TLS port alike.
 
 @testable import CreditTestSupport
 import Foundation
 import Glibc
 import Testing
 
-@Test func moreThan1024PipelinedRequestsAreAnsweredWithoutStalling() throws {
+@Test(arguments: Transport.allCases) func moreThan1024PipelinedRequestsAreAnsweredWithoutStalling(over transport: Transport) throws {
     let daemon = try Daemon()
-    let client = try daemon.connect()
+    let client = try daemon.connect(transport)
     let started = Date()
     try client.send(String(repeating: "PING\n", count: 1100))
     for index in 0..<1100 { #expect(try client.readReply() == ["OK"], "reply \(index)") }
@@ -16,9 +16,9 @@ import Testing
     #expect(elapsed < 0.5, "1100 pipelined PINGs took \(elapsed) s")
 }
 
-@Test func sigtermAnswersEveryRequestItAppliedEvenBeyondThePipelineDepth() throws {
+@Test(arguments: Transport.allCases) func sigtermAnswersEveryRequestItAppliedEvenBeyondThePipelineDepth(over transport: Transport) throws {
     let daemon = try Daemon()
-    let admin = try daemon.connect(as: "dev-admin")
+    let admin = try daemon.connect(as: "dev-admin", over: transport)
     _ = try admin.issueGift(amount: "5000.00", ref: "term-issue")
     var lines = ""
     for pair in 0..<1500 { lines += "HOLD credit=cr_1 amount=0.01 currency=AUD ref=th\(pair)\nVOID hold=hd_\(pair + 1) ref=tv\(pair)\n" }

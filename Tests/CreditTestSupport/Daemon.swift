@@ -1,8 +1,14 @@
-// Test support shared by the wire test targets: starts the real creditd binary on a loopback port
-// with a fresh data directory, and finds the binaries built beside the tests.
+// Test support shared by the wire test targets: starts the real creditd binary on loopback ports
+// (plaintext and TLS) with a fresh data directory, and finds the binaries built beside the tests.
 
+import CreditTLS
 import Foundation
 import Glibc
+
+/// Which listener a test client connects to: the same protocol tests run over both.
+enum Transport: String, CaseIterable, Sendable {
+    case plain, tls
+}
 
 /// A creditd process started for a test, with its own temporary data directory.
 final class Daemon: @unchecked Sendable {
@@ -37,13 +43,25 @@ final class Daemon: @unchecked Sendable {
     private(set) var process: Process?
     /// Extra environment for the daemon's process (e.g. LD_PRELOAD for fault injection).
     var environment: [String: String] = [:]
+    /// The plaintext port (0 with `listen = off`).
     private(set) var port: Int = 0
+    /// The TLS port (0 with `listen_tls = off`).
+    private(set) var tlsPort: Int = 0
     private let logLock = NSLock()
     private var logText = ""
     /// Signalled when the current process's stderr reaches end of file.
     private var stderrClosed: DispatchSemaphore?
 
-    /// Creates a data directory and config (with `extraConfig` lines appended) and starts creditd.
+    /// The development CA, server and till certificates, from `Config/tls`.
+    static func devCertificate(_ name: String) -> String { repoRoot + "/Config/tls/" + name }
+
+    /// A client context trusting the development CA (no client certificate).
+    static let tlsClient: TLSClientContext = {
+        do { return try TLSClientContext(caFile: devCertificate("dev-ca.pem")) } catch { fatalError("\(error)") }
+    }()
+
+    /// Creates a data directory and config (with `extraConfig` lines appended) and starts creditd,
+    /// listening on a free plaintext port and a free TLS port (development certificates).
     init(extraConfig: String = "", start: Bool = true) throws {
         var template = Array("/tmp/creditd-test-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw TestError("mkdtemp failed") }
@@ -56,6 +74,9 @@ final class Daemon: @unchecked Sendable {
             data_dir = \(dataDirectory)
             keys_file = \(Daemon.repoRoot)/Config/keys.dev
             currencies_file = \(Daemon.repoRoot)/Config/currencies.conf
+            listen_tls = 127.0.0.1:0
+            tls_cert = \(Daemon.devCertificate("dev-server.pem"))
+            tls_key = \(Daemon.devCertificate("dev-server.key"))
             \(extraConfig)
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -94,14 +115,9 @@ final class Daemon: @unchecked Sendable {
                     self.logText += text
                     self.logLock.unlock()
                 }
-                portBox.text += text  // this run's output only: a restart must find its own port
-                if portBox.port == 0, let range = portBox.text.range(of: "msg=listening addr=127.0.0.1:") {
-                    let digits = portBox.text[range.upperBound...].prefix { $0.isNumber }
-                    if let port = Int(digits), portBox.text[range.upperBound...].dropFirst(digits.count).first == " " {
-                        portBox.port = port
-                        ready.signal()
-                    }
-                }
+                portBox.text += text  // this run's output only: a restart must find its own ports
+                if !portBox.listening { portBox.findPorts() }
+                if portBox.listening { ready.signal() }
             }
             try? logFile?.close()
             withExtendedLifetime(pipe) {}
@@ -112,11 +128,12 @@ final class Daemon: @unchecked Sendable {
         try process.run()
         self.process = process
         reader.start()
-        guard ready.wait(timeout: .now() + timeout) == .success, portBox.port != 0 else {
+        guard ready.wait(timeout: .now() + timeout) == .success, portBox.listening else {
             kill9()
             throw TestError("creditd did not start; log:\n\(log)")
         }
         port = portBox.port
+        tlsPort = portBox.tlsPort
     }
 
     /// Runs creditd on this daemon's config and waits (at most `timeout` seconds) for it to exit
@@ -200,12 +217,17 @@ final class Daemon: @unchecked Sendable {
         stderrClosed = nil
     }
 
-    /// Opens a client connection.
-    func connect() throws -> WireClient { try WireClient(port: port) }
+    /// Opens a client connection to the plaintext or the TLS port.
+    func connect(_ transport: Transport = .plain) throws -> WireClient {
+        switch transport {
+        case .plain: return try WireClient(port: port)
+        case .tls: return try WireClient(port: tlsPort, tls: Daemon.tlsClient)
+        }
+    }
 
     /// Opens a client connection already authenticated with a development key.
-    func connect(as key: String) throws -> WireClient {
-        let client = try connect()
+    func connect(as key: String, over transport: Transport = .plain) throws -> WireClient {
+        let client = try connect(transport)
         let reply = try client.request("AUTH key=\(key) secret=\(key)-secret")
         guard reply.last?.hasPrefix("OK") == true else { throw TestError("AUTH failed: \(reply)") }
         return client
@@ -225,7 +247,21 @@ final class Daemon: @unchecked Sendable {
 /// What one run's stderr handler has seen (touched only by that handler, serially).
 private final class PortBox: @unchecked Sendable {
     var port = 0
+    var tlsPort = 0
+    var listening = false
     var text = ""
+
+    /// Reads the ports from a complete `msg=listening` line, once one has arrived.
+    func findPorts() {
+        guard let start = text.range(of: "msg=listening ") else { return }
+        let rest = text[start.upperBound...]
+        guard let end = rest.firstIndex(of: "\n") else { return }
+        for field in rest[..<end].split(separator: " ") {
+            if field.hasPrefix("addr=127.0.0.1:") { port = Int(field.dropFirst("addr=127.0.0.1:".count)) ?? 0 }
+            if field.hasPrefix("tls_addr=127.0.0.1:") { tlsPort = Int(field.dropFirst("tls_addr=127.0.0.1:".count)) ?? 0 }
+        }
+        listening = true
+    }
 }
 
 /// A failure in test support.

@@ -1,16 +1,21 @@
-// Test support: a blocking line-protocol client over a loopback TCP socket.
+// Test support: a blocking line-protocol client over a loopback TCP socket, plain or TLS.
 
+import CreditTLS
 import Foundation
 import Glibc
 
-/// A plain socket client: send lines, read reply lines (items, then one final OK/ERR line).
+/// A socket client: send lines, read reply lines (items, then one final OK/ERR line). With a
+/// TLS context it handshakes on connect and every byte goes through the TLS session; the
+/// methods behave the same either way, so one test can run over both transports.
 final class WireClient {
     let fd: Int32
+    /// The TLS session, when connected to the TLS port.
+    let tls: TLSSession?
     private var buffer: [UInt8] = []
 
-    init(port: Int, timeoutSeconds: Int = 10) throws {
+    init(port: Int, timeoutSeconds: Int = 10, tls context: TLSClientContext? = nil) throws {
         // Close-on-exec: a daemon another test spawns must not inherit (and so keep open) this socket.
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestError("socket failed") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -24,12 +29,33 @@ final class WireClient {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        self.tls = try context.map { try WireClient.handshake(fd: fd, context: $0) }
+        self.fd = fd
     }
 
     deinit { close(fd) }
 
-    /// Closes the sending side (the daemon sees end of input) but keeps reading.
+    /// A completed client handshake on the blocking socket (the read timeout bounds it).
+    private static func handshake(fd: Int32, context: TLSClientContext) throws -> TLSSession {
+        let session: TLSSession
+        do {
+            session = try context.makeSession(fd: fd, serverName: "127.0.0.1")
+        } catch {
+            close(fd)
+            throw TestError("TLS session: \(error)")
+        }
+        let outcome = session.handshake()
+        guard outcome == .done(0) else {
+            close(fd)
+            throw TestError("TLS handshake failed: \(outcome)")
+        }
+        return session
+    }
+
+    /// Closes the sending side (the daemon sees end of input) but keeps reading. Over TLS, sends
+    /// close_notify first.
     func shutdownWrite() {
+        tls?.sendCloseNotify()
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
     }
 
@@ -42,7 +68,7 @@ final class WireClient {
     /// Whether a read would return at once (a line, end of file or an error), waiting at most
     /// `timeoutMillis` for it.
     func hasInput(timeoutMillis: Int32 = 0) -> Bool {
-        if !buffer.isEmpty { return true }
+        if !buffer.isEmpty || tls?.hasBufferedInput == true { return true }
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         return poll(&entry, 1, timeoutMillis) > 0
     }
@@ -62,6 +88,12 @@ final class WireClient {
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
+            if let tls {
+                let outcome = bytes[offset...].withUnsafeBytes { tls.write($0) }
+                guard case .done(let written) = outcome else { throw TestError("TLS send failed: \(outcome)") }
+                offset += written
+                continue
+            }
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard written > 0 else { throw TestError("send failed: errno \(errno)") }
             offset += written
@@ -80,10 +112,26 @@ final class WireClient {
                 return line
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let count = try receive(into: &chunk)
             if count == 0 { return nil }
-            guard count > 0 else { throw TestError("recv failed or timed out: errno \(errno)") }
             buffer += chunk[..<count]
+        }
+    }
+
+    /// One read from the socket or the TLS session: the byte count, 0 at end of input.
+    private func receive(into chunk: inout [UInt8]) throws -> Int {
+        guard let tls else {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count >= 0 else { throw TestError("recv failed or timed out: errno \(errno)") }
+            return count
+        }
+        switch chunk.withUnsafeMutableBytes({ tls.read(into: $0) }) {
+        case .done(let count): return count
+        case .closed: return 0
+        case .wantRead, .wantWrite: throw TestError("TLS recv timed out: errno \(EAGAIN)")
+        case .failed(let reason) where reason.contains("reset by peer"):
+            throw TestError("TLS recv failed: \(reason), errno \(ECONNRESET)")
+        case .failed(let reason): throw TestError("TLS recv failed: \(reason)")
         }
     }
 
