@@ -22,12 +22,12 @@ struct RefKey: Hashable, Sendable {
 
 /// Everything the ledger knows, in the form a snapshot stores. Indexes are derived from it.
 public struct LedgerState: Equatable, Sendable {
-    /// Credits by id.
-    public var credits: [CreditID: Credit] = [:]
+    /// Credits by id (bucketed, so a snapshot's copy never makes the engine copy them all).
+    public var credits = ChunkedMap<CreditID, Credit>()
     /// Holds by id, pending and resolved.
-    public var holds: [HoldID: Hold] = [:]
-    /// Remembered refs, oldest first.
-    public var refs: [StoredRef] = []
+    public var holds = ChunkedMap<HoldID, Hold>()
+    /// Remembered refs, oldest first; positions are stable while a ref is kept.
+    public var refs = ChunkedLog<StoredRef>()
     /// The highest credit number issued.
     public var lastCreditNumber: UInt64 = 0
     /// The highest hold number issued.
@@ -49,8 +49,8 @@ public struct Ledger: Sendable {
     var cardIndex: [Digest32: CreditID] = [:]
     var claimIndex: [Digest32: CreditID] = [:]
     var profileIndex: [ProfileID: [CreditID]] = [:]
+    /// Position in `state.refs` of each remembered ref.
     var refIndex: [RefKey: Int] = [:]
-    var refsDropped = 0
     var deadlines = DeadlineHeap<HoldID>()
     var creditExpiries = DeadlineHeap<CreditID>()
     var reverts = DeadlineHeap<CreditID>()
@@ -71,8 +71,9 @@ public struct Ledger: Sendable {
             deadlines.insert(hold.deadline, hold.id)
             pendingHoldCount += 1
         }
-        for (index, stored) in state.refs.enumerated() {
-            refIndex[RefKey(client: stored.record.client, ref: stored.record.ref)] = index
+        for position in state.refs.positions {
+            let record = state.refs[position].record
+            refIndex[RefKey(client: record.client, ref: record.ref)] = position
         }
     }
 
@@ -85,7 +86,7 @@ public struct Ledger: Sendable {
     public var creditCount: Int { state.credits.count }
 
     /// Number of refs remembered.
-    public var refCount: Int { state.refs.count - refsDropped }
+    public var refCount: Int { state.refs.count }
 
     /// True when a card with this digest exists (the server draws another number if so).
     public func cardExists(_ cardDigest: Digest32) -> Bool {
@@ -103,13 +104,10 @@ public struct Ledger: Sendable {
         [deadlines.first?.deadline, creditExpiries.first?.deadline, reverts.first?.deadline].compactMap { $0 }.min()
     }
 
-    /// The state in canonical form (refs compacted), for snapshots and for comparing a replayed
-    /// ledger with a live one.
-    public var canonicalState: LedgerState {
-        var canonical = state
-        canonical.refs.removeFirst(refsDropped)
-        return canonical
-    }
+    /// The state in canonical form, for snapshots and for comparing a replayed ledger with a
+    /// live one. Forgotten refs are already gone, so this is the state itself: a cheap copy
+    /// (its tables are chunked) that the engine may go on changing without a stall.
+    public var canonicalState: LedgerState { state }
 
     /// Applies an entry: the only way state changes. Entries come from `execute` or `sweep` live,
     /// and from the journal on replay; invariant violations stop the process.
@@ -174,7 +172,7 @@ public struct Ledger: Sendable {
     }
 
     private mutating func remember(_ record: IdempotencyRecord, at: Instant) {
-        refIndex[RefKey(client: record.client, ref: record.ref)] = state.refs.count
+        refIndex[RefKey(client: record.client, ref: record.ref)] = state.refs.endPosition
         state.refs.append(StoredRef(at: at, record: record))
     }
 
@@ -394,19 +392,12 @@ public struct Ledger: Sendable {
     /// Forgets refs older than the ref window. Deterministic: depends only on applied entries.
     private mutating func pruneRefs(now: Instant) {
         let cutoff = Instant(millis: now.millis - policy.refWindow.value * 1000)
-        while refsDropped < state.refs.count, state.refs[refsDropped].at <= cutoff {
-            let old = state.refs[refsDropped].record
+        // Refs are appended in time order, so the old ones are a prefix. Dropping them keeps the
+        // others' positions, so `refIndex` needs no rebuild.
+        while let position = state.refs.positions.first, state.refs[position].at <= cutoff {
+            let old = state.refs[position].record
             refIndex[RefKey(client: old.client, ref: old.ref)] = nil
-            refsDropped += 1
-        }
-        // Compact once the dropped prefix dominates, so memory tracks the live window.
-        if refsDropped > 1024 && refsDropped * 2 > state.refs.count {
-            state.refs.removeFirst(refsDropped)
-            refsDropped = 0
-            refIndex.removeAll(keepingCapacity: true)
-            for (index, stored) in state.refs.enumerated() {
-                refIndex[RefKey(client: stored.record.client, ref: stored.record.ref)] = index
-            }
+            state.refs.removeFirst(1)
         }
     }
 }

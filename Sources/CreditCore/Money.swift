@@ -79,14 +79,7 @@ public struct DecimalAmount: Hashable, Sendable {
 
 /// Formats minor units as a major-unit decimal with all of the currency's digits (`12.50`).
 public func formatAmount(_ amount: MinorUnits, _ currency: Currency) -> String {
-    let negative = amount.value < 0
-    let magnitude = amount.value.magnitude
-    guard currency.minorDigits > 0 else { return (negative ? "-" : "") + String(magnitude) }
-    var scale: UInt64 = 1
-    for _ in 0..<currency.minorDigits { scale *= 10 }
-    var fraction = String(magnitude % scale)
-    while fraction.count < currency.minorDigits { fraction = "0" + fraction }
-    return (negative ? "-" : "") + String(magnitude / scale) + "." + fraction
+    ASCIIFormat.amount(negative: amount.value < 0, magnitude: amount.value.magnitude, minorDigits: currency.minorDigits)
 }
 
 /// The one parser of unsigned decimals (`12.50`), shared by amounts and FX rates.

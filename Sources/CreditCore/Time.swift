@@ -34,10 +34,14 @@ public struct Instant: Hashable, Comparable, Sendable {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let date = CivilDate(daysSinceEpoch: days)
-        var text = date.description + "T" + pad(secondOfDay / 3600) + ":" + pad(secondOfDay / 60 % 60)
-            + ":" + pad(secondOfDay % 60)
-        if subsecond != 0 { text += "." + pad(subsecond, width: 3) }
-        return text + "Z"
+        guard (0...9999).contains(date.year) else {
+            var text = date.description + "T" + pad(secondOfDay / 3600) + ":" + pad(secondOfDay / 60 % 60)
+                + ":" + pad(secondOfDay % 60)
+            if subsecond != 0 { text += "." + pad(subsecond, width: 3) }
+            return text + "Z"
+        }
+        return ASCIIFormat.date(year: date.year, month: date.month, day: date.day,
+                                time: (secondOfDay: secondOfDay, millis: subsecond))
     }
 }
 
@@ -58,16 +62,21 @@ public struct Seconds: Hashable, Comparable, Sendable {
 
     /// Parses `30s`, `15m`, `2h` or `7d`: a positive integer and one unit letter.
     public init?(ttl text: String) {
-        guard let unit = text.last, text.count >= 2, text.count <= 12,
-              text.utf8.dropLast().allSatisfy({ $0 >= 48 && $0 <= 57 }),
-              let count = Int64(text.dropLast()), count > 0
-        else { return nil }
+        // Bytes, not Characters: this runs on every HOLD (twice), and grapheme breaking is slow.
+        let utf8 = text.utf8
+        guard let unit = utf8.last, utf8.count >= 2, utf8.count <= 12 else { return nil }
+        var count: Int64 = 0
+        for byte in utf8.dropLast() {
+            guard byte >= 48 && byte <= 57 else { return nil }
+            count = count * 10 + Int64(byte - 48)  // at most 11 digits: cannot overflow
+        }
+        guard count > 0 else { return nil }
         let multiplier: Int64
         switch unit {
-        case "s": multiplier = 1
-        case "m": multiplier = 60
-        case "h": multiplier = 3600
-        case "d": multiplier = 86_400
+        case UInt8(ascii: "s"): multiplier = 1
+        case UInt8(ascii: "m"): multiplier = 60
+        case UInt8(ascii: "h"): multiplier = 3600
+        case UInt8(ascii: "d"): multiplier = 86_400
         default: return nil
         }
         guard count <= Seconds.parseMax.value / multiplier else { return nil }
@@ -136,7 +145,10 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// The instant a credit `expires=` this date stops being usable: the end of that day, UTC.
     public var endInstant: Instant { Instant(millis: (daysSinceEpoch + 1) * 86_400_000) }
 
-    public var description: String { pad(year, width: 4) + "-" + pad(month) + "-" + pad(day) }
+    public var description: String {
+        guard (0...9999).contains(year) else { return pad(year, width: 4) + "-" + pad(month) + "-" + pad(day) }
+        return ASCIIFormat.date(year: year, month: month, day: day)
+    }
 
     public static func < (lhs: CivilDate, rhs: CivilDate) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
 

@@ -15,7 +15,7 @@ public enum EntryCodec {
 
     /// The record body of an entry.
     public static func encode(_ entry: Entry) -> [UInt8] {
-        var writer = ByteWriter(capacity: 128)
+        var writer = ByteWriter(capacity: 512)
         writer.u8(version)
         writer.i64(entry.at.millis)
         writer.optional(entry.idempotency) { $0.idempotencyRecord($1) }

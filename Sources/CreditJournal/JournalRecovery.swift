@@ -10,7 +10,8 @@ public enum JournalRecovery {
     /// Checks: each segment's records are consecutive and begin at the LSN in its name; each
     /// segment begins where the previous one ended; the journal begins no later than
     /// `afterLSN + 1` and ends no earlier than `afterLSN`. A torn tail is corruption unless it is
-    /// in the last segment; there, once every check has passed, it is cut (ftruncate + fsync) so
+    /// in the last segment (zero fill the writer preallocated counts as a torn tail, but is cut
+    /// without being reported); there, once every check has passed, it is cut (ftruncate + fsync) so
     /// the segment can safely stop being the last. A last segment left empty is deleted, so a new
     /// writer can create it afresh. Reads one segment into memory at a time and keeps no records.
     ///
@@ -52,7 +53,8 @@ public enum JournalRecovery {
         try continuity.checkEnd()
         let repaired: (tornTail: String?, removedSegment: String?)? = try last.map { last in
             if repair { return try repairLastSegment(last, directory: directory) }
-            return (last.scan.tornTail.map { "\(last.segment.path): torn tail at offset \($0.offset) (\($0.reason))" }, nil)
+            let torn = last.scan.tornTail.flatMap { $0.isZeroFill ? nil : $0 }
+            return (torn.map { "\(last.segment.path): torn tail at offset \($0.offset) (\($0.reason))" }, nil)
         }
         return RecoveryReport(
             lastLSN: lastApplied, tornTail: repaired?.tornTail, removedEmptySegment: repaired?.removedSegment,
@@ -69,8 +71,11 @@ public enum JournalRecovery {
         if let torn = last.scan.tornTail {
             precondition(torn.offset == last.scan.validEnd && last.fileSize > torn.offset, "a torn tail follows the whole records")
             try POSIXFile.truncate(last.segment.path, to: torn.offset)
-            tornTail = "\(last.segment.path): torn tail at offset \(torn.offset), "
-                + "dropped \(last.fileSize - torn.offset) bytes (\(torn.reason))"
+            // Zero fill is the writer's preallocation, not a crash trace: cut it quietly.
+            if !torn.isZeroFill {
+                tornTail = "\(last.segment.path): torn tail at offset \(torn.offset), "
+                    + "dropped \(last.fileSize - torn.offset) bytes (\(torn.reason))"
+            }
         }
         guard last.scan.recordCount == 0 else { return (tornTail, nil) }
         try POSIXFile.remove(last.segment.path)

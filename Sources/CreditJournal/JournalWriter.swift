@@ -224,12 +224,25 @@ public final class JournalWriter: Sendable {
             }
             publish(batch.lastLSN)
             buffer.removeAll(keepingCapacity: true)
+            do {
+                if try fillAheadIfIdle(&segment) { fsyncs.add(1, ordering: .relaxed) }
+            } catch {
+                fail("journal write failed while zero-filling ahead: \(error)", &segment)
+                return
+            }
         }
         do {
             try segment.close()
         } catch {
             fail("journal close failed: \(error)", &segment)
         }
+    }
+
+    /// Zero-fills more of the segment ahead of the records when it runs low and no records are
+    /// waiting, so that the fill rarely delays a batch. Returns whether it synced.
+    private func fillAheadIfIdle(_ segment: inout OpenSegment) throws(JournalIOError) -> Bool {
+        guard shared.withLock({ $0.pending.isEmpty && $0.segmentSwitches.isEmpty }) else { return false }
+        return try segment.fillAheadIfLow()
     }
 
     /// Waits until a write is requested, then swaps the pending buffer with `buffer` (empty,

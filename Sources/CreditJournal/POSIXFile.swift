@@ -15,10 +15,10 @@ enum POSIXFile {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
-    /// Creates a new file for appending; fails if it already exists (O_EXCL), so a segment is
-    /// never appended to by two writers or reopened after recovery.
+    /// Creates a new file for writing at explicit offsets (`pwriteAll`); fails if it already
+    /// exists (O_EXCL), so a segment is never written by two writers or reopened after recovery.
     static func createExclusive(_ path: String) throws(JournalIOError) -> Int32 {
-        let flags = O_CREAT | O_EXCL | O_WRONLY | O_APPEND | O_CLOEXEC
+        let flags = O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC
         return try open(path, flags: flags, operation: "create")
     }
 
@@ -39,6 +39,42 @@ enum POSIXFile {
             // A zero-byte write of a non-empty buffer would loop forever; treat it as "no space".
             guard result > 0 else { throw JournalIOError(operation: "write", path: path, code: ENOSPC) }
             done += result
+        }
+    }
+
+    /// Writes all of `bytes` at `offset` (pwrite), retrying short writes and EINTR.
+    static func pwriteAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws(JournalIOError) {
+        var done = 0
+        while done < bytes.count {
+            let result = Glibc.pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw JournalIOError(operation: "write", path: path, code: errno)
+            }
+            // A zero-byte write of a non-empty buffer would loop forever; treat it as "no space".
+            guard result > 0 else { throw JournalIOError(operation: "write", path: path, code: ENOSPC) }
+            done += result
+        }
+    }
+
+    /// `pwriteAll` for an array slice.
+    static func pwriteAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>, at offset: Int, path: String) throws(JournalIOError) {
+        let failure = bytes.withUnsafeBytes { raw -> JournalIOError? in
+            do throws(JournalIOError) {
+                try pwriteAll(fd, raw, at: offset, path: path)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Cuts an open file to `length` bytes (not synced: the caller syncs).
+    static func truncate(_ fd: Int32, to length: Int, path: String) throws(JournalIOError) {
+        while ftruncate(fd, off_t(length)) != 0 {
+            if errno == EINTR { continue }
+            throw JournalIOError(operation: "ftruncate", path: path, code: errno)
         }
     }
 

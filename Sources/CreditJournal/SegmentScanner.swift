@@ -6,6 +6,10 @@ struct TornTail: Sendable {
     let offset: Int
     /// Why the bytes from `offset` are not a whole record.
     let reason: String
+    /// Every byte from `offset` on is zero: space the writer filled ahead and never wrote a
+    /// record into (or whose record never reached the disk). Nothing was lost that was ever
+    /// acknowledged, so recovery cuts it without reporting a torn tail.
+    var isZeroFill = false
 }
 
 /// What a scan of one segment found.
@@ -57,7 +61,9 @@ enum SegmentScanner {
                 let offset = result.validEnd
                 switch try examine(raw, at: offset, expectedLSN: expectedLSN, path: segment.path) {
                 case .torn(let reason):
-                    result.tornTail = TornTail(offset: offset, reason: reason)
+                    let zeroFill = isZero(raw, from: offset)
+                    result.tornTail = TornTail(offset: offset, reason: zeroFill ? "zero fill, never written" : reason,
+                                               isZeroFill: zeroFill)
                     return
                 case .record(let lsn, let end):
                     let bodyStart = offset + RecordFormat.headerByteCount + RecordFormat.lsnByteCount

@@ -188,8 +188,15 @@ public enum CommandTable {
     /// `ttl=15m` and `ttl=900s`, no `partial=` and `partial=no` are the same request, so a till
     /// that reformats a retry gets its replay rather than REF_CONFLICT.
     public static func canonicalBytes(_ request: ParsedRequest) -> [UInt8] {
-        var bytes = Array(request.verb.utf8)
-        for argument in request.arguments.sorted(by: { $0.key < $1.key }) where argument.key != "ref" {
+        // Keys are validated ASCII tokens, for which byte order is String order: sorting the few
+        // arguments by their bytes gives the same canonical form without Unicode comparison.
+        var order = request.arguments.indices.filter { request.arguments[$0].key != "ref" }
+        order.sort { request.arguments[$0].key.utf8.lexicographicallyPrecedes(request.arguments[$1].key.utf8) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        bytes += request.verb.utf8
+        for index in order {
+            let argument = request.arguments[index]
             let value = canonicalValue(argument)
             if argument.key == "partial" && value == "no" { continue }
             bytes.append(0)
@@ -207,9 +214,9 @@ public enum CommandTable {
             var unscaled = amount.unscaled
             var digits = amount.fractionDigits
             while digits > 0 && unscaled % 10 == 0 { unscaled /= 10; digits -= 1 }
-            return "\(unscaled)e-\(digits)"
+            return String(unscaled) + "e-" + String(digits)
         case "ttl", "revert_after":
-            return Seconds(ttl: argument.value).map { "\($0.value)s" } ?? argument.value
+            return Seconds(ttl: argument.value).map { String($0.value) + "s" } ?? argument.value
         default:
             return argument.value
         }

@@ -1,5 +1,7 @@
 // Writes reply lines (`* item`, `OK`, `ERR`) as bytes into a connection's output buffer.
 
+import CreditCore
+
 /// Encodes replies: zero or more item lines `* key=value ...`, then one final line, either
 /// `[#tag ]OK key=value ...` or `[#tag ]ERR CODE message`. Only the final line carries the tag.
 ///
@@ -12,6 +14,21 @@ public enum ReplyEncoder {
         appendTag(tag, into: &buffer)
         buffer.append(contentsOf: "OK".utf8)
         appendFields(fields, into: &buffer)
+        buffer.append(ASCII.lineFeed)
+    }
+
+    /// Appends a success line whose fields are ledger `Field`s (no intermediate tuple array).
+    public static func ok(tag: String?, ledgerFields fields: [Field], into buffer: inout [UInt8]) {
+        appendTag(tag, into: &buffer)
+        buffer.append(contentsOf: "OK".utf8)
+        for field in fields { appendField(field.key, field.value, into: &buffer) }
+        buffer.append(ASCII.lineFeed)
+    }
+
+    /// Appends an item line whose fields are ledger `Field`s.
+    public static func item(ledgerFields fields: [Field], into buffer: inout [UInt8]) {
+        buffer.append(ASCII.asterisk)
+        for field in fields { appendField(field.key, field.value, into: &buffer) }
         buffer.append(ASCII.lineFeed)
     }
 
@@ -57,13 +74,15 @@ public enum ReplyEncoder {
 
     /// Writes ` key=value` for each field.
     private static func appendFields(_ fields: [(String, String)], into buffer: inout [UInt8]) {
-        for (key, value) in fields {
-            assert(!key.isEmpty && key.utf8.allSatisfy(ASCII.isKeyByte), "reply keys are [a-z0-9_] constants")
-            buffer.append(ASCII.space)
-            buffer.append(contentsOf: key.utf8)
-            buffer.append(ASCII.equals)
-            appendValue(value, into: &buffer)
-        }
+        for (key, value) in fields { appendField(key, value, into: &buffer) }
+    }
+
+    private static func appendField(_ key: String, _ value: String, into buffer: inout [UInt8]) {
+        assert(!key.isEmpty && key.utf8.allSatisfy(ASCII.isKeyByte), "reply keys are [a-z0-9_] constants")
+        buffer.append(ASCII.space)
+        buffer.append(contentsOf: key.utf8)
+        buffer.append(ASCII.equals)
+        appendValue(value, into: &buffer)
     }
 
     /// Writes a value bare if possible (one memcpy), else quoted and escaped.

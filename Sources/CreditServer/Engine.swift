@@ -107,11 +107,13 @@ final class Engine {
         }
         let now = Instant.wallClock()
         sweep(now: now)
-        let (command, revelation) = minter.prepare(command, ledger: ledger)
+        // Most requests mint nothing; skipping the call spares copying the ledger to pass it.
+        let (command, revelation) = Minter.mints(command) ? minter.prepare(command, ledger: ledger) : (command, Revelation())
         // Only a mutating request's fingerprint is ever stored or compared (for its ref), so reads
-        // skip the HMAC.
-        let fingerprint = command.isMutating ? hasher.digest(domain: "request", CommandTable.canonicalBytes(request))
-                                             : Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
+        // and requests without a ref skip the HMAC.
+        let fingerprint = command.isMutating && ref != nil
+            ? hasher.digest(domain: "request", CommandTable.canonicalBytes(request))
+            : Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
         let context = RequestContext(now: now, client: key.id, ref: ref, fingerprint: fingerprint)
         switch ledger.execute(command, context: context) {
         case .read(let reply, let entry):
@@ -193,7 +195,7 @@ final class Engine {
     /// Appends an entry to the journal (durable at the next group commit) and snapshots when due.
     private func record(_ entry: Entry) {
         appliedLSN = journal.append(EntryCodec.encode(entry))
-        snapshotter.noteRecord(lsn: appliedLSN, ledger: ledger, journal: journal)
+        snapshotter.noteRecord(lsn: appliedLSN, journal: journal, state: ledger.canonicalState)
     }
 
     /// The keyed digests the protocol layer needs. Text that is no card number or PIN still gets
@@ -241,7 +243,7 @@ final class Engine {
     }
 
     private func encode(_ reply: Reply, tag: String?, out: inout [UInt8]) {
-        for item in reply.items { ReplyEncoder.item(fields: item.map { ($0.key, $0.value) }, into: &out) }
-        ReplyEncoder.ok(tag: tag, fields: reply.fields.map { ($0.key, $0.value) }, into: &out)
+        for item in reply.items { ReplyEncoder.item(ledgerFields: item, into: &out) }
+        ReplyEncoder.ok(tag: tag, ledgerFields: reply.fields, into: &out)
     }
 }

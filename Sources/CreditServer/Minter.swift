@@ -38,6 +38,15 @@ struct Minter {
     let hasher: KeyedHasher
     let cards: CardGenerator
 
+    /// True for the commands `prepare` fills in: gift issues, stock and replacements.
+    static func mints(_ command: Command) -> Bool {
+        switch command {
+        case .issue(let issue): return issue.type == .gift
+        case .stock, .replace: return true
+        default: return false
+        }
+    }
+
     /// The command with every secret it needs filled in, and what to reveal once it is applied.
     func prepare(_ command: Command, ledger: Ledger) -> (Command, Revelation) {
         var revelation = Revelation()

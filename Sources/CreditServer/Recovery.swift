@@ -12,11 +12,13 @@ enum Recovery {
     static func recover(directory: String, policy: LedgerPolicy) throws -> (Ledger, UInt64, UInt64) {
         var ledger = Ledger(policy: policy)
         var snapshotLSN: UInt64 = 0
+        let started = monotonicMillis()
         if let snapshot = try SnapshotStore.loadLatest(directory: directory) {
             let state = try SnapshotCodec.decode(snapshot.body, currencies: policy.currencies)
             ledger = Ledger(policy: policy, state: state)
             snapshotLSN = snapshot.lsn
         }
+        let snapshotLoaded = monotonicMillis()
         let report = try JournalRecovery.replay(directory: directory, afterLSN: snapshotLSN) { lsn, body in
             do {
                 ledger.apply(try EntryCodec.decode(body))
@@ -25,6 +27,11 @@ enum Recovery {
             }
         }
         if let torn = report.tornTail { Log.write(.warn, "journal tail cut", ["detail": torn]) }
+        Log.write(.info, "recovered", [
+            "snapshot_lsn": String(snapshotLSN), "records_replayed": String(report.recordsApplied),
+            "segments": String(report.segmentCount), "credits": String(ledger.creditCount),
+            "snapshot_ms": String(snapshotLoaded - started), "replay_ms": String(monotonicMillis() - snapshotLoaded),
+        ])
         return (ledger, report.lastLSN, snapshotLSN)
     }
 }

@@ -34,11 +34,14 @@ final class Snapshotter {
     }
 
     /// Counts a journaled record and starts a snapshot when enough have accumulated.
-    func noteRecord(lsn: UInt64, ledger: Ledger, journal: JournalWriter) {
+    ///
+    /// `state` is only evaluated when a snapshot starts: taking the ledger by value on every
+    /// record would copy (retain and release) all of its tables per request.
+    func noteRecord(lsn: UInt64, journal: JournalWriter, state: @autoclosure () -> LedgerState) {
         recordsSince += 1
         guard recordsSince >= everyRecords, !progress.running.load(ordering: .acquiring) else { return }
         recordsSince = 0
-        start(lsn: lsn, state: ledger.canonicalState, journal: journal)
+        start(lsn: lsn, state: state(), journal: journal)
     }
 
     /// Writes a snapshot covering everything through `lsn` now, and waits for it (shutdown, tests).

@@ -1,4 +1,4 @@
-// Proves the writer's records replay exactly, group commit shares fdatasyncs, segments rotate and are trimmed safely, and a full buffer back-pressures instead of deadlocking.
+// Proves the writer's records replay exactly, group commit shares fdatasyncs, segments are zero-filled ahead and cut on close, segments rotate and are trimmed safely, and a full buffer back-pressures instead of deadlocking.
 
 import Foundation
 import Testing
@@ -31,6 +31,30 @@ import CreditJournal
         #expect(report.lastLSN == 2000)
         #expect(report.tornTail == nil)
         #expect(writer.bytesWritten == UInt64(try readFile(segmentPath(directory, 1)).count))
+    }
+}
+
+@Test func theSegmentBeingWrittenIsZeroFilledAheadAndCutToItsRecordsOnClose() throws {
+    try withTempDirectory { directory in
+        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
+        for lsn in UInt64(1)...50 { _ = writer.append(testBody(lsn)) }
+        writer.flush()
+        waitUntilDurable(writer, 50)
+        let path = segmentPath(directory, 1)
+        let live = try readFile(path)
+        // While written, the file is preallocated: records, then zeros up to a whole chunk.
+        #expect(live.count % (1 << 20) == 0 && UInt64(live.count) > writer.bytesWritten)
+        #expect(live[Int(writer.bytesWritten)...].allSatisfy { $0 == 0 })
+        // A crash now leaves that zero fill; recovery reads it as "never written", not damage.
+        let copy = directory + "/copy"
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: false)
+        try writeFile(segmentPath(copy, 1), live)
+        let (crashed, crashReport) = try replayAll(copy)
+        #expect(crashed.map(\.lsn) == Array(1...50))
+        #expect(crashReport.tornTail == nil)
+        #expect(try readFile(segmentPath(copy, 1)).count == Int(writer.bytesWritten))
+        writer.close()
+        #expect(try readFile(path).count == Int(writer.bytesWritten))
     }
 }
 
