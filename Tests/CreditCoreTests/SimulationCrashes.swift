@@ -11,7 +11,7 @@ extension Simulation {
         guard crashWindow == nil else { return }
         switch diskRNG.below(100) {
         case 0..<3:
-            crashWindow = (1 + diskRNG.below(3), disk.tailByteCount)
+            crashWindow = (1 + diskRNG.below(3), disk.tailByteCount, sent.count)
             checkpoints = [disk.lastLSN: checkpoint()]
         case 3..<5:
             try takeSnapshot()
@@ -26,7 +26,7 @@ extension Simulation {
     mutating func crashIfDue() throws {
         guard let window = crashWindow else { return }
         guard window.stepsLeft <= 1 else {
-            crashWindow = (window.stepsLeft - 1, window.tailStart)
+            crashWindow = (window.stepsLeft - 1, window.tailStart, window.sentBefore)
             return
         }
         try crash()
@@ -77,6 +77,12 @@ extension Simulation {
         resume(from: resumed, recovered: recovered)
         tally["crash", default: 0] += 1
         tally[torn ? "torn-tail" : "crash-cut-between-records", default: 0] += 1
+        // Tills retry most requests that got no reply: one whose record survived replays, one
+        // that was lost applies afresh, as the model (rolled back) predicts.
+        for request in sent[window.sentBefore...] where diskRNG.chance(60) {
+            try send(request)
+            tally["retry-after-crash", default: 0] += 1
+        }
     }
 
     /// Goes back to `resumed`'s model with the recovered ledger as the live one; what is not
