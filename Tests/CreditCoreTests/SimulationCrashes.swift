@@ -65,7 +65,8 @@ extension Simulation {
                    "a tear inside the window (LSN \(windowStartLSN + 1)...\(lastWritten)) kept LSN \(survivor)")
         let (recovered, report) = try disk.recover(policy: policy)
         try ensure((report.tornTail != nil) == torn,
-                   "kept \(kept) bytes and \(zeroFill) zeros: expected torn \(torn), recovery reported \(String(describing: report.tornTail))")
+                   "kept \(kept) bytes and \(zeroFill) zeros: expected torn \(torn), "
+                       + "recovery reported \(String(describing: report.tornTail))")
         guard let resumed = checkpoints[survivor] else {
             throw SimulationFailure(description: "no checkpoint at LSN \(survivor) (window from LSN \(windowStartLSN + 1))")
         }
@@ -129,7 +130,8 @@ extension Simulation {
         try ensure(report.tornTail == nil, "a clean restart found a torn tail: \(report.tornTail!)")
         try ensure(recovered.canonicalState == live.canonicalState && recovered.refCount == live.refCount
                    && recovered.pendingHoldCount == live.pendingHoldCount,
-                   "recovered from the snapshot at LSN \(disk.snapshot.lsn) and the journal to LSN \(report.lastLSN): another state")
+                   "recovered from the snapshot at LSN \(disk.snapshot.lsn) and the journal to LSN \(report.lastLSN): "
+                       + "another state")
         ledgers[0] = recovered
         auditDue = true
         tally["restart", default: 0] += 1

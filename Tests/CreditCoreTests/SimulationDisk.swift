@@ -116,16 +116,17 @@ struct SimulatedDisk {
     /// Replaces the segments by the files recovery left, then opens a new one at the next LSN.
     private mutating func readBack(directory: String, report: RecoveryReport) throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        let found = names.compactMap { name in SegmentName.firstLSN(fileName: name).map { (firstLSN: $0, name: name) } }
         var kept: [Segment] = []
-        for (firstLSN, name) in names.compactMap({ name in SegmentName.firstLSN(fileName: name).map { ($0, name) } }).sorted(by: { $0.0 < $1.0 }) {
+        for (firstLSN, name) in found.sorted(by: { $0.firstLSN < $1.firstLSN }) {
             guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
                 throw SimulationFailure(description: "cannot read back \(name)")
             }
             kept.append(Segment(firstLSN: firstLSN, bytes: [UInt8](data)))
         }
-        try ensure(report.lastLSN == lastLSN, "recovery ended at LSN \(report.lastLSN), the disk's last whole record is \(lastLSN)")
-        let nextLSN = report.nextLSN
-        segments = kept + [Segment(firstLSN: nextLSN)]
+        try ensure(report.lastLSN == lastLSN,
+                   "recovery ended at LSN \(report.lastLSN), the disk's last whole record is \(lastLSN)")
+        segments = kept + [Segment(firstLSN: report.nextLSN)]
     }
 
     /// Creates the scratch directory on first use (in /dev/shm when there is one: no disk

@@ -19,8 +19,9 @@ private func wrongCode(near code: String, _ index: Int) -> String {
 @Test func wrongClaimCodesAreDeclinedAlikeAndTheTenthClosesTheConnection() throws {
     let daemon = try Daemon()
     let admin = try daemon.connect(as: "dev-admin")
-    let pending = try #require(try admin.ok("ISSUE type=gift amount=10.00 currency=AUD purchaser=buyer recipient=unknown ref=t-1")["claim"])
-    let used = try #require(try admin.ok("ISSUE type=gift amount=20.00 currency=AUD purchaser=buyer recipient=unknown ref=t-2")["claim"])
+    let gift = "ISSUE type=gift currency=AUD purchaser=buyer recipient=unknown"
+    let pending = try #require(try admin.ok("\(gift) amount=10.00 ref=t-1")["claim"])
+    let used = try #require(try admin.ok("\(gift) amount=20.00 ref=t-2")["claim"])
     #expect(try admin.ok("CLAIM code=\(used) profile=first ref=t-3")["profile"] == "first")
 
     // Never issued, already used, malformed, empty-looking, over-long: one reply for all.
@@ -45,7 +46,8 @@ private func wrongCode(near code: String, _ index: Int) -> String {
 @Test func aKeyGuessingClaimCodesOverManyConnectionsIsThrottledAndLogged() throws {
     let daemon = try Daemon()
     let admin = try daemon.connect(as: "dev-admin")
-    let code = try #require(try admin.ok("ISSUE type=gift amount=10.00 currency=AUD purchaser=buyer recipient=unknown ref=k-1")["claim"])
+    let issue = "ISSUE type=gift amount=10.00 currency=AUD purchaser=buyer recipient=unknown ref=k-1"
+    let code = try #require(try admin.ok(issue)["claim"])
     // 20 connections of one key, 10 wrong codes each (each connection is closed after its 10th).
     var guess = 0
     for connection in 0..<20 {
