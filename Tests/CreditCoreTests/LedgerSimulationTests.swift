@@ -214,7 +214,7 @@ struct Simulation {
     /// shows nothing else changed).
     static let auditEvery = 10
     /// Disk events: each batch of short runs must show every one.
-    static let diskKinds = ["crash", "torn-tail", "crash-cut-between-records", "snapshot", "restart", "retry-after-crash"]
+    static let diskKinds = ["crash", "torn-tail", "crash-cut-between-records", "snapshot", "snapshot-segments-kept", "restart", "retry-after-crash"]
     /// Outcomes every long run shows (a run that has not shown them all after 450 steps goes on).
     static let kindsEveryRunMustSee = [
         "issue", "issue-bonus", "hold", "hold-partial", "hold-profile", "hold-multi-leg", "fx-leg", "capture-all", "void",

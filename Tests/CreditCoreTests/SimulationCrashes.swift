@@ -63,7 +63,7 @@ extension Simulation {
         let (survivor, torn) = disk.tear(keeping: kept, zeroFill: zeroFill)
         try ensure(survivor >= windowStartLSN && survivor <= lastWritten,
                    "a tear inside the window (LSN \(windowStartLSN + 1)...\(lastWritten)) kept LSN \(survivor)")
-        let (recovered, report) = try disk.recover(policy: policy)
+        let (recovered, report) = try disk.recover(policy: policy, leftovers: diskRNG.chance(30))
         try ensure((report.tornTail != nil) == torn,
                    "kept \(kept) bytes and \(zeroFill) zeros: expected torn \(torn), "
                        + "recovery reported \(String(describing: report.tornTail))")
@@ -114,10 +114,12 @@ extension Simulation {
     }
 
     /// A snapshot of the live state: it must decode to that state; the journal starts a new
-    /// segment after it and the covered segments go.
+    /// segment after it, and the covered segments go (or, now and then, stay: a crash came first).
     mutating func takeSnapshot() throws {
         let state = live.canonicalState
-        disk.takeSnapshot(state)
+        let keepingCovered = diskRNG.chance(30)
+        disk.takeSnapshot(state, keepingCovered: keepingCovered)
+        if keepingCovered { tally["snapshot-segments-kept", default: 0] += 1 }
         let decoded = try SnapshotCodec.decode(disk.snapshot.body, currencies: policy.currencies)
         try ensure(decoded == state, "the snapshot at LSN \(disk.lastLSN) decodes to another state")
         tally["snapshot", default: 0] += 1
@@ -126,7 +128,7 @@ extension Simulation {
     /// A clean restart: recovery from the snapshot and journal must give the live state exactly,
     /// and the server goes on with the recovered ledger.
     mutating func restartFromDisk() throws {
-        let (recovered, report) = try disk.recover(policy: policy)
+        let (recovered, report) = try disk.recover(policy: policy, leftovers: diskRNG.chance(30))
         try ensure(report.tornTail == nil, "a clean restart found a torn tail: \(report.tornTail!)")
         try ensure(recovered.canonicalState == live.canonicalState && recovered.refCount == live.refCount
                    && recovered.pendingHoldCount == live.pendingHoldCount,

@@ -20,6 +20,8 @@ struct SimulatedDisk {
 
     /// The snapshot recovery starts from: LSN 0 holds the run's initial state.
     private(set) var snapshot: (lsn: UInt64, body: [UInt8])
+    /// The snapshot before it, which a crash just after writing the new one can leave behind.
+    private(set) var previousSnapshot: (lsn: UInt64, body: [UInt8])?
     /// Segments after the snapshot, in LSN order; the last is the one being appended to.
     private(set) var segments: [Segment]
     /// LSN of the last record appended.
@@ -48,11 +50,18 @@ struct SimulatedDisk {
         return lastLSN
     }
 
-    /// A snapshot of `state` at the last LSN replaces the old one; the segments it covers go and
-    /// later records start a new segment (what the snapshotter and `removeSegments` do).
-    mutating func takeSnapshot(_ state: LedgerState) {
+    /// A snapshot of `state` at the last LSN replaces the old one, and later records start a new
+    /// segment (unless the current one has none yet), as the snapshotter and `startNewSegment` do.
+    /// The segments it covers go (`removeSegments`) unless `keepingCovered`: a crash came before
+    /// their removal, and recovery must skip their records.
+    mutating func takeSnapshot(_ state: LedgerState, keepingCovered: Bool) {
+        previousSnapshot = snapshot
         snapshot = (lastLSN, SnapshotCodec.encode(state))
-        segments = [Segment(firstLSN: lastLSN + 1)]
+        if !keepingCovered {
+            segments = [Segment(firstLSN: lastLSN + 1)]
+        } else if !segments[segments.count - 1].bytes.isEmpty {
+            segments.append(Segment(firstLSN: lastLSN + 1))
+        }
     }
 
     /// Record boundaries in the last segment at or after byte `offset`, before its end.
@@ -88,9 +97,21 @@ struct SimulatedDisk {
     /// Writes the snapshot and segments to the scratch directory and recovers from them as the
     /// server does at start-up (cutting a torn tail); then reads back what recovery left on disk
     /// and starts a new segment at the next LSN, as a restarted server's journal writer does.
-    mutating func recover(policy: LedgerPolicy) throws -> (Ledger, RecoveryReport) {
+    /// With `leftovers`, the directory also holds what a crash in the middle of writing a
+    /// snapshot leaves: the previous snapshot and a half-written temp file of a later one.
+    mutating func recover(policy: LedgerPolicy, leftovers: Bool = false) throws -> (Ledger, RecoveryReport) {
         let directory = try prepareScratch()
         try SnapshotStore.write(directory: directory, lsn: snapshot.lsn, body: snapshot.body)
+        if leftovers {
+            if let previous = previousSnapshot, previous.lsn < snapshot.lsn {
+                try SnapshotStore.write(directory: directory, lsn: previous.lsn, body: previous.body)
+            }
+            let temp = directory + "/" + SnapshotStore.fileName(lsn: lastLSN + 1) + ".tmp"
+            let torn = Array(SnapshotStore.magic) + Array(snapshot.body.prefix(snapshot.body.count / 2))
+            guard FileManager.default.createFile(atPath: temp, contents: Data(torn)) else {
+                throw SimulationFailure(description: "cannot write \(temp)")
+            }
+        }
         for segment in segments {
             let path = directory + "/" + SegmentName.fileName(firstLSN: segment.firstLSN)
             guard FileManager.default.createFile(atPath: path, contents: Data(segment.bytes)) else {
