@@ -67,6 +67,13 @@ enum SimulationSeeds {
         return stride(from: batch, to: shortCount, by: batchCount).map { shortFirst + UInt64($0) }
     }
 
+    /// With one seed asked for, prints what its run did, so two runs can be compared.
+    static func report(_ seed: UInt64, _ simulation: Simulation) {
+        guard single != nil else { return }
+        let tally = simulation.tally.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        print("seed \(seed): \(simulation.step) steps, \(simulation.entries.count) entries, LSN \(simulation.disk.lastLSN); \(tally)")
+    }
+
     /// How to run `seed` again.
     static func reproduce(_ seed: UInt64, _ test: String) -> String {
         "reproduce with CREDITD_SIM_SEED=\(seed) swift test --filter \(test)"
@@ -88,6 +95,7 @@ func randomRunsKeepEveryRuleInvariantAndReplay(_ seed: UInt64) {
     } catch {
         Issue.record("seed \(seed): \(error); \(SimulationSeeds.reproduce(seed, "randomRunsKeepEveryRule"))")
     }
+    SimulationSeeds.report(seed, simulation)
     // Every run must have exercised the main paths, or it proved little.
     for kind in Simulation.kindsEveryRunMustSee {
         #expect(simulation.tally[kind, default: 0] > 0, "seed \(seed): no \(kind) in \(simulation.tally)")
@@ -108,6 +116,7 @@ func thousandsOfShortRunsSurviveCrashesAndReplay(_ batch: Int) {
         } catch {
             Issue.record("seed \(seed): \(error); \(SimulationSeeds.reproduce(seed, "thousandsOfShortRuns"))")
         }
+        SimulationSeeds.report(seed, simulation)
         total.merge(simulation.tally, uniquingKeysWith: +)
     }
     guard seeds.count >= 50 else { return }
