@@ -42,7 +42,8 @@ extension Simulation {
 
     /// A crash while the window's records were being written: the last segment keeps a random
     /// prefix of them (maybe followed by zero fill), so at least one byte of the group commit in
-    /// flight is lost. Recovery must cut the torn tail and rebuild exactly the live state as of
+    /// flight is lost (zero fill may put back lost zeros, making a record whole again: then it
+    /// survives). Recovery must cut the torn tail and rebuild exactly the live state as of
     /// the last whole record: nothing after it, nothing half-applied, nothing before it lost.
     /// The run then resumes from the recovered ledger, the model rolled back to that record;
     /// the clock, the random source and the requests sent (clients retry them) go on.
@@ -57,7 +58,8 @@ extension Simulation {
         }
         // Mostly anywhere in the bytes in flight; now and then exactly between two records.
         let boundaries = disk.tailBoundaries(from: window.tailStart)
-        let kept = diskRNG.chance(20) ? boundaries[diskRNG.below(boundaries.count)] : window.tailStart + diskRNG.below(written)
+        let kept = diskRNG.chance(20) ? boundaries[diskRNG.below(boundaries.count)]
+                                      : window.tailStart + diskRNG.below(written)
         let zeroFill = diskRNG.chance(30) ? 1 + diskRNG.below(disk.tailByteCount - kept + 16) : 0
         let (windowStartLSN, lastWritten) = (checkpoints.keys.min()!, disk.lastLSN)
         let (survivor, torn) = disk.tear(keeping: kept, zeroFill: zeroFill)
