@@ -31,8 +31,9 @@ struct SegmentScanResult: Sendable {
 /// At each offset:
 /// 1. fewer than 12 bytes remain → torn tail.
 /// 2. header checksum mismatch → torn tail if no intact record starts anywhere after this offset
-///    and either (a) every byte from here to EOF is zero (the file system extended the file but
-///    the data never arrived), or (b) the header is that of the last record: its length field
+///    and either (a) every byte after the header to EOF is zero (the file system extended the
+///    file but the data never arrived, or arrived only for part of the header: a whole record's
+///    payload starts with a non-zero LSN, so such a record cannot be whole), or (b) the header is that of the last record: its length field
 ///    ends the record exactly at EOF or before nothing but zero fill, or its payload checksum
 ///    matches the bytes from the payload start to EOF. Otherwise corruption. (b) treats a damaged
 ///    last-record header like rule 4 treats a damaged last-record payload.
@@ -118,8 +119,8 @@ enum SegmentScanner {
 
     /// Rule 2: whether a header that fails its checksum is the torn last record.
     private static func isTornHeader(_ raw: UnsafeRawBufferPointer, at offset: Int, header: RecordHeader) -> Bool {
-        if isZero(raw, from: offset) { return true }
         let payloadStart = offset + RecordFormat.headerByteCount
+        if isZero(raw, from: payloadStart) { return !intactRecordExists(raw, after: offset) }
         let claimedEnd = payloadStart + Int(header.payloadLength)
         let lengthEndsFile = header.hasValidLength && claimedEnd <= raw.count && isZero(raw, from: claimedEnd)
         let payloadToEOF = raw.count - payloadStart

@@ -1,6 +1,7 @@
-// Proves, over 120 seeded random runs of 550 steps of issues (with bonus, campaigns, gift purchasers and recipients known and unknown, smart reverts), stock cards with activation and top-up, replacements, whole and split transfers, claims right and wrong, REVERSE of every kind of request and of unknown refs (and the late originals), wrong PINs up to lockout and UNLOCK, single-credit and profile holds across AUD and JPY credits with FX rates both ways, quotes, captures, voids, refunds (onto closed credits as store credit under one policy), freezes, unfreezes, cancels, retries, reads and sweeps of due holds, reverts and expiring credits, with clock jumps past revert deadlines and lock expiries, under four tender orders, that every outcome, reply, event and history line follows the rules; that after every step the ledger's own audit finds nothing, money is conserved per currency exactly, a replica fed every entry agrees with the live ledger (in what the step changed, and in full every 50 steps), and a ledger restored from the live state answers every request identically; and that replaying all entries from the start rebuilds the same state.
+// Proves, over 100 seeded random runs of 550 steps and 2,400 of 100 steps (thousands of seeds; see SimulationSeeds), of issues (with bonus, campaigns, gift purchasers and recipients known and unknown, smart reverts), stock cards with activation and top-up, replacements, whole and split transfers, claims right and wrong, REVERSE of every kind of request and of unknown refs (and the late originals), wrong PINs up to lockout and UNLOCK, single-credit and profile holds across AUD and JPY credits with FX rates both ways, quotes, captures, voids, refunds (onto closed credits as store credit under one policy), freezes, unfreezes, cancels, retries, reads and sweeps of due holds, reverts and expiring credits, with clock jumps past revert deadlines and lock expiries, under four tender orders, that every outcome, reply, event and history line follows the rules; that after every step every credit and hold it changed keeps its invariants (available = balance − held ≥ 0, captured ≤ held, a resolved hold never changes), money is conserved per currency exactly, a replica fed every entry agrees with the live ledger (in what the step changed, and in full every 50 steps), the ledger's own full audit finds nothing (every 10 steps and after every recovery), and a ledger restored from the live state answers every request identically; that every entry decodes from its journal record as it was; that a crash tearing the journal anywhere in the records in flight (maybe followed by zero fill) is recovered by the real snapshot and journal recovery to exactly the live state as of the last whole record, nothing of the rest applied, and the run goes on from there; that snapshots decode to the live state and clean restarts recover it; and that replaying all entries from the start rebuilds the same state.
 
 import CreditCore
+import Foundation
 import Testing
 
 /// SplitMix64: a tiny, well-mixed deterministic generator, so a seed names a run exactly.
@@ -38,18 +39,89 @@ struct SplitMix64 {
     #expect(rng.next() == 0x6E78_9E6A_A1B9_65F4)
 }
 
-@Test(arguments: UInt64(1)...120)
+/// Which seeds run. A failure names its seed; `CREDITD_SIM_SEED=N swift test --filter Simulation`
+/// runs that seed alone (in both the long and the short form), exactly as it failed.
+/// `CREDITD_SIM_SEEDS=COUNT` sets how many short runs there are.
+enum SimulationSeeds {
+    /// Long runs: every kind of outcome must show in each.
+    static let long = UInt64(1)...100
+    /// Short runs by default: thousands of seeds, each a few crashes, in CI time.
+    static let shortCountDefault = 2_400
+    /// Short runs use seeds from here on, so they are not prefixes of the long runs.
+    static let shortFirst: UInt64 = 100_001
+    /// Short runs are split into this many test cases, which run in parallel.
+    static let batchCount = 24
+    /// Steps of one short run.
+    static let shortSteps = 100
+
+    /// The one seed `CREDITD_SIM_SEED` names, if set.
+    static let single: UInt64? = ProcessInfo.processInfo.environment["CREDITD_SIM_SEED"].flatMap { UInt64($0) }
+    static let shortCount = ProcessInfo.processInfo.environment["CREDITD_SIM_SEEDS"].flatMap { Int($0) } ?? shortCountDefault
+
+    static var longSeeds: [UInt64] { single.map { [$0] } ?? Array(long) }
+    static var batches: [Int] { single == nil ? Array(0..<batchCount) : [0] }
+
+    /// The short-run seeds of one batch.
+    static func shortSeeds(batch: Int) -> [UInt64] {
+        if let single { return [single] }
+        return stride(from: batch, to: shortCount, by: batchCount).map { shortFirst + UInt64($0) }
+    }
+
+    /// With one seed asked for, prints what its run did, so two runs can be compared.
+    static func report(_ seed: UInt64, _ simulation: Simulation) {
+        guard single != nil else { return }
+        let tally = simulation.tally.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        print("seed \(seed): \(simulation.step) steps, \(simulation.entries.count) entries, LSN \(simulation.disk.lastLSN); \(tally)")
+    }
+
+    /// How to run `seed` again.
+    static func reproduce(_ seed: UInt64, _ test: String) -> String {
+        "reproduce with CREDITD_SIM_SEED=\(seed) swift test --filter \(test)"
+    }
+}
+
+@Test(arguments: SimulationSeeds.longSeeds)
 func randomRunsKeepEveryRuleInvariantAndReplay(_ seed: UInt64) {
     var simulation = Simulation(seed: seed)
+    defer { simulation.disk.removeScratch() }
     do {
         try simulation.run(steps: 450)
+        // Every run must show the main paths; the rare run whose draws (and crashes) left one out
+        // goes on, 50 steps at a time, until it has (at most 300 more).
+        for _ in 0..<6 where Simulation.kindsEveryRunMustSee.contains(where: { simulation.tally[$0, default: 0] == 0 }) {
+            try simulation.run(steps: 50)
+        }
         try simulation.checkReplayAndRestore(furtherSteps: 100)
     } catch {
-        Issue.record("seed \(seed): \(error)")
+        Issue.record("seed \(seed): \(error); \(SimulationSeeds.reproduce(seed, "randomRunsKeepEveryRule"))")
     }
+    SimulationSeeds.report(seed, simulation)
     // Every run must have exercised the main paths, or it proved little.
     for kind in Simulation.kindsEveryRunMustSee {
         #expect(simulation.tally[kind, default: 0] > 0, "seed \(seed): no \(kind) in \(simulation.tally)")
+    }
+}
+
+/// Thousands of short runs, each with its crashes (torn journal tails), snapshots and restarts.
+@Test(arguments: SimulationSeeds.batches)
+func thousandsOfShortRunsSurviveCrashesAndReplay(_ batch: Int) {
+    var total: [String: Int] = [:]
+    let seeds = SimulationSeeds.shortSeeds(batch: batch)
+    for seed in seeds {
+        var simulation = Simulation(seed: seed)
+        defer { simulation.disk.removeScratch() }
+        do {
+            try simulation.run(steps: SimulationSeeds.shortSteps)
+            try simulation.checkRecoveryAndReplay()
+        } catch {
+            Issue.record("seed \(seed): \(error); \(SimulationSeeds.reproduce(seed, "thousandsOfShortRuns"))")
+        }
+        SimulationSeeds.report(seed, simulation)
+        total.merge(simulation.tally, uniquingKeysWith: +)
+    }
+    guard seeds.count >= 50 else { return }
+    for kind in Simulation.diskKinds {
+        #expect(total[kind, default: 0] > 0, "batch \(batch): no \(kind) in \(seeds.count) runs: \(total)")
     }
 }
 
@@ -57,6 +129,7 @@ func randomRunsKeepEveryRuleInvariantAndReplay(_ seed: UInt64) {
     var total: [String: Int] = [:]
     for seed in UInt64(1)...40 {
         var simulation = Simulation(seed: seed)
+        defer { simulation.disk.removeScratch() }
         do {
             try simulation.run(steps: 400)
         } catch {
@@ -66,7 +139,7 @@ func randomRunsKeepEveryRuleInvariantAndReplay(_ seed: UInt64) {
     }
     let serverOnly: Set<ErrorCode> = [.unknownVerb, .lineTooLong, .notAuthenticated, .authFailed, .busy, .internal]
     let codes = ErrorCode.allCases.filter { !serverOnly.contains($0) }
-    for kind in Simulation.kindsEveryRunMustSee + Simulation.rarerKinds + codes.map(\.rawValue) {
+    for kind in Simulation.kindsEveryRunMustSee + Simulation.rarerKinds + Simulation.diskKinds + codes.map(\.rawValue) {
         #expect(total[kind, default: 0] > 0, "no \(kind) in 40 runs: \(total)")
     }
 }
@@ -145,7 +218,13 @@ struct Simulation {
     static let reasons = ["lost", "found", "fraud", "customer asked"]
     /// How often the restored ledger is made again from the live state.
     static let restoreEvery = 50
-    /// Outcomes every run of 550 steps shows (each at least twice in every run).
+    /// How often the ledger's own full audit runs (it walks every credit and hold; what a step
+    /// changed is checked after every step, and a full comparison every `restoreEvery` steps
+    /// shows nothing else changed).
+    static let auditEvery = 10
+    /// Disk events: each batch of short runs must show every one.
+    static let diskKinds = ["crash", "torn-tail", "crash-cut-between-records", "snapshot", "snapshot-segments-kept", "restart", "retry-after-crash"]
+    /// Outcomes every long run shows (a run that has not shown them all after 450 steps goes on).
     static let kindsEveryRunMustSee = [
         "issue", "issue-bonus", "hold", "hold-partial", "hold-profile", "hold-multi-leg", "fx-leg", "capture-all", "void",
         "expired", "quote", "freeze", "cancel", "issue-purchaser", "stock", "tombstone", "card-declined", "unlock",
@@ -192,6 +271,20 @@ struct Simulation {
     var touchedHolds: Set<HoldID> = []
     /// How often each kind of outcome happened, to show the run exercised them.
     var tally: [String: Int] = [:]
+    /// The journal and snapshot the server would have written, torn by crashes.
+    var disk: SimulatedDisk
+    /// Decides crashes, tears, snapshots and restarts: a stream of its own, so that they do not
+    /// shift the requests the main one draws.
+    var diskRNG: SplitMix64
+    /// A crash to come: after `stepsLeft` more steps, tearing the bytes written since `tailStart`
+    /// of the last segment (the group commit in flight, never acknowledged); the requests sent
+    /// from `sentBefore` on got no reply.
+    var crashWindow: (stepsLeft: Int, tailStart: Int, sentBefore: Int)?
+    /// While a crash window is open: the whole simulation as it was after each record (by LSN),
+    /// to check the recovered ledger against and to resume from.
+    var checkpoints: [UInt64: Simulation] = [:]
+    /// The next `checkInvariants` runs the full audit (after a crash or restart).
+    var auditDue = false
 
     init(seed: UInt64) {
         self.seed = seed
@@ -206,6 +299,8 @@ struct Simulation {
         initial.credits[stock.id] = stock
         initial.lastCreditNumber = 1
         self.initial = initial
+        disk = SimulatedDisk(initial: initial)
+        diskRNG = SplitMix64(seed: seed ^ 0xD15C_D15C_D15C_D15C)
         shadow[stock.id] = ShadowCredit(stock)
         touchedCredits = [stock.id]
         cardCounter = 1
@@ -230,10 +325,12 @@ struct Simulation {
                     touchedCredits.formUnion(live.state.credits.keys)
                     touchedHolds.formUnion(live.state.holds.keys)
                 }
+                try diskEvent()
                 try randomStep()
                 let changed = (touchedCredits, touchedHolds)
-                try checkInvariants()
+                try checkInvariants(full: step % Simulation.auditEvery == 0)
                 try checkLedgersAgree(changed: changed.0, changed.1)
+                try crashIfDue()
             } catch let failure as SimulationFailure {
                 throw SimulationFailure(description: "step \(step): \(failure)")
             }
@@ -256,7 +353,10 @@ struct Simulation {
         try ensure(credits.allSatisfy { mine.credits[$0] == theirs.credits[$0] }
                    && holds.allSatisfy { mine.holds[$0] == theirs.holds[$0] }
                    && mine.lastCreditNumber == theirs.lastCreditNumber && mine.lastHoldNumber == theirs.lastHoldNumber
-                   && mine.lastAt == theirs.lastAt && mine.refs.last == theirs.refs.last && replica.refCount == live.refCount
+                   && mine.lastAt == theirs.lastAt && replica.refCount == live.refCount
+                   // Refs dropped from the window linger in `state.refs` until compacted (a
+                   // recovered ledger has none), so the newest is compared only if one is live.
+                   && (live.refCount == 0 || mine.refs.last == theirs.refs.last)
                    && replica.pendingHoldCount == live.pendingHoldCount,
                    "the replica fed every entry has another state")
         guard (step + 1) % Simulation.restoreEvery == 0 else { return }
@@ -270,17 +370,27 @@ struct Simulation {
     /// Replays every recorded entry into a fresh ledger, restores another from the live state, and
     /// drives all three with the same further requests: every outcome and the final states must match.
     mutating func checkReplayAndRestore(furtherSteps: Int) throws {
-        var replayed = Ledger(policy: policy, state: initial)
-        for entry in entries { replayed.apply(entry) }
-        try ensure(replayed.canonicalState == live.canonicalState, "replaying \(entries.count) entries gave another state")
-        try ensure(replayed.refCount == live.refCount && replayed.pendingHoldCount == live.pendingHoldCount,
-                   "replayed counters differ")
+        let replayed = try checkRecoveryAndReplay()
         let restored = Ledger(policy: policy, state: live.canonicalState)
         try ensure(restored.canonicalState == live.canonicalState, "restoring changed the state")
         ledgers = [live, replayed, restored]
         try run(steps: furtherSteps)
         try ensure(ledgers[1].canonicalState == live.canonicalState, "replayed ledger diverged")
         try ensure(ledgers[2].canonicalState == live.canonicalState, "restored ledger diverged")
+    }
+
+    /// Ends the run's crash window (crashing), restarts from the disk, and replays every entry
+    /// since the start into a fresh ledger: both must give the live state. Returns the replayed ledger.
+    @discardableResult
+    mutating func checkRecoveryAndReplay() throws -> Ledger {
+        if crashWindow != nil { try crash() }
+        try restartFromDisk()
+        var replayed = Ledger(policy: policy, state: initial)
+        for entry in entries { replayed.apply(entry) }
+        try ensure(replayed.canonicalState == live.canonicalState, "replaying \(entries.count) entries gave another state")
+        try ensure(replayed.refCount == live.refCount && replayed.pendingHoldCount == live.pendingHoldCount,
+                   "replayed counters differ")
+        return replayed
     }
 
     mutating func randomStep() throws {

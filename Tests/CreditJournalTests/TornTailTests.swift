@@ -112,6 +112,26 @@ private func makeJournal(_ directory: String, count: Int) throws -> (bytes: [UIn
     }
 }
 
+@Test func aHeaderCutShortAndFollowedByZeroFillIsATornTail() throws {
+    // The file grew by a whole record but only the first bytes of its header arrived: with fewer
+    // zeros than the record claims (it ends past EOF) and with more, the record is torn.
+    let records = (1...4).map { (UInt64($0), testBody(UInt64($0), length: 40)) }
+    for kept in 1..<RecordFormat.headerByteCount {
+        for zeroFill in [RecordFormat.headerByteCount, 30, 200] {
+            try withTempDirectory { directory in
+                let offsets = try writeSegment(directory, name: 1, records: records)
+                let path = segmentPath(directory, 1)
+                let bytes = try readFile(path)
+                try writeFile(path, Array(bytes[..<(offsets[3] + kept)]) + [UInt8](repeating: 0, count: zeroFill))
+                let (replayed, report) = try replayAll(directory)
+                #expect(replayed.map(\.lsn) == [1, 2, 3], "kept \(kept) header bytes, then \(zeroFill) zeros")
+                #expect(report.tornTail?.contains("offset \(offsets[3])") == true)
+                #expect(try readFile(path).count == offsets[3])
+            }
+        }
+    }
+}
+
 /// Rewrites segment 1 with six records, zeroes it from `from`, and checks the replay.
 private func writeSegmentAndZero(_ directory: String, from: Int, expectRecords: Int, cutAt: Int) throws {
     try writeSegment(directory, name: 1, records: (1...6).map { ($0, testBody($0, length: 30)) })
