@@ -30,11 +30,8 @@ public struct ChunkedLog<Element: Sendable>: Sendable {
 
     /// Appends `element` at position `endPosition`.
     public mutating func append(_ element: Element) {
-        if chunks.isEmpty || chunks[chunks.count - 1].count == Self.chunkCount {
-            var chunk: [Element] = []
-            chunk.reserveCapacity(Self.chunkCount)
-            chunks.append(chunk)
-        }
+        // A new chunk grows as arrays do (no up-front reservation): most logs in tests are tiny.
+        if chunks.isEmpty || chunks[chunks.count - 1].count == Self.chunkCount { chunks.append([]) }
         chunks[chunks.count - 1].append(element)
         endPosition += 1
     }

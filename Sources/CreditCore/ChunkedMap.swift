@@ -1,7 +1,7 @@
 // ChunkedMap: a dictionary split into fixed buckets, so that a snapshot's copy of the ledger costs
 // one small array and the first change afterwards copies one bucket, not the whole table.
 
-/// A hash map stored as `bucketCount` ordinary dictionaries.
+/// A hash map stored as `bucketCount` ordinary dictionaries (one, while it is small).
 ///
 /// The ledger's state is a value: a snapshot takes a copy and encodes it on another thread while
 /// the engine goes on changing its own. With one `Dictionary` per table, the first change after
@@ -15,29 +15,48 @@ public struct ChunkedMap<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// a million-credit ledger near a thousand entries, and an empty map small.
     public static var bucketCount: Int { 1024 }
 
-    private var buckets: [[Key: Value]]
+    /// Entries a map holds in one bucket before it splits into `bucketCount`: small maps (most
+    /// ledgers in tests, a new shop) stay one plain dictionary; the one-time split of this many
+    /// entries takes about a millisecond.
+    public static var splitThreshold: Int { 4096 }
+
+    /// One bucket until the map first grows past `splitThreshold`, then `bucketCount`.
+    private var buckets: [[Key: Value]] = [[:]]
 
     /// An empty map.
-    public init() {
-        buckets = Array(repeating: [:], count: Self.bucketCount)
-    }
+    public init() {}
 
-    private static func bucket(_ key: Key) -> Int {
-        key.hashValue & (bucketCount - 1)
+    private func bucket(_ key: Key) -> Int {
+        buckets.count == 1 ? 0 : key.hashValue & (Self.bucketCount - 1)
     }
 
     /// The value for `key`; assigning nil removes it. Mutation through this subscript happens in
     /// place (`map[key]!.field = x` does not copy the value).
     public subscript(key: Key) -> Value? {
-        get { buckets[Self.bucket(key)][key] }
-        _modify { yield &buckets[Self.bucket(key)][key] }
-        set { buckets[Self.bucket(key)][key] = newValue }
+        get { buckets[bucket(key)][key] }
+        _modify {
+            yield &buckets[bucket(key)][key]
+            splitIfDue()
+        }
+        set {
+            buckets[bucket(key)][key] = newValue
+            splitIfDue()
+        }
     }
 
     /// Sets the value for `key`, returning the value it replaced.
     @discardableResult
     public mutating func updateValue(_ value: Value, forKey key: Key) -> Value? {
-        buckets[Self.bucket(key)].updateValue(value, forKey: key)
+        defer { splitIfDue() }
+        return buckets[bucket(key)].updateValue(value, forKey: key)
+    }
+
+    /// Spreads a single bucket that grew past `splitThreshold` over `bucketCount` buckets.
+    private mutating func splitIfDue() {
+        guard buckets.count == 1, buckets[0].count > Self.splitThreshold else { return }
+        var spread = [[Key: Value]](repeating: [:], count: Self.bucketCount)
+        for (key, value) in buckets[0] { spread[key.hashValue & (Self.bucketCount - 1)][key] = value }
+        buckets = spread
     }
 
     /// Number of entries (sums the buckets: for statistics, not for hot loops).
@@ -78,10 +97,13 @@ public struct ChunkedMap<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 }
 
 extension ChunkedMap: Equatable where Value: Equatable {
-    /// Equal when they hold the same keys with equal values. Both maps bucket keys with the same
-    /// hash in one process, so buckets can be compared pairwise.
+    /// Equal when they hold the same keys with equal values. Maps with as many buckets bucket
+    /// keys alike (one hash per process), so their buckets compare pairwise.
     public static func == (lhs: ChunkedMap, rhs: ChunkedMap) -> Bool {
-        lhs.buckets == rhs.buckets
+        if lhs.buckets.count == rhs.buckets.count { return lhs.buckets == rhs.buckets }
+        return lhs.count == rhs.count && lhs.buckets.allSatisfy { bucket in
+            bucket.allSatisfy { rhs[$0.key] == $0.value }
+        }
     }
 }
 

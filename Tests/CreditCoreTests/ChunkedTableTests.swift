@@ -62,3 +62,16 @@ import Testing
     copy.append(10)
     #expect(fresh.count == 3 && copy != fresh)
 }
+
+@Test func aChunkedMapSplitsPastItsThresholdAndStaysEqualToAnUnsplitOne() {
+    var big = ChunkedMap<Int, Int>()
+    var small = ChunkedMap<Int, Int>()
+    let total = ChunkedMap<Int, Int>.splitThreshold + 10
+    for key in 0..<total { big[key] = key * 2 }
+    for key in 0..<20 { small[key] = key * 2 }
+    #expect(big.count == total && big[total - 1] == (total - 1) * 2 && big[0] == 0)
+    var shrunk = big
+    for key in 20..<total { shrunk[key] = nil }
+    #expect(shrunk == small && small == shrunk && shrunk != big)
+    #expect(Set(big.values).count == total)
+}

@@ -73,8 +73,9 @@ struct SimulatedDisk {
     /// A crash in the middle of writing the tail: the last segment keeps only its first
     /// `byteCount` bytes, then `zeroFill` zero bytes (the file system extended the file, the data
     /// never arrived). Returns the LSN of the last whole record left (a record whose lost bytes
-    /// were zeros and came back as zero fill is whole again), and whether bytes follow it (a
-    /// torn tail recovery must cut).
+    /// were zeros and came back as zero fill is whole again), and whether non-zero bytes follow
+    /// it (a torn tail recovery must cut and report; zeros alone are the writer's preallocated
+    /// zero fill, which recovery cuts without reporting).
     mutating func tear(keeping byteCount: Int, zeroFill: Int) -> (lsn: UInt64, torn: Bool) {
         let last = segments.count - 1
         let old = segments[last].bytes
@@ -91,7 +92,7 @@ struct SimulatedDisk {
         segments[last].bytes = bytes
         lastLSN -= UInt64(segments[last].recordEnds.count - whole)
         segments[last].recordEnds.removeSubrange(whole...)
-        return (lastLSN, bytes.count > start)
+        return (lastLSN, bytes[start...].contains { $0 != 0 })
     }
 
     /// Writes the snapshot and segments to the scratch directory and recovers from them as the
