@@ -16,6 +16,8 @@ struct Invocation {
     var secret: String?
     /// `--json`: one JSON object per reply instead of tables.
     var json = false
+    /// `--prometheus` (with `stats`): Prometheus text exposition format instead of tables.
+    var prometheus = false
     /// `--timeout`: seconds to wait for creditd to connect or reply.
     var timeoutSeconds = 10
     /// `--help` / `-h`: print usage and exit 0.
@@ -55,9 +57,13 @@ struct Invocation {
             case "--secret": invocation.secret = try value()
             case "--timeout": invocation.timeoutSeconds = try number(try value(), for: name, in: 1...3600)
             case "--json" where inlineValue == nil: invocation.json = true
+            case "--prometheus" where inlineValue == nil: invocation.prometheus = true
             case "--help", "-h": invocation.wantsUsage = true
             default: throw UsageError("unknown option \(word)")
             }
+        }
+        if invocation.prometheus && invocation.words.first != "stats" {
+            throw UsageError("--prometheus goes with the stats command only")
         }
         if invocation.key == nil { invocation.key = environment.key }
         if invocation.secret == nil { invocation.secret = environment.secret }
@@ -89,6 +95,7 @@ struct Invocation {
 let usageText = """
     usage: creditctl [--host H] [--port P] [--key ID] [--secret S] [--json] [--timeout SECONDS]
                      <command> [key=value ...]
+           creditctl [options] stats --prometheus   STATS in Prometheus text format (textfile collector)
            creditctl [options] [shell]          interactive prompt; type protocol lines, quit to leave
 
     commands (key=value arguments pass through to creditd; `creditctl help` lists each verb's
