@@ -101,7 +101,7 @@ let usageText = """
     commands (key=value arguments pass through to creditd; `creditctl help` lists each verb's
     syntax and roles as the daemon states them):
       issue balance credits quote hold capture void refund freeze unfreeze cancel stock activate
-      load replace transfer claim unlock reverse report history rates stats ping help
+      load replace transfer claim unlock reverse report history rates stats backup ping help
       raw VERB [key=value ...]   send any verb as is
 
     commands that change state (issue hold capture void refund freeze unfreeze cancel stock
