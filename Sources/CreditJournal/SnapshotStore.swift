@@ -114,7 +114,17 @@ public enum SnapshotStore {
         guard bytes.count >= headerByteCount else {
             throw corrupt(0, "file of \(bytes.count) bytes is shorter than the \(headerByteCount)-byte header")
         }
-        guard bytes[0..<magic.count].elementsEqual(magic) else { throw corrupt(0, "bad magic") }
+        guard bytes[0..<magic.count].elementsEqual(magic) else {
+            // "CRSNAP" and two other digits: a snapshot format this build does not know (a newer
+            // creditd wrote it), which is not damage and must not be reported as such.
+            let family = magic[0..<(magic.count - 2)]
+            let digits = bytes[(magic.count - 2)..<magic.count]
+            if bytes[0..<family.count].elementsEqual(family), digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+                throw JournalCorruption(file: path, offset: 0, kind: .snapshot, unsupportedVersion: String(decoding: digits, as: UTF8.self),
+                                        supported: String(decoding: magic.suffix(2), as: UTF8.self))
+            }
+            throw corrupt(0, "bad magic")
+        }
         var reader = ByteReader(bytes[magic.count..<headerByteCount])
         // The slice holds exactly these three fields, so the reads cannot fail.
         guard let storedLSN = try? reader.u64(), let bodyLength = try? reader.u64(), let bodyCRC = try? reader.u32() else {

@@ -23,7 +23,7 @@ private let noBareCreditID: [Role: Set<String>] = [.pos: ["credit"], .gateway: [
 
 /// Verbs handled by the connection itself rather than the ledger.
 public enum SessionVerb: Sendable {
-    case auth, ping, help, quit, stats
+    case auth, ping, help, quit, stats, backup
 }
 
 /// The keyed hashing of secrets the protocol layer needs; the server supplies it (it holds the
@@ -70,14 +70,27 @@ public struct VerbSpec: Sendable {
     public var forbiddenFor: [Role: Set<String>] = [:]
     /// Arguments some roles must give (e.g. the portal's `from=` on TRANSFER).
     public var requiredFor: [Role: Set<String>] = [:]
+    /// The row's position in `CommandTable.verbs`: an index for per-verb counters, so counting
+    /// a request needs no lookup by name.
+    public internal(set) var position = 0
     /// Builds the action from validated arguments.
     let build: @Sendable (ParsedRequest, Digests) -> Result<Action, CreditError>
 }
 
 /// The table of every verb the daemon speaks.
 public enum CommandTable {
-    /// Every verb, in HELP order.
-    public static let verbs: [VerbSpec] = [
+    /// Every verb, in HELP order, each knowing its position.
+    public static let verbs: [VerbSpec] = numbered(rows)
+
+    private static func numbered(_ rows: [VerbSpec]) -> [VerbSpec] {
+        rows.enumerated().map { index, row in
+            var numbered = row
+            numbered.position = index
+            return numbered
+        }
+    }
+
+    private static let rows: [VerbSpec] = [
         VerbSpec(verb: "AUTH", syntax: "AUTH key=<id> secret=<secret> [terminal=<id>]", roles: nil,
                  allowed: ["key", "secret", "terminal"], required: ["key", "secret"]) { _, _ in .success(.session(.auth)) },
         VerbSpec(verb: "PING", syntax: "PING", roles: nil, allowed: [], required: []) { _, _ in .success(.session(.ping)) },
@@ -149,6 +162,7 @@ public enum CommandTable {
                  roles: [.admin, .staff], allowed: ["credit", "limit"], required: ["credit"], build: buildHistory),
         VerbSpec(verb: "RATES", syntax: "RATES", roles: [.admin, .staff, .pos, .gateway, .portal], allowed: [], required: []) { _, _ in .success(.ledger(.rates, ref: nil)) },
         VerbSpec(verb: "STATS", syntax: "STATS", roles: [.admin], allowed: [], required: []) { _, _ in .success(.session(.stats)) },
+        VerbSpec(verb: "BACKUP", syntax: "BACKUP", roles: [.admin], allowed: [], required: []) { _, _ in .success(.session(.backup)) },
     ]
 
     private static let byVerb: [String: VerbSpec] = Dictionary(uniqueKeysWithValues: verbs.map { ($0.verb, $0) })

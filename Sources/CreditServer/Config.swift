@@ -59,8 +59,21 @@ public struct ServerConfig: Sendable {
     /// How long a locked card stays locked.
     public var pinLockout = Seconds(900)
 
+    /// Least severe log level written; reloaded on SIGHUP.
+    public var logLevel = LogLevel.info
+    /// Whether to log one line per request; reloaded on SIGHUP.
+    public var requestLog = false
+    /// Directory BACKUP writes backups into; nil means `backups` in the data directory.
+    public var backupDirectory: String?
+    /// The file this configuration was read from, nil if built in code: SIGHUP reads it again
+    /// for the settings that reload.
+    public var sourcePath: String?
+
     /// The default configuration (paths relative to the working directory).
     public init() {}
+
+    /// Where BACKUP writes: `backup_dir`, or `backups` in the data directory.
+    public var backupPath: String { backupDirectory ?? dataDirectory + "/backups" }
 
     /// The secret file's path: `secret_file`, or `server.secret` in the data directory.
     public var secretPath: String { secretFile ?? dataDirectory + "/server.secret" }
@@ -72,6 +85,7 @@ public struct ServerConfig: Sendable {
         }
         let base = (path as NSString).deletingLastPathComponent
         var config = ServerConfig()
+        config.sourcePath = path
         for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let trimmed = line.trimmingCharacters(in: .whitespaces)
@@ -125,6 +139,13 @@ public struct ServerConfig: Sendable {
         case "tax_class_gift", "tax_class_store", "tax_class_promo":
             guard ProfileID(value) != nil else { throw ConfigError("\(place): \(key) must be 1-64 of A-Z a-z 0-9 _ . : @ -") }
             taxClasses[CreditType(rawValue: String(key.dropFirst("tax_class_".count)))!] = value
+        case "log_level":
+            guard let level = LogLevel(rawValue: value) else { throw ConfigError("\(place): log_level is debug, info, warn or error") }
+            logLevel = level
+        case "request_log":
+            guard value == "on" || value == "off" else { throw ConfigError("\(place): request_log is on or off") }
+            requestLog = value == "on"
+        case "backup_dir": backupDirectory = resolved(value)
         case "pin_attempts_max": pinAttemptsMax = try integer(1...100)
         case "pin_lockout": pinLockout = try duration()
         case "refund_closed":

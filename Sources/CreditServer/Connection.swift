@@ -21,8 +21,11 @@ final class Connection {
     var session: Session
     /// Replies not yet durable.
     var held: [UInt8] = []
-    /// For each reply in `held`: the LSN it waits for and where it ends.
-    var heldMarks: [(lsn: UInt64, end: Int)] = []
+    /// For each reply in `held`: the LSN it waits for, where it ends, and what STATS needs.
+    var heldMarks: [HeldMark] = []
+    /// Request log lines (fields without the latency) of held replies whose mark is `logged`,
+    /// in order; empty unless `request_log` is on.
+    var pendingLog: [[(String, String)]] = []
     /// Durable replies not yet written, from `readyOffset` on.
     var ready: [UInt8] = []
     var readyOffset = 0
@@ -61,15 +64,25 @@ final class Connection {
     /// True when nothing remains to be written.
     var isDrained: Bool { heldMarks.isEmpty && readyOffset == ready.count }
 
-    /// Moves every reply whose LSN is durable to the ready buffer, keeping request order.
-    func release(durable: UInt64) {
+    /// Moves every reply whose LSN is durable to the ready buffer, keeping request order, and
+    /// shows each released mark (with its request log fields, if logged) to `observe`.
+    func release(durable: UInt64, observe: (HeldMark, [(String, String)]?) -> Void) {
         var count = 0
         var cut = 0
+        var logged = 0
         while count < heldMarks.count, heldMarks[count].lsn <= durable {
-            cut = heldMarks[count].end
+            let mark = heldMarks[count]
+            cut = mark.end
             count += 1
+            if mark.logged {
+                observe(mark, pendingLog[logged])
+                logged += 1
+            } else {
+                observe(mark, nil)
+            }
         }
         guard count > 0 else { return }
+        if logged > 0 { pendingLog.removeFirst(logged) }
         if readyOffset == ready.count {
             ready.removeAll(keepingCapacity: true)
             readyOffset = 0
@@ -84,4 +97,22 @@ final class Connection {
             for index in heldMarks.indices { heldMarks[index].end -= cut }
         }
     }
+}
+
+/// One reply waiting in a connection's `held` buffer.
+struct HeldMark {
+    /// The journal LSN that must be durable before the reply may be sent.
+    var lsn: UInt64
+    /// Where the reply ends in `held`.
+    var end: Int
+    /// The request's verb slot in `RequestStats`, or `HeldMark.noRequest` for a reply to no
+    /// request (the incomplete-line error at end of input).
+    var verb: Int
+    /// Monotonic microseconds when the request line was taken, for its latency.
+    var startMicros: Int64
+    /// Whether a request log line for it waits in the connection's `pendingLog`.
+    var logged: Bool
+
+    /// The `verb` of a reply that answers no request.
+    static let noRequest = -1
 }

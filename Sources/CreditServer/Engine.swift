@@ -27,11 +27,21 @@ final class Engine {
     private let digests: Digests
     private var keys: KeyStore
     private let abuse = AbuseGuard()
-    private let snapshotter: Snapshotter
+    let snapshotter: Snapshotter
     /// LSN of the last entry applied to the ledger; a reply may be sent once the journal has made
     /// it durable, so no reply reveals state that a crash could still lose.
     private(set) var appliedLSN: UInt64
+    /// LSN of the last record recovered at start: records after it were journaled by this process.
+    let startLSN: UInt64
     var counters = Counters()
+    /// Per-verb and per-error counters and latency histograms for STATS.
+    let stats = RequestStats()
+    /// Whether to log one line per request (`request_log`, reloaded on SIGHUP).
+    var requestLog = false
+    /// Where BACKUP writes; nil refuses BACKUP.
+    var backupTarget: BackupTarget?
+    /// What is known about the request being handled, for STATS and the request log.
+    private var note = RequestNote()
     /// Monotonic start time, for `uptime_seconds` (immune to wall-clock changes).
     let startedMillis = monotonicMillis()
 
@@ -40,6 +50,7 @@ final class Engine {
         self.ledger = ledger
         self.journal = journal
         self.appliedLSN = appliedLSN
+        self.startLSN = appliedLSN
         self.hasher = hasher
         self.minter = Minter(hasher: hasher, cards: cards)
         self.digests = Engine.makeDigests(hasher: hasher, minter: minter)
@@ -47,17 +58,28 @@ final class Engine {
         self.snapshotter = snapshotter
     }
 
+    /// The verb slot (`RequestStats`) of the request handled last.
+    var lastVerbSlot: Int { note.verb }
+    /// What is known about the request handled last.
+    var currentNote: RequestNote { note }
+
     /// Handles one request line: appends its whole reply to `out`.
     func handle(line: [UInt8], session: inout Session, out: inout [UInt8]) {
         counters.requests += 1
+        note = RequestNote()
         let request: ParsedRequest
         switch RequestParser.parse(line) {
         case .failure(let error):
+            stats.noteRequest(verb: note.verb)
             return fail(tag: error.tag, CreditError(.badRequest, error.message), out: &out)
         case .success(let parsed):
             request = parsed
         }
-        guard let spec = CommandTable.spec(request.verb) else {
+        if requestLog { note.request = request }
+        let found = CommandTable.spec(request.verb)
+        note.verb = found?.position ?? RequestStats.unknownVerbSlot
+        stats.noteRequest(verb: note.verb)
+        guard let spec = found else {
             return fail(tag: request.tag, CreditError(.unknownVerb, "unknown verb \(request.verb); try HELP"), out: &out)
         }
         if spec.roles != nil {
@@ -85,6 +107,8 @@ final class Engine {
     /// Answers a line that exceeded the length limit.
     func handleTooLong(out: inout [UInt8]) {
         counters.requests += 1
+        note = RequestNote()
+        stats.noteRequest(verb: note.verb)
         fail(tag: nil, CreditError(.lineTooLong, "request lines are limited to \(ProtocolLimits.lineBytesMax) bytes"), out: &out)
     }
 
@@ -186,7 +210,9 @@ final class Engine {
             }
             encode(Reply(items: items, fields: [Field("count", String(items.count))]), tag: request.tag, out: &out)
         case .stats:
-            encode(Reply(fields: statsFields()), tag: request.tag, out: &out)
+            encode(statsReply(), tag: request.tag, out: &out)
+        case .backup:
+            backup(tag: request.tag, out: &out)
         }
     }
 
@@ -216,33 +242,18 @@ final class Engine {
             claimCode: { code in minter.claimDigest(code) })
     }
 
-    private func statsFields() -> [Field] {
-        return [
-            Field("connections", String(counters.connectionsOpen)),
-            Field("connections_total", String(counters.connectionsTotal)),
-            Field("connections_refused", String(counters.connectionsRefused)),
-            Field("tls_handshakes", String(counters.tlsHandshakes)),
-            Field("tls_handshake_failures", String(counters.tlsHandshakeFailures)),
-            Field("requests", String(counters.requests)), Field("errors", String(counters.errors)),
-            Field("credits", String(ledger.creditCount)), Field("pending_holds", String(ledger.pendingHoldCount)),
-            Field("refs", String(ledger.refCount)),
-            Field("journal_lsn", String(appliedLSN)), Field("durable_lsn", String(journal.durableLSN)),
-            Field("journal_bytes", String(journal.bytesWritten)), Field("fsyncs", String(journal.fsyncCount)),
-            Field("snapshots", String(snapshotter.completed)),
-            Field("uptime_seconds", String((monotonicMillis() - startedMillis) / 1000)),
-        ]
-    }
-
     private func roleList(_ roles: Set<Role>) -> String {
         Role.allCases.filter { roles.contains($0) }.map(\.rawValue).joined(separator: ",")
     }
 
-    private func fail(tag: String?, _ error: CreditError, out: inout [UInt8]) {
+    func fail(tag: String?, _ error: CreditError, out: inout [UInt8]) {
         counters.errors += 1
+        note.error = error.code
+        stats.noteError(error.code, verb: note.verb)
         ReplyEncoder.error(tag: tag, code: error.code.rawValue, message: error.message, into: &out)
     }
 
-    private func encode(_ reply: Reply, tag: String?, out: inout [UInt8]) {
+    func encode(_ reply: Reply, tag: String?, out: inout [UInt8]) {
         for item in reply.items { ReplyEncoder.item(ledgerFields: item, into: &out) }
         ReplyEncoder.ok(tag: tag, ledgerFields: reply.fields, into: &out)
     }

@@ -139,19 +139,20 @@ final class EventLoop {
     /// Once stopping, nothing new runs: only replies already owed are sent.
     func process(_ connection: Connection) {
         while !stopping, connection.canProcess, let framed = connection.framer.next() {
+            let startMicros = monotonicMicros()
             switch framed {
             case .line(let line):
-                connection.lastLineMillis = monotonicMillis()
+                connection.lastLineMillis = startMicros / 1000
                 engine.handle(line: line, session: &connection.session, out: &connection.held)
             case .tooLong: engine.handleTooLong(out: &connection.held)
             }
-            connection.heldMarks.append((engine.appliedLSN, connection.held.count))
+            markReply(connection, verb: engine.lastVerbSlot, startMicros: startMicros)
         }
         if !stopping && connection.peerClosed && connection.canProcess && connection.framer.hasPartialLine
             && !connection.framer.isDiscardingLongLine {
             ReplyEncoder.error(tag: nil, code: ErrorCode.badRequest.rawValue,
                                message: "incomplete line at end of input", into: &connection.held)
-            connection.heldMarks.append((engine.appliedLSN, connection.held.count))
+            markReply(connection, verb: HeldMark.noRequest, startMicros: monotonicMicros())
             connection.framer = LineFramer()
         }
         if !connection.heldMarks.isEmpty { waiting.insert(connection.fd) }
@@ -196,16 +197,36 @@ final class EventLoop {
         while moved && !waiting.isEmpty {
             moved = false
             let durable = engine.journal.durableLSN
+            let nowMicros = monotonicMicros()
             for fd in waiting {
                 guard let connection = connection(fd) else { waiting.remove(fd); continue }
                 let before = connection.heldMarks.count
-                connection.release(durable: durable)
+                connection.release(durable: durable) { mark, logFields in
+                    noteReleased(mark, logFields: logFields, nowMicros: nowMicros)
+                }
                 if connection.heldMarks.count != before { moved = true }
                 if connection.heldMarks.isEmpty { waiting.remove(fd) }
                 if connection.readyOffset < connection.ready.count { writeTo(connection) }
             }
             engine.journal.flush()
         }
+    }
+
+    /// Marks the reply just appended to `held`: the LSN it waits for, and what STATS and the
+    /// request log need when it is released.
+    private func markReply(_ connection: Connection, verb: Int, startMicros: Int64) {
+        let logFields = verb == HeldMark.noRequest ? nil : engine.requestLogFields(session: connection.session)
+        if let logFields { connection.pendingLog.append(logFields) }
+        connection.heldMarks.append(HeldMark(lsn: engine.appliedLSN, end: connection.held.count, verb: verb,
+                                             startMicros: startMicros, logged: logFields != nil))
+    }
+
+    /// Counts a released reply's latency and writes its request log line, if it has one.
+    private func noteReleased(_ mark: HeldMark, logFields: [(String, String)]?, nowMicros: Int64) {
+        guard mark.verb != HeldMark.noRequest else { return }
+        let micros = nowMicros - mark.startMicros
+        engine.stats.noteLatency(verb: mark.verb, micros: micros)
+        if let logFields { Log.request(logFields + [("latency_us", String(micros))]) }
     }
 
     // MARK: Timers and signals
@@ -324,6 +345,13 @@ func monotonicMillis() -> Int64 {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+}
+
+/// Microseconds on the monotonic clock, for request latencies.
+func monotonicMicros() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
 }
 
 /// The current errno as text.

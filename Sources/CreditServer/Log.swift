@@ -1,22 +1,47 @@
 // Log: one logfmt line per event on stderr, journald-friendly. Card numbers never reach it.
 
 import Glibc
+import Synchronization
 
-/// Severity of a log line.
-public enum LogLevel: String, Sendable {
+/// Severity of a log line, least severe first.
+public enum LogLevel: String, Sendable, CaseIterable {
     case debug, info, warn, error
+
+    /// Position in severity order, for the threshold comparison.
+    var severity: Int { LogLevel.allCases.firstIndex(of: self)! }
 }
 
 /// Writes `ts=… level=… msg="…" key=value…` lines to stderr, one `write` per line so lines from
 /// the engine and the journal thread never interleave.
 public enum Log {
-    /// Logs one event. Values are quoted when they contain spaces, quotes or `=`.
+    /// Severity of the least severe level written (`log_level`, reloaded on SIGHUP); info at start.
+    private static let thresholdSeverity = Atomic<Int>(LogLevel.info.severity)
+
+    /// Sets the least severe level written; safe from any thread.
+    public static func setLevel(_ level: LogLevel) {
+        thresholdSeverity.store(level.severity, ordering: .relaxed)
+    }
+
+    /// Logs one event if `level` is at or above the configured level. Values are quoted when
+    /// they contain spaces, quotes or `=`.
     public static func write(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String> = [:]) {
-        write(level, message, fields.map { ($0.key, $0.value) })
+        guard level.severity >= thresholdSeverity.load(ordering: .relaxed) else { return }
+        emit(level, message, fields.map { ($0.key, $0.value) })
     }
 
     /// Logs one event whose fields are assembled at run time (in this order).
     public static func write(_ level: LogLevel, _ message: String, _ fields: [(String, String)]) {
+        guard level.severity >= thresholdSeverity.load(ordering: .relaxed) else { return }
+        emit(level, message, fields)
+    }
+
+    /// Logs one request (`request_log = on`) at level info, whatever `log_level` says: the
+    /// operator asked for these lines by turning the request log on.
+    static func request(_ fields: [(String, String)]) {
+        emit(.info, "request", fields)
+    }
+
+    private static func emit(_ level: LogLevel, _ message: String, _ fields: [(String, String)]) {
         var line = "ts=\(Instant.wallClock().rfc3339) level=\(level.rawValue) msg=\(quote(message))"
         for (key, value) in fields { line += " \(key)=\(quote(value))" }
         line += "\n"

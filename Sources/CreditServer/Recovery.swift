@@ -14,7 +14,12 @@ enum Recovery {
         var snapshotLSN: UInt64 = 0
         let started = monotonicMillis()
         if let snapshot = try SnapshotStore.loadLatest(directory: directory) {
-            let state = try SnapshotCodec.decode(snapshot.body, currencies: policy.currencies)
+            let state: LedgerState
+            do {
+                state = try SnapshotCodec.decode(snapshot.body, currencies: policy.currencies)
+            } catch {
+                throw ServerError("\(directory)/\(SnapshotStore.fileName(lsn: snapshot.lsn)) cannot be decoded: \(error)")
+            }
             ledger = Ledger(policy: policy, state: state)
             snapshotLSN = snapshot.lsn
         }
@@ -23,7 +28,7 @@ enum Recovery {
             do {
                 ledger.apply(try EntryCodec.decode(body))
             } catch {
-                throw ServerError("journal record \(lsn) in \(directory) cannot be decoded: \(error)")
+                throw ServerError("journal record \(lsn) in \(segmentPath(holding: lsn, directory: directory)) cannot be decoded: \(error)")
             }
         }
         if let torn = report.tornTail { Log.write(.warn, "journal tail cut", ["detail": torn]) }
@@ -33,5 +38,13 @@ enum Recovery {
             "snapshot_ms": String(snapshotLoaded - started), "replay_ms": String(monotonicMillis() - snapshotLoaded),
         ])
         return (ledger, report.lastLSN, snapshotLSN)
+    }
+
+    /// The path of the segment file that holds record `lsn` (the one with the greatest first LSN
+    /// not above it), for error messages; the directory if it cannot be told.
+    static func segmentPath(holding lsn: UInt64, directory: String) -> String {
+        let names = (try? BackupFiles.list(directory)) ?? nil
+        let first = names?.compactMap(SegmentName.firstLSN(fileName:)).filter { $0 <= lsn }.max()
+        return first.map { directory + "/" + SegmentName.fileName(firstLSN: $0) } ?? directory
     }
 }

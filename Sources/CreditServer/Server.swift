@@ -40,15 +40,21 @@ public enum Server {
                                       recordsSince: Int(lastLSN - snapshotLSN), onFatal: { message in fatal(message) })
         let engine = Engine(ledger: ledger, journal: journal, appliedLSN: lastLSN, hasher: KeyedHasher(secret: secret),
                             cards: cards, keys: keys, snapshotter: snapshotter)
+        engine.backupTarget = BackupTarget(root: config.backupPath, secretPath: config.secretPath)
+        applyLogSettings(config, engine: engine)
 
         let listeners = try Listeners.open(config, tlsContext: tlsContext)
         let loop = try EventLoop(engine: engine, config: config, listeners: listeners, wakeFD: wakeFD, signalFD: signalFD) {
             do {
                 let rates = try loadRates(config, currencies: policy.currencies)
                 let keys = try KeyStore.load(path: config.keysFile)
+                let reread = try config.sourcePath.map { path throws(ConfigError) in try ServerConfig.load(path: path) }
                 engine.reloadRates(rates)
                 engine.reloadKeys(keys)
-                Log.write(.info, "reloaded", ["rates": String(rates.all.count), "keys": String(keys.count)])
+                if let reread { applyLogSettings(reread, engine: engine) }
+                Log.write(.info, "reloaded", ["rates": String(rates.all.count), "keys": String(keys.count),
+                                              "log_level": (reread ?? config).logLevel.rawValue,
+                                              "request_log": engine.requestLog ? "on" : "off"])
             } catch {
                 Log.write(.error, "reload failed; keeping the previous settings", ["error": "\(error)"])
             }
@@ -58,6 +64,12 @@ public enum Server {
         loop.run()
         journal.close()
         Log.write(.info, "stopped", ["lsn": String(engine.appliedLSN)])
+    }
+
+    /// Installs the settings SIGHUP reloads besides keys and rates: the log level and the request log.
+    private static func applyLogSettings(_ config: ServerConfig, engine: Engine) {
+        Log.setLevel(config.logLevel)
+        engine.requestLog = config.requestLog
     }
 
     static func loadPolicy(_ config: ServerConfig) throws -> LedgerPolicy {

@@ -15,7 +15,8 @@ private final class SnapshotProgress: Sendable {
 /// for the encoding or the fsyncs. The state is a copy-on-write value copy taken on the engine
 /// thread, so the engine keeps changing its own ledger meanwhile.
 final class Snapshotter {
-    private let directory: String
+    /// The data directory snapshots are written to.
+    let directory: String
     private let everyRecords: Int
     private var recordsSince = 0
     private let progress = SnapshotProgress()

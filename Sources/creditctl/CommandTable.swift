@@ -38,6 +38,7 @@ struct CommandSpec {
         CommandSpec(name: "report", verb: "REPORT", isMutating: false, needsAuth: true),
         CommandSpec(name: "rates", verb: "RATES", isMutating: false, needsAuth: true),
         CommandSpec(name: "stats", verb: "STATS", isMutating: false, needsAuth: true),
+        CommandSpec(name: "backup", verb: "BACKUP", isMutating: false, needsAuth: true),
     ]
 
     /// The row for a command word, or nil.

@@ -71,6 +71,10 @@ enum CreditCtl {
                 try connection.authenticate(key: credentials.key, secret: credentials.secret)
             }
             let reply = try connection.send(request)
+            if invocation.prometheus && reply.isOK {
+                Console.out(String(PrometheusRenderer.render(reply).dropLast()))
+                return .ok
+            }
             return show(reply, json: invocation.json)
         } catch let error as CreditClientError {
             return report(error)

@@ -29,6 +29,8 @@ struct Invocation {
     var secret: String?
     /// `--json`: one JSON object per reply instead of tables.
     var json = false
+    /// `--prometheus` (with `stats`): Prometheus text exposition format instead of tables.
+    var prometheus = false
     /// `--timeout`: seconds to wait for creditd to connect or reply.
     var timeoutSeconds = 10
     /// `--help` / `-h`: print usage and exit 0.
@@ -72,6 +74,7 @@ struct Invocation {
             case "--ca": invocation.caFile = try value()
             case "--cert": invocation.certificateFile = try value()
             case "--cert-key": invocation.certificateKeyFile = try value()
+            case "--prometheus" where inlineValue == nil: invocation.prometheus = true
             case "--help", "-h": invocation.wantsUsage = true
             default: throw UsageError("unknown option \(word)")
             }
@@ -81,6 +84,9 @@ struct Invocation {
         }
         guard (invocation.certificateFile == nil) == (invocation.certificateKeyFile == nil) else {
             throw UsageError("--cert and --cert-key go together")
+        }
+        if invocation.prometheus && invocation.words.first != "stats" {
+            throw UsageError("--prometheus goes with the stats command only")
         }
         if invocation.key == nil { invocation.key = environment.key }
         if invocation.secret == nil { invocation.secret = environment.secret }
@@ -121,12 +127,13 @@ struct Invocation {
 let usageText = """
     usage: creditctl [--host H] [--port P] [--key ID] [--secret S] [--json] [--timeout SECONDS]
                      [--tls [--ca FILE] [--cert FILE --cert-key FILE]] <command> [key=value ...]
+           creditctl [options] stats --prometheus   STATS in Prometheus text format (textfile collector)
            creditctl [options] [shell]          interactive prompt; type protocol lines, quit to leave
 
     commands (key=value arguments pass through to creditd; `creditctl help` lists each verb's
     syntax and roles as the daemon states them):
       issue balance credits quote hold capture void refund freeze unfreeze cancel stock activate
-      load replace transfer claim unlock reverse report history rates stats ping help
+      load replace transfer claim unlock reverse report history rates stats backup ping help
       raw VERB [key=value ...]   send any verb as is
 
     commands that change state (issue hold capture void refund freeze unfreeze cancel stock

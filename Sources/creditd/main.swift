@@ -6,6 +6,7 @@ import Foundation
 let usage = """
     usage: creditd --config PATH [--listen HOST:PORT|off] [--listen-tls HOST:PORT|off] [--data DIR]
            creditd verify --config PATH [--data DIR]
+           creditd restore --config PATH --from BACKUP_DIR [--data DIR]
            creditd keys add --file KEYS_FILE --id ID --role admin|staff|pos|gateway|portal
     """
 
@@ -59,10 +60,24 @@ func addKey(_ arguments: [String]) throws {
     print("send SIGHUP to a running creditd to load it")
 }
 
+/// `creditd restore --config PATH --from BACKUP_DIR [--data DIR]`: exits 0 only if the restored
+/// directory passes every check of `creditd verify`.
+func restore(_ arguments: [String]) throws {
+    guard let flag = arguments.firstIndex(of: "--from"), flag + 1 < arguments.count else { throw ServerArgumentError(usage) }
+    var rest = arguments
+    let backup = rest.remove(at: flag + 1)
+    rest.remove(at: flag)
+    let result = try Restore.run(from: backup, config: try parseArguments(["creditd"] + rest))
+    for line in result.lines { print(line) }
+    exit(result.ok ? 0 : 1)
+}
+
 do {
     let arguments = CommandLine.arguments
     if arguments.count >= 3 && arguments[1] == "keys" && arguments[2] == "add" {
         try addKey(Array(arguments.dropFirst(3)))
+    } else if arguments.count >= 2 && arguments[1] == "restore" {
+        try restore(Array(arguments.dropFirst(2)))
     } else if arguments.count >= 2 && arguments[1] == "verify" {
         let result = try Verify.run(config: try parseArguments([arguments[0]] + arguments.dropFirst(2)))
         for line in result.lines { print(line) }

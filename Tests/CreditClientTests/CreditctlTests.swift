@@ -166,8 +166,8 @@ import Testing
         #expect(rows.first?.split(separator: " ") == ["verb", "roles", "syntax"])
         #expect(rows.contains { $0.hasPrefix("CAPTURE   admin,pos,gateway               CAPTURE hold=<id> [amount=<decimal>] ref=<ref>") })
         #expect(rows.contains { $0.hasPrefix("TRANSFER  admin,staff,portal              TRANSFER credit=<id> to=<profile> ref=<ref> ") })
-        #expect(rows.count == 1 + 27 + 1)
-        #expect(rows.last == "count  27")
+        #expect(rows.count == 1 + 28 + 1)
+        #expect(rows.last == "count  28")
     }
 
     @Test func interactiveModeReadsAPipe() throws {

@@ -30,9 +30,11 @@ private func errorCode(_ line: String) -> ErrorCode? {
     let verbs = CommandTable.verbs.map(\.verb)
     #expect(verbs == ["AUTH", "PING", "HELP", "QUIT", "ISSUE", "BALANCE", "CREDITS", "QUOTE", "HOLD", "CAPTURE", "VOID",
                       "REFUND", "FREEZE", "UNFREEZE", "CANCEL", "STOCK", "ACTIVATE", "LOAD", "REPLACE", "TRANSFER", "CLAIM",
-                      "UNLOCK", "REVERSE", "REPORT", "HISTORY", "RATES", "STATS"])
+                      "UNLOCK", "REVERSE", "REPORT", "HISTORY", "RATES", "STATS", "BACKUP"])
     #expect(Set(verbs).count == verbs.count)
     for spec in CommandTable.verbs { #expect(spec.syntax.hasPrefix(spec.verb)) }
+    #expect(CommandTable.verbs.map(\.position) == Array(0..<verbs.count), "each row knows its position")
+    #expect(CommandTable.spec("HOLD")?.position == verbs.firstIndex(of: "HOLD"))
 }
 
 @Test func unknownMissingAndMalformedArgumentsAreRefused() {
@@ -98,6 +100,7 @@ private let matrix: [String: String] = [
     "VOID": "APG", "REFUND": "APG", "FREEZE": "AS", "UNFREEZE": "AS", "CANCEL": "A", "STOCK": "A",
     "ACTIVATE": "ASP", "LOAD": "ASP", "REPLACE": "AS", "TRANSFER": "ASO", "CLAIM": "ASO", "UNLOCK": "A",
     "REVERSE": "APG", "REPORT": "A", "HISTORY": "AS", "RATES": "ASPGO", "STATS": "A",
+    "BACKUP": "A",
 ]
 
 private let roleLetters: [Role: Character] = [.admin: "A", .staff: "S", .pos: "P", .gateway: "G", .portal: "O"]

@@ -29,7 +29,7 @@ private func errorCode(_ reply: [String]) -> String? {
     let client = try daemon.connect(transport)
     #expect(try client.request("PING") == ["OK"])
     let help = try client.request("HELP")
-    #expect(help.last == "OK count=27")
+    #expect(help.last == "OK count=28")
     // HELP marks exactly the four session verbs as usable by anyone.
     let open = help.dropLast().filter { client.fields($0)["roles"] == "any" }.compactMap { client.fields($0)["verb"] }
     #expect(open == ["AUTH", "PING", "HELP", "QUIT"])
@@ -41,7 +41,7 @@ private func errorCode(_ reply: [String]) -> String? {
                  "STOCK count=1 currency=AUD ref=x", "ACTIVATE card=6000000000000000 amount=1 currency=AUD ref=x",
                  "LOAD card=6000000000000000 amount=1 currency=AUD ref=x", "REPLACE credit=cr_1 ref=x",
                  "TRANSFER credit=cr_1 to=p2 ref=x", "CLAIM code=ABC profile=p1 ref=x", "UNLOCK credit=cr_1 ref=x",
-                 "REVERSE original=x ref=y", "REPORT kind=liability", "RATES", "credits"] {
+                 "REVERSE original=x ref=y", "REPORT kind=liability", "RATES", "BACKUP", "credits"] {
         let reply = try client.request(line)
         #expect(reply.count == 1 && errorCode(reply) == "NOT_AUTHENTICATED", "\(line) → \(reply)")
     }
@@ -69,7 +69,7 @@ private func errorCode(_ reply: [String]) -> String? {
         ("CANCEL", "admin"), ("STOCK", "admin"), ("ACTIVATE", "admin,staff,pos"), ("LOAD", "admin,staff,pos"),
         ("REPLACE", "admin,staff"), ("TRANSFER", "admin,staff,portal"), ("CLAIM", "admin,staff,portal"), ("UNLOCK", "admin"),
         ("REVERSE", "admin,pos,gateway"), ("REPORT", "admin"), ("HISTORY", "admin,staff"),
-        ("RATES", "admin,staff,pos,gateway,portal"), ("STATS", "admin"),
+        ("RATES", "admin,staff,pos,gateway,portal"), ("STATS", "admin"), ("BACKUP", "admin"),
     ]
     #expect(items.map { client.fields($0)["verb"] } == matrix.map(\.verb))
     #expect(items.map { client.fields($0)["roles"] } == matrix.map(\.roles))
@@ -130,7 +130,7 @@ private func errorCode(_ reply: [String]) -> String? {
                  "FREEZE credit=cr_1 reason=lost ref=p8", "UNFREEZE credit=cr_1 reason=found ref=p8",
                  "CANCEL credit=cr_1 reason=closed ref=p8", "STOCK count=1 currency=AUD ref=p8", "REPLACE credit=cr_1 ref=p8",
                  "TRANSFER credit=cr_1 to=p2 ref=p8", "CLAIM code=ABC profile=p1 ref=p8", "UNLOCK credit=cr_1 ref=p8",
-                 "REPORT kind=liability", "REPORT"] {
+                 "REPORT kind=liability", "REPORT", "BACKUP"] {
         let reply = try pos.request(line)
         #expect(reply.count == 1 && errorCode(reply) == "FORBIDDEN", "\(line) → \(reply)")
     }
@@ -150,7 +150,7 @@ private func errorCode(_ reply: [String]) -> String? {
         let fields = WireClient.fieldsOf(line)
         return (fields["verb"] ?? "", Set((fields["roles"] ?? "").split(separator: ",").map(String.init)))
     }
-    #expect(matrix.count == 27)
+    #expect(matrix.count == 28)
     for role in ["admin", "staff", "pos", "gateway", "portal"] {
         let client = try daemon.connect(as: "dev-\(role)", over: transport)
         // Bare verbs (TRANSFER with the portal's from=): a verb outside the role's row is FORBIDDEN, one inside

@@ -1,4 +1,4 @@
-// Proves no card number, PIN, claim code or client secret reaches the journal, the snapshot or the log after a session of issuing and using cards across a kill -9, and that the server secret file is private.
+// Proves no card number, PIN, claim code or client secret reaches the journal, the snapshot, a backup or the log (with the request log on) after a session of issuing and using cards across a kill -9, and that the server secret file is private.
 
 @testable import CreditTestSupport
 import Foundation
@@ -43,7 +43,7 @@ private func useCards(_ daemon: Daemon, _ cards: [IssuedCard], round: String, ex
 }
 
 @Test func noCardNumberOrPinIsWrittenToDiskOrLog() throws {
-    let daemon = try Daemon(extraConfig: "pin_length = 8\nsnapshot_every = 1000")
+    let daemon = try Daemon(extraConfig: "pin_length = 8\nsnapshot_every = 1000\nrequest_log = on")
     let admin = try daemon.connect(as: "dev-admin")
     var cards: [IssuedCard] = []
     for index in 0..<20 { cards.append(try admin.issueGift(amount: "50.00", ref: "secret-\(index)")) }
@@ -86,6 +86,9 @@ private func useCards(_ daemon: Daemon, _ cards: [IssuedCard], round: String, ex
     }
     #expect(snapshots != "0")
 
+    // A backup lands under the data directory, so the scan below reads it too.
+    #expect(try admin.ok("BACKUP")["secret"] == "included")
+
     daemon.kill9()
     try daemon.start()
     try useCards(daemon, cards, round: "two", expectedBalance: "47.50")
@@ -98,6 +101,8 @@ private func useCards(_ daemon: Daemon, _ cards: [IssuedCard], round: String, ex
     scanned.append((daemon.logPath, try readBytes(daemon.logPath)))
     scanned.append(("captured stderr", Array(daemon.log.utf8)))
     #expect(daemon.log.contains("msg=stopped"), "the log is complete")
+    #expect(daemon.log.contains(" msg=request verb=HOLD ") && daemon.log.contains(" card=****"), "the request log was on")
+    #expect(dataFiles.contains { $0.contains("/backups/backup-") && $0.hasSuffix("/MANIFEST") }, "\(dataFiles)")
     #expect(scanned.reduce(0) { $0 + $1.1.count } > 10_000, "there was something to scan")
     for card in cards {
         for (path, bytes) in scanned {
