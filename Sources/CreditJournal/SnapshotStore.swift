@@ -78,12 +78,24 @@ public enum SnapshotStore {
         SegmentName.lsn(in: fileName, prefix: prefix, suffix: suffix, minimum: 0)
     }
 
-    /// Creates `path`, writes the pieces, fsyncs and closes it.
+    /// Bytes a snapshot is written in, each synced before the next. Left to the kernel, hundreds
+    /// of MB of dirty snapshot pages go to the disk in large bursts, and the journal's
+    /// fdatasyncs (which every reply waits for) queue behind them; a chunk at a time keeps at
+    /// most this much ahead of them.
+    static let writeChunkBytes = 1 << 20
+
+    /// Creates `path`, writes the pieces chunk by chunk (syncing each), fsyncs and closes it.
     private static func writeSynced(_ path: String, _ header: [UInt8], _ body: [UInt8]) throws(JournalIOError) {
         let fd = try POSIXFile.createTruncating(path)
         do throws(JournalIOError) {
             try POSIXFile.writeAll(fd, header[...], path: path)
-            try POSIXFile.writeAll(fd, body[...], path: path)
+            var start = 0
+            while start < body.count {
+                let end = min(start + writeChunkBytes, body.count)
+                try POSIXFile.writeAll(fd, body[start..<end], path: path)
+                try POSIXFile.dataSync(fd, path: path)
+                start = end
+            }
             try POSIXFile.fullSync(fd, path: path)
         } catch {
             _ = Glibc.close(fd)  // the write or sync error is the one worth reporting
