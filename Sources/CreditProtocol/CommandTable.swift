@@ -180,7 +180,9 @@ public enum CommandTable {
         for argument in request.arguments where spec.forbiddenFor[role]?.contains(argument.key) == true {
             return CreditError(.forbidden, "role \(role.rawValue) may not use \(argument.key)= with \(spec.verb)")
         }
-        for key in (spec.requiredFor[role] ?? []).sorted() where request.value(key) == nil {
+        // Sorted only when something is missing, so the error names the same key every time.
+        guard let required = spec.requiredFor[role], !required.allSatisfy({ request.value($0) != nil }) else { return nil }
+        for key in required.sorted() where request.value(key) == nil {
             return CreditError(.forbidden, "role \(role.rawValue) must give \(key)= with \(spec.verb)")
         }
         return nil
@@ -204,35 +206,69 @@ public enum CommandTable {
     public static func canonicalBytes(_ request: ParsedRequest) -> [UInt8] {
         // Keys are validated ASCII tokens, for which byte order is String order: sorting the few
         // arguments by their bytes gives the same canonical form without Unicode comparison.
-        var order = request.arguments.indices.filter { request.arguments[$0].key != "ref" }
-        order.sort { request.arguments[$0].key.utf8.lexicographicallyPrecedes(request.arguments[$1].key.utf8) }
+        // arguments by key with an insertion sort of their indices (a request has a handful).
+        let arguments = request.arguments
+        var order: [Int] = []
+        order.reserveCapacity(arguments.count)
+        for index in arguments.indices where arguments[index].key != "ref" {
+            var slot = order.count
+            order.append(index)
+            while slot > 0 && arguments[index].key < arguments[order[slot - 1]].key {
+                order[slot] = order[slot - 1]
+                slot -= 1
+            }
+            order[slot] = index
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(128)
         bytes += request.verb.utf8
         for index in order {
-            let argument = request.arguments[index]
-            let value = canonicalValue(argument)
-            if argument.key == "partial" && value == "no" { continue }
+            let argument = arguments[index]
+            if argument.key == "partial" && argument.value == "no" { continue }
             bytes.append(0)
             bytes += argument.key.utf8
             bytes.append(UInt8(ascii: "="))
-            bytes += value.utf8
+            appendCanonicalValue(argument, to: &bytes)
         }
         return bytes
     }
 
-    private static func canonicalValue(_ argument: Argument) -> String {
+    /// Appends `value` in decimal ASCII.
+    private static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+        }
+    }
+
+    /// Appends the canonical form of an argument's value: amounts as `<unscaled>e-<digits>` with
+    /// trailing zeros dropped, durations as `<seconds>s`, anything else as given.
+    private static func appendCanonicalValue(_ argument: Argument, to bytes: inout [UInt8]) {
         switch argument.key {
         case "amount", "bonus":
-            guard let amount = DecimalAmount(argument.value) else { return argument.value }
+            guard let amount = DecimalAmount(argument.value) else { return bytes += argument.value.utf8 }
             var unscaled = amount.unscaled
             var digits = amount.fractionDigits
             while digits > 0 && unscaled % 10 == 0 { unscaled /= 10; digits -= 1 }
-            return String(unscaled) + "e-" + String(digits)
+            appendDecimal(Int64(unscaled), to: &bytes)
+            bytes += "e-".utf8
+            appendDecimal(Int64(digits), to: &bytes)
         case "ttl", "revert_after":
-            return Seconds(ttl: argument.value).map { String($0.value) + "s" } ?? argument.value
+            guard let seconds = Seconds(ttl: argument.value) else { return bytes += argument.value.utf8 }
+            appendDecimal(seconds.value, to: &bytes)
+            bytes.append(UInt8(ascii: "s"))
         default:
-            return argument.value
+            bytes += argument.value.utf8
         }
     }
 }

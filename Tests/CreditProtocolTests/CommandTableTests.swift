@@ -136,3 +136,18 @@ private let roleLetters: [Role: Character] = [.admin: "A", .staff: "S", .pos: "P
     #expect(CommandTable.authorize(withoutFrom, spec: transfer, role: .portal)?.code == .forbidden)
     #expect(CommandTable.authorize(withoutFrom, spec: transfer, role: .staff) == nil)
 }
+
+/// The fingerprint's input is stored (as its MAC) with every ref in the journal: its exact bytes
+/// must never change, or a till's retry across an upgrade would get REF_CONFLICT.
+@Test func canonicalBytesAreExactlyTheDocumentedForm() throws {
+    func canonical(_ line: String) throws -> String {
+        let request = try RequestParser.parse(Array(line.utf8)).get()
+        return String(decoding: CommandTable.canonicalBytes(request), as: UTF8.self)
+    }
+    #expect(try canonical("HOLD ttl=15m ref=a pin=2 currency=AUD card=1 amount=12.50 partial=no")
+        == "HOLD\u{0}amount=125e-1\u{0}card=1\u{0}currency=AUD\u{0}pin=2\u{0}ttl=900s")
+    #expect(try canonical("ISSUE type=store amount=50 bonus=0.000 currency=JPY ref=b")
+        == "ISSUE\u{0}amount=50e-0\u{0}bonus=0e-0\u{0}currency=JPY\u{0}type=store")
+    #expect(try canonical("HOLD amount=x ttl=soon partial=yes credit=cr_1 ref=c")
+        == "HOLD\u{0}amount=x\u{0}credit=cr_1\u{0}partial=yes\u{0}ttl=soon")
+}
