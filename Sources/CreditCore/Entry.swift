@@ -128,9 +128,12 @@ public enum Event: Equatable, Sendable {
     case tombstone(ClientID, Ref)
     /// A REVERSE undid the request with this ref: it cannot be reversed again.
     case markReversed(ClientID, Ref)
-    /// A card request was declined: a wrong PIN on this credit's card (counts toward its lock),
-    /// or (nil) an unknown card, kept for the audit trail and so both cost the same.
+    /// A card request was declined: a wrong PIN on this credit's card (counts toward its lock).
+    /// Nil (an unknown card) is only in journals written before `unknownCardDeclined`; it changes nothing.
     case cardDeclined(CreditID?)
+    /// A card request named a card number that is no card (this is its keyed digest): it counts
+    /// toward the number's decoy lock, so unknown numbers lock exactly as real cards do.
+    case unknownCardDeclined(Digest32)
     /// The card's wrong-PIN count was cleared (a right PIN) or its lock lifted (UNLOCK).
     case pinReset(CreditID)
 }

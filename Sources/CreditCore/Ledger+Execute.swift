@@ -179,18 +179,27 @@ enum CardGate {
 
 extension Ledger {
     /// Checks a card and PIN before anything else: a locked card answers CARD_LOCKED whatever the
-    /// PIN; an unknown card and a wrong PIN are the same DECLINED, both recorded (one counts
-    /// toward the card's lock), so they also cost the same journal write.
+    /// PIN; an unknown card and a wrong PIN are the same DECLINED, both recorded and both counted
+    /// toward a lock (an unknown number's is a decoy), so they cost the same journal write and a
+    /// lock reveals nothing about whether the number exists.
     func cardGate(_ card: (cardDigest: Digest32, pinDigest: Digest32), now: Instant) -> CardGate {
         let credit = cardIndex[card.cardDigest].flatMap { state.credits[$0] }
         let expected = credit?.card?.pinDigest ?? Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
         let pinMatches = expected.constantTimeEquals(card.pinDigest)
-        guard let credit else { return .refuse(CreditError(.declined, "card declined"), [.cardDeclined(nil)]) }
-        if let until = credit.lockedUntil, now < until {
-            return .refuse(CreditError(.cardLocked, "card locked after too many wrong PINs until \(until.rfc3339)"), [])
+        guard let credit else {
+            if let decoy = state.decoys[card.cardDigest], let until = decoy.lockedUntil, now < until {
+                return .refuse(Self.cardLocked(until: until), [])
+            }
+            return .refuse(CreditError(.declined, "card declined"), [.unknownCardDeclined(card.cardDigest)])
         }
+        if let until = credit.lockedUntil, now < until { return .refuse(Self.cardLocked(until: until), []) }
         guard pinMatches else { return .refuse(CreditError(.declined, "card declined"), [.cardDeclined(credit.id)]) }
         return .pass(credit.pinFailures > 0 || credit.lockedUntil != nil ? .pinReset(credit.id) : nil)
+    }
+
+    /// The refusal of a locked card, real or decoy alike.
+    static func cardLocked(until: Instant) -> CreditError {
+        CreditError(.cardLocked, "card locked after too many wrong PINs until \(until.rfc3339)")
     }
 
     private mutating func refuseRecorded(_ error: CreditError, _ events: [Event], now: Instant) -> Execution {

@@ -34,6 +34,8 @@ public struct LedgerState: Equatable, Sendable {
     public var lastHoldNumber: UInt64 = 0
     /// The instant of the last applied entry; entries never go back in time.
     public var lastAt = Instant(millis: 0)
+    /// Wrong-PIN counts and locks of card numbers that name no card, by card digest.
+    public var decoys = ChunkedMap<Digest32, DecoyLock>()
 
     /// An empty ledger's state.
     public init() {}
@@ -154,7 +156,9 @@ public struct Ledger: Sendable {
                 }
             }
         case .cardDeclined(nil):
-            break
+            break  // written before decoy locks: an unknown card, recorded and nothing more
+        case .unknownCardDeclined(let cardDigest):
+            applyUnknownCardDeclined(cardDigest, at: context.at)
         case .pinReset(let id):
             modifyCredit(id) { credit in
                 // Lifting a lock still in force is an UNLOCK; a lock that ran out just clears.
@@ -387,6 +391,34 @@ public struct Ledger: Sendable {
     private mutating func modifyCredit(_ id: CreditID, _ body: (inout Credit) -> Void) {
         precondition(state.credits[id] != nil, "unknown credit \(id)")
         body(&state.credits[id]!)
+    }
+
+    /// Applies an unknown card's declined attempt: a wrong PIN on a card whose PIN is always wrong.
+    private mutating func applyUnknownCardDeclined(_ cardDigest: Digest32, at: Instant) {
+        var decoy = state.decoys[cardDigest] ?? DecoyLock(failures: 0, lockedUntil: nil, lastFailureAt: at)
+        decoy.failures += 1
+        decoy.lastFailureAt = at
+        if decoy.failures >= policy.pinAttemptsMax {
+            decoy.failures = 0
+            decoy.lockedUntil = at.adding(policy.pinLockout)
+        }
+        state.decoys[cardDigest] = decoy
+        if state.decoys.count > policy.decoysMax { pruneDecoys(now: at) }
+    }
+
+    /// Bounds the decoy table. First forgets decoys that behave like numbers never tried (exact:
+    /// nothing observable changes); if that is not enough, forgets the least recently tried down
+    /// to nine tenths of the cap, so the sort runs once per tenth of the cap new numbers.
+    /// Deterministic: depends only on applied entries, so replay prunes alike.
+    private mutating func pruneDecoys(now: Instant) {
+        for digest in state.decoys.keys where state.decoys[digest]!.isSpent(at: now) { state.decoys[digest] = nil }
+        let keep = policy.decoysMax - policy.decoysMax / 10
+        guard state.decoys.count > keep else { return }
+        let oldest = state.decoys.keys.map { ($0, state.decoys[$0]!.lastFailureAt) }.sorted { a, b in
+            if a.1 != b.1 { return a.1 < b.1 }
+            return (a.0.w0, a.0.w1, a.0.w2, a.0.w3) < (b.0.w0, b.0.w1, b.0.w2, b.0.w3)
+        }
+        for (digest, _) in oldest.prefix(state.decoys.count - keep) { state.decoys[digest] = nil }
     }
 
     /// Forgets refs older than the ref window. Deterministic: depends only on applied entries.

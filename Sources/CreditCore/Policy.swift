@@ -61,6 +61,9 @@ public struct LedgerPolicy: Sendable {
     public var pinAttemptsMax: Int
     /// How long a locked card stays locked.
     public var pinLockout: Seconds
+    /// Most decoy locks kept (see `decoysMaxDefault`). Not configurable: replay must prune as the
+    /// live ledger did, so only tests change it.
+    public var decoysMax = LedgerPolicy.decoysMaxDefault
 
     /// Largest `limit=` a HISTORY request may ask for: bounds one reply's size.
     public static let historyLimitMax = 1000

@@ -208,6 +208,9 @@ extension ByteWriter {
         case .pinReset(let credit):
             u8(20)
             u64(credit.number)
+        case .unknownCardDeclined(let cardDigest):
+            u8(21)
+            digest(cardDigest)
         }
     }
 }
@@ -439,6 +442,8 @@ extension ByteReader {
             return .cardDeclined(try optional { (reader: inout ByteReader) throws(DecodeError) in CreditID(try reader.id("credit")) })
         case 20:
             return .pinReset(CreditID(try id("credit")))
+        case 21:
+            return .unknownCardDeclined(try digest())
         case let tag:
             throw DecodeError("unknown event tag \(tag)", offset: start)
         }

@@ -2,12 +2,15 @@
 
 import CreditCore
 
-/// Encodes and decodes `LedgerState`. Format version 1: `u8 version`, counters, then credits
-/// (with their histories), holds and remembered refs, each as a u32 count and records. Credits
-/// and holds are written in id order so the same state always gives the same bytes.
+/// Encodes and decodes `LedgerState`. Format version 2: `u8 version`, counters, then credits
+/// (with their histories), holds, remembered refs and decoy locks, each as a u32 count and
+/// records. Credits and holds are written in id order, decoys in digest order, so the same state
+/// always gives the same bytes. Version 1 is version 2 without the decoys (it predates them).
 public enum SnapshotCodec {
     /// The format version written by this code.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
+    /// Versions this code reads.
+    static let versionsReadable: ClosedRange<UInt8> = 1...2
     /// Largest count of any one collection in a snapshot: far above any real ledger, low enough
     /// that a damaged count cannot make the decoder reserve absurd memory.
     public static let collectionMax = 100_000_000
@@ -30,6 +33,8 @@ public enum SnapshotCodec {
             writer.i64(stored.at.millis)
             writer.idempotencyRecord(stored.record)
         }
+        writer.u32(UInt32(state.decoys.count))
+        for digest in state.decoys.keys.sorted(by: digestOrder) { writer.decoy(digest, state.decoys[digest]!) }
         return writer.buffer
     }
 
@@ -37,7 +42,7 @@ public enum SnapshotCodec {
     public static func decode(_ body: [UInt8], currencies: CurrencyTable) throws(DecodeError) -> LedgerState {
         var reader = ByteReader(body)
         let version = try reader.u8()
-        guard version == SnapshotCodec.version else {
+        guard versionsReadable.contains(version) else {
             throw DecodeError("unknown snapshot format version \(version)", offset: 0)
         }
         var state = LedgerState()
@@ -62,12 +67,33 @@ public enum SnapshotCodec {
             let at = Instant(millis: try reader.i64())
             state.refs.append(StoredRef(at: at, record: try reader.idempotencyRecord()))
         }
+        if version >= 2 {
+            for _ in 0..<(try reader.count(max: collectionMax, what: "decoys")) {
+                let start = reader.offset
+                let (digest, decoy) = try reader.decoy()
+                guard state.decoys.updateValue(decoy, forKey: digest) == nil else {
+                    throw DecodeError("a decoy appears twice", offset: start)
+                }
+            }
+        }
         try reader.expectEnd()
         return state
     }
 }
 
+/// Digests in word order: how a snapshot sorts its decoys.
+private func digestOrder(_ a: Digest32, _ b: Digest32) -> Bool {
+    (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3)
+}
+
 extension ByteWriter {
+    mutating func decoy(_ digest: Digest32, _ decoy: DecoyLock) {
+        self.digest(digest)
+        u32(UInt32(decoy.failures))
+        optional(decoy.lockedUntil) { $0.i64($1.millis) }
+        i64(decoy.lastFailureAt.millis)
+    }
+
     mutating func credit(_ credit: Credit) {
         u64(credit.id.number)
         string(credit.type.rawValue)
@@ -126,6 +152,13 @@ extension ByteWriter {
 }
 
 extension ByteReader {
+    mutating func decoy() throws(DecodeError) -> (Digest32, DecoyLock) {
+        let digest = try digest()
+        let failures = Int(try u32())
+        let lockedUntil = try optional { (reader: inout ByteReader) throws(DecodeError) in Instant(millis: try reader.i64()) }
+        return (digest, DecoyLock(failures: failures, lockedUntil: lockedUntil, lastFailureAt: Instant(millis: try i64())))
+    }
+
     mutating func credit(_ currencies: CurrencyTable) throws(DecodeError) -> Credit {
         let id = CreditID(try id("credit"))
         let type = try creditType()

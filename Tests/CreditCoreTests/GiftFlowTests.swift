@@ -239,7 +239,7 @@ private func smartCard(_ h: inout Harness) throws -> (CreditID, CardKeys, Instan
     #expect(h.balance(card: new).readReply?.value("balance") == "30.00")
     let declined = h.balance(card: old)
     #expect(declined.recordedRefusal == CreditError(.declined, "card declined"))
-    #expect(declined.recordedEntry?.events == [.cardDeclined(nil)])  // an unknown card now
+    #expect(declined.recordedEntry?.events == [.unknownCardDeclined(old.cardDigest)])  // an unknown card now
     #expect(!h.ledger.cardExists(old.cardDigest) && h.ledger.cardExists(new.cardDigest))
 }
 

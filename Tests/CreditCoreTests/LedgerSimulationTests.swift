@@ -233,7 +233,8 @@ struct Simulation {
     static let rarerKinds = [
         "capture-part", "capture-fx-part", "capture-unreached-leg", "replayed", "expired", "quote-then-hold", "refund",
         "unfreeze", "breakage", "issue-unknown", "issue-smart", "activate", "load", "replace", "transfer", "split",
-        "transfer-from", "claim", "revert", "lock", "pin-reset", "unlock-lifted", "card-declined-unknown", "reverse-voided",
+        "transfer-from", "claim", "revert", "lock", "pin-reset", "unlock-lifted", "card-declined-unknown", "decoy-lock",
+        "card-locked-unknown", "reverse-voided",
         "reverse-refunded", "reverse-cancelled", "reverse-taken_back", "reverse-none", "refund-store-credit",
     ]
 
@@ -264,6 +265,8 @@ struct Simulation {
     var lastAt = Instant(millis: 0)
     var money = MoneyFlows()
     var shadow: [CreditID: ShadowCredit] = [:]
+    /// Wrong-PIN counts and locks of card numbers that name no card, by card digest.
+    var decoys: [Digest32: ModelDecoy] = [:]
     var resolved: [HoldID: (state: HoldState, captured: [MinorUnits])] = [:]
     var pendingHolds: Set<HoldID> = []
     /// What this step's entries changed, for `checkInvariants`.
@@ -629,7 +632,8 @@ struct Simulation {
     /// the next PIN lock's end. Usually sweeps, as the server does, until nothing is due.
     mutating func advanceClock() throws {
         let revertDue = live.state.credits.values.compactMap(\.revertAt).filter { $0 > now }.min()
-        let lockEnd = live.state.credits.values.compactMap(\.lockedUntil).filter { $0 > now }.min()
+        let lockEnd = (live.state.credits.values.compactMap(\.lockedUntil) + decoys.values.compactMap(\.lockedUntil))
+            .filter { $0 > now }.min()
         let today = self.today
         switch rng.below(100) {
         case 0..<5 where live.state.credits.values.contains(where: { $0.expires == today && $0.status == .active }):
@@ -679,9 +683,14 @@ struct Simulation {
     mutating func tallyOutcome(_ command: Command, _ outcome: Execution, before: LedgerState) {
         var kinds: [String] = []
         switch (outcome, command) {
-        case (.refused(let error), _): kinds = [error.code.rawValue]
+        case (.refused(let error), _):
+            kinds = [error.code.rawValue]
+            if error.code == .cardLocked, let card = cardSelector(command), before.decoys[card.cardDigest] != nil {
+                kinds.append("card-locked-unknown")
+            }
         case (.refusedRecorded(let error, let entry), _):
-            kinds = [error.code.rawValue, entry.events == [.cardDeclined(nil)] ? "card-declined-unknown" : "card-declined"]
+            let unknown = if case .unknownCardDeclined? = entry.events.first { true } else { false }
+            kinds = [error.code.rawValue, unknown ? "card-declined-unknown" : "card-declined"]
         case (.replayed, _): kinds = ["replayed"]
         case (.read(_, let entry), _): kinds = entry == nil ? ["read"] : ["read", "pin-reset"]
         case (.applied(let entry, let reply), _):

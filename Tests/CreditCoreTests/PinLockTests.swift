@@ -1,4 +1,4 @@
-// Proves the PIN lock: each wrong PIN is declined and journaled against its card, the Nth in a row locks the card for the lockout, a locked card answers CARD_LOCKED even to the right PIN (and counts nothing), the lock ends on time, a right PIN clears the count, UNLOCK lifts a lock, an unknown card is journaled as declined without a credit, and a retried ref replays without touching the PIN count.
+// Proves the PIN lock: each wrong PIN is declined and journaled against its card, the Nth in a row locks the card for the lockout, a locked card answers CARD_LOCKED even to the right PIN (and counts nothing), the lock ends on time, a right PIN clears the count, UNLOCK lifts a lock, an unknown card is journaled as declined by its digest without touching any credit, and a retried ref replays without touching the PIN count.
 
 import CreditCore
 import Testing
@@ -114,9 +114,9 @@ private func cardHolder() throws -> (Harness, CreditID, CardKeys) {
     let before = h.ledger.state.credits
     let read = h.balance(card: stranger)
     #expect(read.recordedRefusal == CreditError(.declined, "card declined"))
-    #expect(read.recordedEntry == Entry(at: Fixture.t0, idempotency: nil, events: [.cardDeclined(nil)]))
+    #expect(read.recordedEntry == Entry(at: Fixture.t0, idempotency: nil, events: [.unknownCardDeclined(stranger.cardDigest)]))
     let held = h.hold(.card(cardDigest: stranger.cardDigest, pinDigest: stranger.pinDigest), "1", ref: "h-1")
-    #expect(held.recordedEntry?.events == [.cardDeclined(nil)])
+    #expect(held.recordedEntry?.events == [.unknownCardDeclined(stranger.cardDigest)])
     #expect(h.ledger.state.credits == before && h.ledger.refCount == 1)
     #expect(try h.credit(id).pinFailures == 0)
 }

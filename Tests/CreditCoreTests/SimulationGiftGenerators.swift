@@ -14,8 +14,13 @@ extension Simulation {
         return Fixture.card(cardCounter)
     }
 
-    /// A card number that names no card now: never issued, or replaced or reverted.
+    /// A card number that names no card now: never issued, or replaced or reverted; often one
+    /// already tried, so decoys lock.
     mutating func deadCardDigest() -> Digest32 {
+        let tried = decoys.keys.sorted { ($0.w0, $0.w1, $0.w2, $0.w3) < ($1.w0, $1.w1, $1.w2, $1.w3) }
+        let locked = tried.filter { decoys[$0]!.lockedUntil.map { now < $0 } ?? false }
+        if !locked.isEmpty && rng.chance(70) { return locked[rng.below(locked.count)] }
+        if !tried.isEmpty && rng.chance(60) { return tried[rng.below(tried.count)] }
         if !retiredCards.isEmpty && rng.chance(60) { return retiredCards[rng.below(retiredCards.count)] }
         return Fixture.card(900_000 + UInt64(rng.below(100))).cardDigest
     }
@@ -163,14 +168,14 @@ extension Simulation {
     }
 
     /// BALANCE, QUOTE or HOLD by card: mostly a wrong PIN (often on a card that has some already,
-    /// so locks happen), sometimes the right one, now and then a card that does not exist.
+    /// so locks happen), sometimes the right one, a quarter of the time a card that does not exist.
     mutating func probePIN() throws {
         let cards = credits { $0.card != nil }
         let suspect = cards.filter { $0.pinFailures > 0 || $0.lockedUntil != nil }
         var cardDigest = deadCardDigest()
         var pinDigest = Fixture.wrongPIN
         var sale = randomCurrency()
-        if !cards.isEmpty && !rng.chance(8) {
+        if !cards.isEmpty && !rng.chance(25) {
             let credit = !suspect.isEmpty && rng.chance(50) ? suspect[rng.below(suspect.count)] : cards[rng.below(cards.count)]
             cardDigest = credit.card!.cardDigest
             if rng.chance(30) { pinDigest = credit.card!.pinDigest }

@@ -10,6 +10,13 @@ enum ModelGate {
     case refuse(ErrorCode, [Event])
 }
 
+/// The model's decoy lock: what a real card's PIN state would be if every PIN tried on it was wrong.
+struct ModelDecoy: Equatable {
+    var failures = 0
+    var lockedUntil: Instant?
+    var lastFailureAt: Instant
+}
+
 extension Simulation {
     /// The card and PIN a command names, if it names a card that way.
     func cardSelector(_ command: Command) -> (cardDigest: Digest32, pinDigest: Digest32)? {
@@ -28,10 +35,14 @@ extension Simulation {
     }
 
     /// A locked card is CARD_LOCKED whatever the PIN, and nothing is recorded; an unknown card and
-    /// a wrong PIN are DECLINED and recorded (the wrong PIN against its card); a right PIN clears
-    /// earlier wrong ones and a lock that has run out.
+    /// a wrong PIN are DECLINED and recorded (the wrong PIN against its card, the unknown number
+    /// against its decoy, which locks as a card would); a right PIN clears earlier wrong ones and
+    /// a lock that has run out.
     func gate(_ card: (cardDigest: Digest32, pinDigest: Digest32)) -> ModelGate {
-        guard let credit = creditWithCard(card.cardDigest) else { return .refuse(.declined, [.cardDeclined(nil)]) }
+        guard let credit = creditWithCard(card.cardDigest) else {
+            if let until = decoys[card.cardDigest]?.lockedUntil, now < until { return .refuse(.cardLocked, []) }
+            return .refuse(.declined, [.unknownCardDeclined(card.cardDigest)])
+        }
         if let until = credit.lockedUntil, now < until { return .refuse(.cardLocked, []) }
         guard credit.card!.pinDigest == card.pinDigest else { return .refuse(.declined, [.cardDeclined(credit.id)]) }
         return .pass(credit.pinFailures > 0 || credit.lockedUntil != nil ? [.pinReset(credit.id)] : [])

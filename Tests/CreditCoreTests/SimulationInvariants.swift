@@ -262,7 +262,18 @@ extension Simulation {
                 tally["lock", default: 0] += 1
             }
         case .cardDeclined(nil):
-            break
+            throw SimulationFailure(description: "an unknown card was recorded the old way, without its digest")
+        case .unknownCardDeclined(let digest):
+            try ensure(creditWithCard(digest) == nil, "a decoy counted for a card that exists")
+            var decoy = decoys[digest] ?? ModelDecoy(lastFailureAt: at)
+            decoy.failures += 1
+            decoy.lastFailureAt = at
+            if decoy.failures == policy.pinAttemptsMax {
+                decoy.failures = 0
+                decoy.lockedUntil = at.adding(policy.pinLockout)
+                tally["decoy-lock", default: 0] += 1
+            }
+            decoys[digest] = decoy
         case .pinReset(let id):
             touched.insert(id)
             if let until = shadow[id]!.lockedUntil, at < until {
@@ -319,10 +330,24 @@ extension Simulation {
                            + "− captured − written off − breakage is \(money.expectedTotal(code)): \(money)")
         }
         try ensure(live.refCount == remembered.count, "ledger remembers \(live.refCount) refs, the model \(remembered.count)")
+        try checkDecoys(state)
         guard full || auditDue else { return }
         auditDue = false
         let problems = live.auditProblems
         try ensure(problems.isEmpty, "audit: \(problems)")
+    }
+
+    /// The ledger's decoy locks are the model's, one for one (the simulation tries far fewer
+    /// unknown numbers than the cap, so none is ever pruned).
+    func checkDecoys(_ state: LedgerState) throws {
+        try ensure(decoys.count < policy.decoysMax, "the simulation reached the decoy cap")
+        try ensure(state.decoys.count == decoys.count, "\(state.decoys.count) decoys, the model has \(decoys.count)")
+        for (digest, model) in decoys {
+            let decoy = state.decoys[digest]
+            try ensure(decoy?.failures == model.failures && decoy?.lockedUntil == model.lockedUntil
+                           && decoy?.lastFailureAt == model.lastFailureAt,
+                       "decoy \(String(describing: decoy)), the model: \(model)")
+        }
     }
 
     /// available = balance − held ≥ 0; held = Σ its pending legs; marketing within balance; a closed

@@ -1,4 +1,4 @@
-// Proves EntryCodec and SnapshotCodec round-trip every event and a ledger state holding every kind of credit, hold and activity (FX sale amounts, reasons, campaigns, bonus) exactly; that an encoded entry or snapshot cut or damaged at any byte throws DecodeError instead of trapping; and that a bad event tag, a negative amount and a bad currency code are refused.
+// Proves EntryCodec and SnapshotCodec round-trip every event and a ledger state holding every kind of credit, hold and activity (FX sale amounts, reasons, campaigns, bonus) and decoy locks exactly; that a version-1 snapshot (no decoys) still decodes and an unknown version is refused; that an encoded entry or snapshot cut or damaged at any byte throws DecodeError instead of trapping; and that a bad event tag, a negative amount and a bad currency code are refused.
 
 import CreditCore
 import CreditJournal
@@ -47,13 +47,14 @@ private func caseName(_ event: Event) -> String {
     case .markReversed: return "markReversed"
     case .cardDeclined: return "cardDeclined"
     case .pinReset: return "pinReset"
+    case .unknownCardDeclined: return "unknownCardDeclined"
     }
 }
 
 private let everyEventName: Set<String> = ["issued", "held", "captured", "voided", "expired", "refunded", "frozen",
                                            "unfrozen", "cancelled", "creditExpired", "loaded", "cardReplaced",
                                            "transferred", "split", "reverted", "reversal", "tombstone", "markReversed",
-                                           "cardDeclined", "pinReset"]
+                                           "cardDeclined", "pinReset", "unknownCardDeclined"]
 
 /// One or more of every event, with every optional both present and absent.
 private let everyEvent: [Event] = [
@@ -96,6 +97,7 @@ private let everyEvent: [Event] = [
     .cardDeclined(nil),
     .cardDeclined(CreditID(9)),
     .pinReset(CreditID(9)),
+    .unknownCardDeclined(Digest32(w0: 0xFEED, w1: .max, w2: 0, w3: 42)),
 ]
 
 private let record = IdempotencyRecord(
@@ -150,7 +152,7 @@ private func body(_ event: Event) -> (bytes: [UInt8], tagOffset: Int) {
     }
 }
 
-@Test(arguments: [UInt8(0), 21, 99, 255])
+@Test(arguments: [UInt8(0), 22, 99, 255])
 func anUnknownEventTagIsRefused(_ tag: UInt8) {
     var (bytes, offset) = body(.voided(HoldID(1)))
     #expect(bytes[offset] == 4)
@@ -283,6 +285,14 @@ private func everyKindOfState() throws -> LedgerState {
     guard d.ledger.sweep(now: d.now) != nil else { throw DriverError(description: "no credit expired") }
     try d.hold(.credit(CreditID(1)), "7")  // hd_4: pending
     try d.issue(.store, "20", "AUD", bonus: "3")  // cr_6: marketing money unspent
+    // Unknown card numbers: one tried until its decoy locked, one tried once.
+    for (n, tries) in [(UInt64(50), 3), (51, 1)] {
+        for _ in 0..<tries {
+            let context = RequestContext(now: d.now, client: ClientID("till-1"), ref: nil,
+                                         fingerprint: Digest32(w0: 0, w1: 0, w2: 0, w3: 0))
+            _ = d.ledger.execute(.balance(.card(cardDigest: card(n).cardDigest, pinDigest: card(n).pinDigest)), context: context)
+        }
+    }
     // Stock cards come from outside the commands: one inactive, one sold and loaded.
     var state = d.ledger.canonicalState
     let (inactive, loaded) = (CreditID(state.lastCreditNumber + 1), CreditID(state.lastCreditNumber + 2))
@@ -329,6 +339,7 @@ private func laterKinds(from seq: UInt32, balance: MinorUnits) -> [Activity] {
     #expect(activities.contains { $0.sale != nil } && activities.contains { $0.reason != nil })
     #expect(credits.contains { $0.campaign != nil } && credits.contains { $0.marketing > .zero })
     #expect(state.refs.contains { $0.record.reply.items.count > 1 })
+    #expect(state.decoys[card(50).cardDigest]?.lockedUntil != nil && state.decoys[card(51).cardDigest]?.failures == 1)
 
     let bytes = SnapshotCodec.encode(state)
     let decoded = try SnapshotCodec.decode(bytes, currencies: currencies)
@@ -363,4 +374,26 @@ private func laterKinds(from seq: UInt32, balance: MinorUnits) -> [Activity] {
     let bytes = SnapshotCodec.encode(try everyKindOfState())
     let withoutKWD = CurrencyTable([aud, nzd, jpy])
     #expect(throws: DecodeError.self) { try SnapshotCodec.decode(bytes, currencies: withoutKWD) }
+}
+
+@Test func aVersion1SnapshotDecodesWithNoDecoys() throws {
+    var state = try everyKindOfState()
+    state.decoys = ChunkedMap()
+    var bytes = SnapshotCodec.encode(state)
+    // Version 1 is version 2 without the decoy section (here an empty one: a zero u32 at the end).
+    #expect(bytes[0] == 2 && Array(bytes.suffix(4)) == [0, 0, 0, 0])
+    bytes[0] = 1
+    bytes.removeLast(4)
+    #expect(try SnapshotCodec.decode(bytes, currencies: currencies) == state)
+    // A version-1 body ends with its refs: anything after them is refused.
+    #expect(throws: DecodeError.self) { try SnapshotCodec.decode(bytes + [0, 0, 0, 0], currencies: currencies) }
+}
+
+@Test(arguments: [UInt8(0), 3, 255])
+func anUnknownSnapshotVersionIsRefused(_ version: UInt8) throws {
+    var bytes = SnapshotCodec.encode(try everyKindOfState())
+    bytes[0] = version
+    #expect(throws: DecodeError("unknown snapshot format version \(version)", offset: 0)) {
+        try SnapshotCodec.decode(bytes, currencies: currencies)
+    }
 }
