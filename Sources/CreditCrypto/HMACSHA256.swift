@@ -20,7 +20,9 @@ public enum HMACSHA256 {
     /// Output size of SHA-256 and HMAC-SHA256, in bytes.
     public static let outputByteCount = 32
 
-    /// HMAC-SHA256 of `message` under `key` (RFC 2104).
+    /// HMAC-SHA256 of `message` under `key` (RFC 2104), one self-contained call. The request
+    /// path uses `PrekeyedMAC`; this one-shot form is for occasional use and is the independent
+    /// reference the keyed digests are tested against.
     public static func authenticationCode(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: outputByteCount)
         var written: UInt32 = 0

@@ -21,6 +21,16 @@ func hex(_ bytes: [UInt8]) -> String {
     #expect(hex(mac) == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
 }
 
+@Test func prekeyedMACMatchesRFC4231TestCases1And2() {
+    let jefe = PrekeyedMAC(key: Array("Jefe".utf8))
+    let mac2 = jefe.mac { $0.append("what do ya "); $0.append("want for nothing?") }
+    #expect(hex(mac2.bytes) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    let mac1 = PrekeyedMAC(key: [UInt8](repeating: 0x0b, count: 20)).mac { $0.append("Hi There") }
+    #expect(hex(mac1.bytes) == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+    // The context is re-used: a second message under the same key gives the same answer again.
+    #expect(jefe.mac { $0.append("what do ya want for nothing?") } == mac2)
+}
+
 @Test func sha256MatchesFIPSVectorForABC() {
     let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     #expect(hex(HMACSHA256.sha256(Array("abc".utf8))) == expected)
