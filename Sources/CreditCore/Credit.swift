@@ -21,10 +21,19 @@ public struct CardKeys: Equatable, Sendable {
     public let cardDigest: Digest32
     /// HMAC of card number and PIN under the server secret: how the PIN is checked.
     public let pinDigest: Digest32
+    /// The last four digits as a number (0...9999): two bytes instead of a string's sixteen.
+    private let last4Value: UInt16
+    /// The number's length in digits, 12...19.
+    private let digitCount: UInt8
+
     /// The last four digits, for display and masked replies.
-    public let last4: String
+    public var last4: String {
+        let digits = [last4Value / 1000, last4Value / 100 % 10, last4Value / 10 % 10, last4Value % 10]
+        return String(decoding: digits.map { UInt8($0) + 48 }, as: UTF8.self)
+    }
+
     /// How many digits the card number has (for masking as `************1234`).
-    public let length: Int
+    public var length: Int { Int(digitCount) }
 
     /// Makes card keys; `last4` must be four digits and `length` 12...19.
     public init(cardDigest: Digest32, pinDigest: Digest32, last4: String, length: Int) {
@@ -32,8 +41,8 @@ public struct CardKeys: Equatable, Sendable {
         precondition((12...19).contains(length), "card length 12...19")
         self.cardDigest = cardDigest
         self.pinDigest = pinDigest
-        self.last4 = last4
-        self.length = length
+        self.last4Value = last4.utf8.reduce(0) { $0 * 10 + UInt16($1 - 48) }
+        self.digitCount = UInt8(length)
     }
 
     /// The number masked to its last four digits, e.g. `************1234`.
@@ -88,37 +97,57 @@ public enum ActivityKind: String, Sendable, CaseIterable {
 
 /// One entry of a credit's history.
 public struct Activity: Equatable, Sendable {
-    /// Position in the credit's history, from 1.
-    public let seq: UInt32
     /// When it happened.
     public let at: Instant
-    /// What happened.
-    public let kind: ActivityKind
     /// The amount issued, held, captured, released or written off, in the credit's currency.
     public let amount: MinorUnits
     /// The credit's balance after it.
     public let balanceAfter: MinorUnits
-    /// The hold involved, if any.
-    public let hold: HoldID?
     /// The client's ref of the request that caused it, if any.
     public let ref: Ref?
+    /// The hold's number, 0 for none (8 bytes where an optional id takes 16).
+    private let holdNumber: UInt64
+    /// The sale amount and reason, which few activities have; nil when both are.
+    private let note: ActivityNote?
+    /// Position in the credit's history, from 1.
+    public let seq: UInt32
+    /// What happened.
+    public let kind: ActivityKind
+
+    /// The hold involved, if any.
+    public var hold: HoldID? { holdNumber == 0 ? nil : HoldID(holdNumber) }
     /// For captures converted with an FX rate: the amount in the sale's currency, and its code.
-    public let sale: SaleAmount?
+    public var sale: SaleAmount? { note?.sale }
     /// Why (freeze, unfreeze, cancel), as the operator gave it.
-    public let reason: String?
+    public var reason: String? { note?.reason }
 
     /// Makes an activity.
     public init(seq: UInt32, at: Instant, kind: ActivityKind, amount: MinorUnits, balanceAfter: MinorUnits,
                 hold: HoldID?, ref: Ref?, sale: SaleAmount? = nil, reason: String? = nil) {
+        precondition(hold.map { $0.number > 0 } ?? true, "hold numbers start at 1")
         self.seq = seq
         self.at = at
         self.kind = kind
         self.amount = amount
         self.balanceAfter = balanceAfter
-        self.hold = hold
+        self.holdNumber = hold?.number ?? 0
         self.ref = ref
+        self.note = sale == nil && reason == nil ? nil : ActivityNote(sale: sale, reason: reason)
+    }
+}
+
+/// The rarely set parts of an activity, kept out of line so the common activity stays 64 bytes.
+final class ActivityNote: Equatable, Sendable {
+    let sale: SaleAmount?
+    let reason: String?
+
+    init(sale: SaleAmount?, reason: String?) {
         self.sale = sale
         self.reason = reason
+    }
+
+    static func == (lhs: ActivityNote, rhs: ActivityNote) -> Bool {
+        lhs === rhs || (lhs.sale == rhs.sale && lhs.reason == rhs.reason)
     }
 }
 
@@ -145,14 +174,14 @@ public struct Credit: Equatable, Sendable {
     public let id: CreditID
     /// Gift, store or promo.
     public let type: CreditType
+    /// Its status.
+    public internal(set) var status: CreditStatus
     /// The currency of its balance.
     public let currency: Currency
     /// Value on the credit, including what pending holds reserve.
     public internal(set) var balance: MinorUnits
     /// Sum of the legs of pending holds on it.
     public internal(set) var held: MinorUnits
-    /// Its status.
-    public internal(set) var status: CreditStatus
     /// The last day it can be used, if it expires.
     public let expires: CivilDate?
     /// The customer profile it belongs to (for an unclaimed gift card: its purchaser).
@@ -161,24 +190,46 @@ public struct Credit: Equatable, Sendable {
     public internal(set) var card: CardKeys?
     /// Store credit: the part of the balance funded by marketing (`bonus=`), spent first.
     public internal(set) var marketing: MinorUnits
-    /// Promo credit: the campaign that funded it.
-    public let campaign: String?
-    /// Gift card: who bought it, if known.
-    public let purchaser: ProfileID?
-    /// Gift card for an unknown recipient: the keyed digest of its one-time claim code, until claimed.
-    public internal(set) var claim: Digest32?
-    /// Smart gift card: when it reverts to the purchaser unless the recipient redeems some of it first.
-    public internal(set) var revertAt: Instant?
-    /// Stock card: the batch it was printed in.
-    public let batch: String?
-    /// Wrong PINs in a row since the last right one or the last lock.
-    public internal(set) var pinFailures: Int
-    /// While set and in the future, the card is locked against PIN use (CARD_LOCKED).
-    public internal(set) var lockedUntil: Instant?
     /// Its pending holds, in the order they were placed.
     public internal(set) var pendingHolds: [HoldID]
     /// Everything that happened to it, oldest first.
     public internal(set) var history: [Activity]
+    /// The fields below, which most credits never set; nil while all are unset.
+    private var rare: CreditRareBox?
+
+    /// Promo credit: the campaign that funded it.
+    public var campaign: String? { rare?.fields.campaign }
+    /// Gift card: who bought it, if known.
+    public var purchaser: ProfileID? { rare?.fields.purchaser }
+    /// Gift card for an unknown recipient: the keyed digest of its one-time claim code, until claimed.
+    public internal(set) var claim: Digest32? {
+        get { rare?.fields.claim }
+        set { if newValue != claim { changeRare { $0.claim = newValue } } }
+    }
+    /// Smart gift card: when it reverts to the purchaser unless the recipient redeems some of it first.
+    public internal(set) var revertAt: Instant? {
+        get { rare?.fields.revertAt }
+        set { if newValue != revertAt { changeRare { $0.revertAt = newValue } } }
+    }
+    /// Stock card: the batch it was printed in.
+    public var batch: String? { rare?.fields.batch }
+    /// Wrong PINs in a row since the last right one or the last lock.
+    public internal(set) var pinFailures: Int {
+        get { rare?.fields.pinFailures ?? 0 }
+        set { if newValue != pinFailures { changeRare { $0.pinFailures = newValue } } }
+    }
+    /// While set and in the future, the card is locked against PIN use (CARD_LOCKED).
+    public internal(set) var lockedUntil: Instant? {
+        get { rare?.fields.lockedUntil }
+        set { if newValue != lockedUntil { changeRare { $0.lockedUntil = newValue } } }
+    }
+
+    /// Changes the rare fields, boxing them anew (or dropping the box when all are unset).
+    private mutating func changeRare(_ change: (inout CreditRareFields) -> Void) {
+        var fields = rare?.fields ?? CreditRareFields()
+        change(&fields)
+        rare = fields == CreditRareFields() ? nil : CreditRareBox(fields)
+    }
 
     /// Balance not reserved by pending holds: never negative.
     public var available: MinorUnits { balance - held }
@@ -200,16 +251,36 @@ public struct Credit: Equatable, Sendable {
         self.profile = profile
         self.card = card
         self.marketing = marketing
-        self.campaign = campaign
-        self.purchaser = purchaser
-        self.claim = claim
-        self.revertAt = revertAt
-        self.batch = batch
-        self.pinFailures = pinFailures
-        self.lockedUntil = lockedUntil
         self.pendingHolds = pendingHolds
         self.history = history
+        let rare = CreditRareFields(campaign: campaign, purchaser: purchaser, claim: claim, revertAt: revertAt,
+                                    batch: batch, pinFailures: pinFailures, lockedUntil: lockedUntil)
+        self.rare = rare == CreditRareFields() ? nil : CreditRareBox(rare)
     }
+}
+
+/// A credit's fields that most credits never set: a promo campaign, a gift card's purchaser,
+/// claim code, revert time, stock batch and wrong-PIN state. Kept out of line, they cost a credit
+/// one reference (8 bytes) instead of about 120.
+struct CreditRareFields: Equatable, Sendable {
+    var campaign: String?
+    var purchaser: ProfileID?
+    var claim: Digest32?
+    var revertAt: Instant?
+    var batch: String?
+    var pinFailures = 0
+    var lockedUntil: Instant?
+}
+
+/// An immutable box for a credit's rare fields; a change makes a new box, so credits stay values.
+final class CreditRareBox: Equatable, Sendable {
+    let fields: CreditRareFields
+
+    init(_ fields: CreditRareFields) {
+        self.fields = fields
+    }
+
+    static func == (lhs: CreditRareBox, rhs: CreditRareBox) -> Bool { lhs === rhs || lhs.fields == rhs.fields }
 }
 
 /// Where a hold is in its life. A hold resolves exactly once.

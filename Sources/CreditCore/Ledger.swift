@@ -22,10 +22,10 @@ struct RefKey: Hashable, Sendable {
 
 /// Everything the ledger knows, in the form a snapshot stores. Indexes are derived from it.
 public struct LedgerState: Equatable, Sendable {
-    /// Credits by id (bucketed, so a snapshot's copy never makes the engine copy them all).
-    public var credits = ChunkedMap<CreditID, Credit>()
+    /// Credits by id (chunked, so a snapshot's copy never makes the engine copy them all).
+    public var credits = NumberedTable<CreditID, Credit>()
     /// Holds by id, pending and resolved.
-    public var holds = ChunkedMap<HoldID, Hold>()
+    public var holds = NumberedTable<HoldID, Hold>()
     /// Remembered refs, oldest first; positions are stable while a ref is kept.
     public var refs = ChunkedLog<StoredRef>()
     /// The highest credit number issued.
@@ -68,7 +68,7 @@ public struct Ledger: Sendable {
     public init(policy: LedgerPolicy, state: LedgerState) {
         self.policy = policy
         self.state = state
-        for id in state.credits.keys.sorted() { index(state.credits[id]!) }
+        for credit in state.credits.values { index(credit) }  // in id order
         for hold in state.holds.values where hold.state == .pending {
             deadlines.insert(hold.deadline, hold.id)
             pendingHoldCount += 1

@@ -97,9 +97,13 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Year, 1970...9999.
     public let year: Int64
     /// Month, 1...12.
-    public let month: Int64
+    public var month: Int64 { Int64(monthOfYear) }
     /// Day of month, 1...31 (valid for the month).
-    public let day: Int64
+    public var day: Int64 { Int64(dayOfMonth) }
+
+    // Month and day are stored as bytes: a credit's optional expiry date then takes 16 bytes, not 32.
+    private let monthOfYear: UInt8
+    private let dayOfMonth: UInt8
 
     /// Parses `YYYY-MM-DD` for a real date between 1970-01-01 and 9999-12-31.
     public init?(_ text: String) {
@@ -112,8 +116,8 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
               year >= 1970, (1...12).contains(month), day >= 1, day <= CivilDate.daysIn(month: month, year: year)
         else { return nil }
         self.year = year
-        self.month = month
-        self.day = day
+        self.monthOfYear = UInt8(month)
+        self.dayOfMonth = UInt8(day)
     }
 
     /// The date of a day counted from 1970-01-01 (Howard Hinnant's civil_from_days).
@@ -124,8 +128,9 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
         let monthIndex = (5 * dayOfYear + 2) / 153
-        day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        dayOfMonth = UInt8(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        monthOfYear = UInt8(month)
         year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
     }
 

@@ -25,9 +25,9 @@ public enum SnapshotCodec {
         writer.u64(state.lastHoldNumber)
         writer.i64(state.lastAt.millis)
         writer.u32(UInt32(state.credits.count))
-        for id in state.credits.keys.sorted() { writer.credit(state.credits[id]!) }
+        for credit in state.credits.values { writer.credit(credit) }  // in id order
         writer.u32(UInt32(state.holds.count))
-        for id in state.holds.keys.sorted() { writer.hold(state.holds[id]!) }
+        for hold in state.holds.values { writer.hold(hold) }  // in id order
         writer.u32(UInt32(state.refs.count))
         for stored in state.refs {
             writer.i64(stored.at.millis)
@@ -52,6 +52,9 @@ public enum SnapshotCodec {
         for _ in 0..<(try reader.count(max: collectionMax, what: "credits")) {
             let start = reader.offset
             let credit = try reader.credit(currencies)
+            guard credit.id.number <= min(state.lastCreditNumber, NumberedTable<CreditID, Credit>.numberMax) else {
+                throw DecodeError("credit \(credit.id) is numbered above the last credit number", offset: start)
+            }
             guard state.credits.updateValue(credit, forKey: credit.id) == nil else {
                 throw DecodeError("credit \(credit.id) appears twice", offset: start)
             }
@@ -59,6 +62,9 @@ public enum SnapshotCodec {
         for _ in 0..<(try reader.count(max: collectionMax, what: "holds")) {
             let start = reader.offset
             let hold = try reader.hold()
+            guard hold.id.number <= min(state.lastHoldNumber, NumberedTable<HoldID, Hold>.numberMax) else {
+                throw DecodeError("hold \(hold.id) is numbered above the last hold number", offset: start)
+            }
             guard state.holds.updateValue(hold, forKey: hold.id) == nil else {
                 throw DecodeError("hold \(hold.id) appears twice", offset: start)
             }

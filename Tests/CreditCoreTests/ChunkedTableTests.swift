@@ -75,3 +75,48 @@ import Testing
     #expect(shrunk == small && small == shrunk && shrunk != big)
     #expect(Set(big.values).count == total)
 }
+
+@Test func aNumberedTableBehavesLikeADictionaryAndListsInIDOrder() {
+    var table = NumberedTable<CreditID, String>()
+    var reference: [CreditID: String] = [:]
+    let total = UInt64(NumberedTable<CreditID, String>.chunkCount * 3 + 5)
+    for number in stride(from: total, through: 1, by: -1) where number % 3 != 0 {
+        table[CreditID(number)] = "v\(number)"
+        reference[CreditID(number)] = "v\(number)"
+    }
+    table[CreditID(7)]! += "!"
+    reference[CreditID(7)]! += "!"
+    table[CreditID(8)] = nil
+    reference[CreditID(8)] = nil
+    #expect(table.updateValue("new", forKey: CreditID(10)) == "v10")
+    reference[CreditID(10)] = "new"
+    #expect(table.updateValue("third", forKey: CreditID(3)) == nil)
+    reference[CreditID(3)] = "third"
+    #expect(table.count == reference.count)
+    #expect(table.keys == reference.keys.sorted())
+    #expect(Array(table.values) == reference.keys.sorted().map { reference[$0]! })
+    for (id, value) in reference { #expect(table[id] == value) }
+    #expect(table[CreditID(6)] == nil && table[CreditID(0)] == nil && table[CreditID(total + 1)] == nil)
+    #expect(table[CreditID(UInt64.max)] == nil && table[CreditID(1 << 40)] == nil)
+    #expect(!table.isEmpty && NumberedTable<CreditID, String>().isEmpty)
+}
+
+@Test func aCopyOfANumberedTableIsIndependentAndEqualUntilChanged() {
+    var table: NumberedTable<HoldID, [Int]> = [HoldID(1): [1], HoldID(2): [2]]
+    let snapshot = table
+    #expect(snapshot == table)
+    table[HoldID(1)]!.append(10)
+    table[HoldID(3000)] = [3]
+    #expect(snapshot[HoldID(1)] == [1] && snapshot[HoldID(3000)] == nil && snapshot.count == 2)
+    #expect(table[HoldID(1)] == [1, 10] && table.count == 3)
+    #expect(snapshot != table)
+    table[HoldID(1)] = [1]
+    table[HoldID(3000)] = nil
+    #expect(snapshot == table && table.count == 2)
+}
+
+@Test func removingAnAbsentIDFromANumberedTableChangesNothing() {
+    var table = NumberedTable<CreditID, Int>()
+    table[CreditID(5_000)] = nil
+    #expect(table.isEmpty && table.keys.isEmpty && table == NumberedTable<CreditID, Int>())
+}

@@ -397,3 +397,15 @@ func anUnknownSnapshotVersionIsRefused(_ version: UInt8) throws {
         try SnapshotCodec.decode(bytes, currencies: currencies)
     }
 }
+
+@Test func aSnapshotWhoseCreditOrHoldIsNumberedAboveTheLastNumberIsRefused() throws {
+    let state = try everyKindOfState()
+    #expect(state.lastCreditNumber > 0 && state.lastHoldNumber > 0)
+    // The body starts: version (1 byte), last credit number (u64), last hold number (u64).
+    var lowCredit = SnapshotCodec.encode(state)
+    lowCredit.replaceSubrange(1..<9, with: withUnsafeBytes(of: (state.lastCreditNumber - 1).littleEndian, Array.init))
+    #expect(throws: DecodeError.self) { try SnapshotCodec.decode(lowCredit, currencies: currencies) }
+    var lowHold = SnapshotCodec.encode(state)
+    lowHold.replaceSubrange(9..<17, with: withUnsafeBytes(of: (state.lastHoldNumber - 1).littleEndian, Array.init))
+    #expect(throws: DecodeError.self) { try SnapshotCodec.decode(lowHold, currencies: currencies) }
+}

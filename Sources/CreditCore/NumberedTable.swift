@@ -1,0 +1,152 @@
+// NumberedTable: credits and holds by id, stored as slots indexed by the id's sequence number.
+
+/// An identifier that wraps a sequence number from 1, as `CreditID` and `HoldID` do.
+public protocol SequenceNumbered: Hashable, Comparable, Sendable {
+    /// The sequence number (from 1).
+    var number: UInt64 { get }
+    /// Wraps a sequence number.
+    init(_ number: UInt64)
+}
+
+extension CreditID: SequenceNumbered {}
+extension HoldID: SequenceNumbered {}
+
+/// A map from sequence-numbered ids to values, kept as fixed chunks of slots: the value for id
+/// `n` lives in slot `n - 1`. The ledger numbers credits and holds 1, 2, 3, … and never removes
+/// one, so the slots are dense: a credit costs its value's size and nothing else — no hash
+/// table with its empty buckets, no hashing on lookup. (As `ChunkedMap`s, a million credits took
+/// 2,048-bucket dictionaries per 1,000 entries: about 750 bytes a credit.)
+///
+/// Chunks keep a snapshot cheap, as in `ChunkedMap`: copying the table copies the chunk array
+/// (references only), and the first change afterwards copies only the chunk it touches.
+public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
+    /// Slots per chunk. A chunk is allocated whole when its first slot is set.
+    public static var chunkCount: Int { 1024 }
+
+    /// The largest sequence number a table stores: 2³², so the chunk array stays small
+    /// (4M references) whatever number a caller sets. Lookups of larger numbers find nothing.
+    public static var numberMax: UInt64 { 1 << 32 }
+
+    /// Chunk `c` holds numbers `c * chunkCount + 1 ... (c + 1) * chunkCount`; an empty array
+    /// is a chunk never written.
+    private var chunks: [[Value?]] = []
+
+    /// Number of ids with a value.
+    public private(set) var count = 0
+
+    /// An empty table.
+    public init() {}
+
+    /// The chunk and slot of `id`, or nil if no chunk could hold it.
+    private func locate(_ id: ID) -> (chunk: Int, slot: Int)? {
+        guard id.number >= 1 && id.number <= Self.numberMax else { return nil }
+        let index = Int(id.number - 1)
+        return (index / Self.chunkCount, index % Self.chunkCount)
+    }
+
+    /// Makes sure the chunk for `id` exists; traps for a number no table can hold (the ledger
+    /// only stores ids it numbered itself, and decoders check numbers first).
+    private mutating func reserve(_ id: ID) -> (chunk: Int, slot: Int) {
+        guard let place = locate(id) else { preconditionFailure("id number \(id.number) outside 1...\(Self.numberMax)") }
+        if place.chunk >= chunks.count {
+            chunks.append(contentsOf: repeatElement([], count: place.chunk + 1 - chunks.count))
+        }
+        if chunks[place.chunk].isEmpty {
+            chunks[place.chunk] = [Value?](repeating: nil, count: Self.chunkCount)
+        }
+        return place
+    }
+
+    /// The value for `id`; assigning nil removes it. Mutation through this subscript happens in
+    /// place (`table[id]!.field = x` does not copy the value).
+    public subscript(id: ID) -> Value? {
+        get {
+            guard let place = locate(id), place.chunk < chunks.count, !chunks[place.chunk].isEmpty else { return nil }
+            return chunks[place.chunk][place.slot]
+        }
+        _modify {
+            let place = reserve(id)
+            let had = chunks[place.chunk][place.slot] != nil
+            yield &chunks[place.chunk][place.slot]
+            count += (chunks[place.chunk][place.slot] != nil ? 1 : 0) - (had ? 1 : 0)
+        }
+        set {
+            updateValueOrRemove(newValue, id)
+        }
+    }
+
+    /// Sets the value for `id`, returning the value it replaced.
+    @discardableResult
+    public mutating func updateValue(_ value: Value, forKey id: ID) -> Value? {
+        updateValueOrRemove(value, id)
+    }
+
+    @discardableResult
+    private mutating func updateValueOrRemove(_ value: Value?, _ id: ID) -> Value? {
+        if value == nil && self[id] == nil { return nil }  // removing what is not there allocates nothing
+        let place = reserve(id)
+        let old = chunks[place.chunk][place.slot]
+        chunks[place.chunk][place.slot] = value
+        count += (value != nil ? 1 : 0) - (old != nil ? 1 : 0)
+        return old
+    }
+
+    /// True when the table holds nothing.
+    public var isEmpty: Bool { count == 0 }
+
+    /// Every id with a value, in ascending order.
+    public var keys: [ID] {
+        var keys: [ID] = []
+        keys.reserveCapacity(count)
+        for (chunkIndex, chunk) in chunks.enumerated() {
+            for (slot, value) in chunk.enumerated() where value != nil {
+                keys.append(ID(UInt64(chunkIndex * Self.chunkCount + slot + 1)))
+            }
+        }
+        return keys
+    }
+
+    /// Every value, in ascending order of id, without copying the table.
+    public var values: Values { Values(chunks: chunks) }
+
+    /// The values of a table in id order (a plain, eager `Sequence`, like `Dictionary.Values`).
+    public struct Values: Sequence {
+        fileprivate let chunks: [[Value?]]
+
+        public func makeIterator() -> Iterator { Iterator(chunks: chunks, chunk: 0, slot: 0) }
+
+        public struct Iterator: IteratorProtocol {
+            fileprivate let chunks: [[Value?]]
+            fileprivate var chunk: Int
+            fileprivate var slot: Int
+
+            public mutating func next() -> Value? {
+                while chunk < chunks.count {
+                    let current = chunks[chunk]
+                    while slot < current.count {
+                        defer { slot += 1 }
+                        if let value = current[slot] { return value }
+                    }
+                    chunk += 1
+                    slot = 0
+                }
+                return nil
+            }
+        }
+    }
+}
+
+extension NumberedTable: Equatable where Value: Equatable {
+    /// Equal when they hold the same ids with equal values (however their chunks were allocated).
+    public static func == (lhs: NumberedTable, rhs: NumberedTable) -> Bool {
+        lhs.count == rhs.count && lhs.keys == rhs.keys && lhs.values.elementsEqual(rhs.values)
+    }
+}
+
+extension NumberedTable: ExpressibleByDictionaryLiteral {
+    /// A table of the given pairs; a repeated id keeps its last value.
+    public init(dictionaryLiteral elements: (ID, Value)...) {
+        self.init()
+        for (id, value) in elements { self[id] = value }
+    }
+}
