@@ -2,7 +2,7 @@
 
 /// The reply a retry of a remembered request gets, kept as bytes instead of `Field`s and
 /// `String`s. Every remembered ref holds one, but only a retry reads it back: as fields, a
-/// million refs cost ~280 bytes each, and decoding them on replay was a quarter of start-up.
+/// million refs cost hundreds of bytes each, and decoding them was a quarter of journal replay.
 ///
 /// Layout, all integers u32 little-endian; exactly the journal's reply encoding, so the journal
 /// and snapshots write and read these bytes as they are:
@@ -36,7 +36,8 @@ public struct StoredReply: Equatable, Sendable {
 
     /// Wraps bytes already checked to be one reply in the layout above, with nothing after it,
     /// valid UTF-8 in every string (the journal's decoder checks all of this as it reads them).
-    /// Bytes that are not are a caller bug: reading `reply` from them traps.
+    /// Bytes that are not are a caller bug: `reply` traps on a count or length that does not fit
+    /// (invalid UTF-8 would come back with replacement characters).
     public init(validatedBytes: [UInt8]) {
         bytes = validatedBytes
     }
