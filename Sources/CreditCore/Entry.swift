@@ -165,18 +165,27 @@ public struct IdempotencyRecord: Equatable, Sendable {
     public let ref: Ref
     /// Keyed digest of the request's canonical arguments.
     public let fingerprint: Digest32
-    /// The reply a retry gets. For a gift card ISSUE the card number is masked and the PIN
-    /// absent: they are shown once and never stored.
-    public let reply: Reply
+    /// The reply a retry gets, encoded. For a gift card ISSUE the card number is masked and the
+    /// PIN absent: they are shown once and never stored.
+    public let storedReply: StoredReply
     /// What the request did, for REVERSE.
     public let action: RecordedAction
 
-    /// Makes a record.
+    /// The reply a retry gets, decoded from `storedReply`.
+    public var reply: Reply { storedReply.reply }
+
+    /// Makes a record, encoding its reply.
     public init(client: ClientID, ref: Ref, fingerprint: Digest32, reply: Reply, action: RecordedAction = .none) {
+        self.init(client: client, ref: ref, fingerprint: fingerprint, storedReply: StoredReply(reply), action: action)
+    }
+
+    /// Makes a record from a reply already encoded (read from the journal, or kept from another record).
+    public init(client: ClientID, ref: Ref, fingerprint: Digest32, storedReply: StoredReply,
+                action: RecordedAction = .none) {
         self.client = client
         self.ref = ref
         self.fingerprint = fingerprint
-        self.reply = reply
+        self.storedReply = storedReply
         self.action = action
     }
 }

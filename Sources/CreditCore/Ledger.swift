@@ -171,7 +171,7 @@ public struct Ledger: Sendable {
             let old = state.refs[index]
             state.refs[index] = StoredRef(at: old.at, record: IdempotencyRecord(
                 client: old.record.client, ref: old.record.ref, fingerprint: old.record.fingerprint,
-                reply: old.record.reply, action: .none))
+                storedReply: old.record.storedReply, action: .none))
         }
     }
 

@@ -88,6 +88,24 @@ public struct ByteReader: Sendable {
         return value
     }
 
+    /// Reads a u32 length, then that many bytes of UTF-8, and returns the bytes without making a
+    /// `String`: for callers that keep the bytes as they are. Limits and errors as `string(maxBytes:)`.
+    public mutating func utf8(maxBytes: Int = fieldBytesMaxDefault) throws(DecodeError) -> ArraySlice<UInt8> {
+        let start = offset
+        let utf8 = try lengthPrefixed(maxCount: maxBytes, what: "string")
+        guard ByteReader.isValidUTF8(utf8) else {
+            throw DecodeError("invalid UTF-8 in string of \(utf8.count) bytes", offset: start)
+        }
+        return utf8
+    }
+
+    /// The bytes read since offset `start` (an earlier `offset`): a structure checked field by
+    /// field, taken whole.
+    public func consumed(since start: Int) -> ArraySlice<UInt8> {
+        precondition(start >= 0 && start <= offset, "consumed bytes start at an offset already read")
+        return input[(input.startIndex + start)..<(input.startIndex + offset)]
+    }
+
     /// Reads exactly `count` bytes with no length prefix (the counterpart of `ByteWriter.raw`).
     public mutating func raw(count: Int) throws(DecodeError) -> ArraySlice<UInt8> {
         precondition(count >= 0, "a raw read needs a non-negative count")
@@ -110,6 +128,15 @@ public struct ByteReader: Sendable {
         guard isAtEnd else {
             throw DecodeError("\(remainingCount) unexpected trailing bytes", offset: offset)
         }
+    }
+
+    /// Whether `bytes` are well-formed UTF-8, as `String(validating:)` judges, without making a
+    /// `String`. ASCII, nearly every stored byte, is checked alone; the rest by the standard library.
+    private static func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
+        let isASCII = bytes.withUnsafeBufferPointer { buffer in buffer.allSatisfy { $0 < 0x80 } }
+        if isASCII { return true }
+        let hadError = transcode(bytes.makeIterator(), from: UTF8.self, to: UTF32.self, stoppingOnError: true) { _ in }
+        return !hadError
     }
 
     /// Throws unless `count` more bytes are available.

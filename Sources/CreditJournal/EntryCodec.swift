@@ -53,20 +53,6 @@ extension ByteWriter {
         u64(digest.w3)
     }
 
-    mutating func fields(_ fields: [Field]) {
-        u32(UInt32(fields.count))
-        for field in fields {
-            string(field.key)
-            string(field.value)
-        }
-    }
-
-    mutating func reply(_ reply: Reply) {
-        u32(UInt32(reply.items.count))
-        for item in reply.items { fields(item) }
-        fields(reply.fields)
-    }
-
     mutating func cardKeys(_ card: CardKeys) {
         digest(card.cardDigest)
         digest(card.pinDigest)
@@ -82,7 +68,7 @@ extension ByteWriter {
         string(record.client.text)
         string(record.ref.text)
         digest(record.fingerprint)
-        reply(record.reply)
+        raw(record.storedReply.bytes)  // already in the journal's reply layout
         recordedAction(record.action)
     }
 
@@ -218,9 +204,6 @@ extension ByteWriter {
 // MARK: Reading ledger values
 
 extension ByteReader {
-    /// Largest reply stored for replay: a HISTORY is never stored, so replies are a few fields.
-    static let storedReplyFieldsMax = 64
-
     mutating func count(max: Int, what: String) throws(DecodeError) -> Int {
         let start = offset
         let value = try u32()
@@ -238,18 +221,23 @@ extension ByteReader {
         return ref
     }
 
-    mutating func fields() throws(DecodeError) -> [Field] {
-        let count = try count(max: ByteReader.storedReplyFieldsMax, what: "fields")
-        var fields: [Field] = []
-        for _ in 0..<count { fields.append(Field(try string(maxBytes: 64), try string(maxBytes: 1024))) }
-        return fields
+    /// Checks a reply in the journal's layout (counts, lengths, UTF-8) and keeps its bytes as they
+    /// are: no `Field` or `String` is made, since only a retry ever reads the reply back.
+    mutating func storedReply() throws(DecodeError) -> StoredReply {
+        let start = offset
+        let itemCount = try count(max: StoredReply.listCountMax, what: "reply items")
+        for _ in 0..<itemCount { try checkFields() }
+        try checkFields()
+        return StoredReply(validatedBytes: Array(consumed(since: start)))
     }
 
-    mutating func reply() throws(DecodeError) -> Reply {
-        let itemCount = try count(max: ByteReader.storedReplyFieldsMax, what: "reply items")
-        var items: [[Field]] = []
-        for _ in 0..<itemCount { items.append(try fields()) }
-        return Reply(items: items, fields: try fields())
+    /// Checks one field list of a stored reply and reads past it.
+    private mutating func checkFields() throws(DecodeError) {
+        let fieldCount = try count(max: StoredReply.listCountMax, what: "fields")
+        for _ in 0..<fieldCount {
+            _ = try utf8(maxBytes: StoredReply.keyBytesMax)
+            _ = try utf8(maxBytes: StoredReply.valueBytesMax)
+        }
     }
 
     mutating func positive(_ what: String) throws(DecodeError) -> MinorUnits {
@@ -310,7 +298,7 @@ extension ByteReader {
 
     mutating func idempotencyRecord() throws(DecodeError) -> IdempotencyRecord {
         IdempotencyRecord(client: ClientID(try string(maxBytes: 64)), ref: try ref(), fingerprint: try digest(),
-                          reply: try reply(), action: try recordedAction())
+                          storedReply: try storedReply(), action: try recordedAction())
     }
 
     mutating func recordedAction() throws(DecodeError) -> RecordedAction {

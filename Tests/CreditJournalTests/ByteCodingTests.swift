@@ -1,4 +1,4 @@
-// Proves ByteWriter and ByteReader round-trip every field type and that ByteReader rejects truncated, over-long, non-UTF-8 and malformed input with the right offset.
+// Proves ByteWriter and ByteReader round-trip every field type, that ByteReader rejects truncated, over-long, non-UTF-8 and malformed input with the right offset, and that its String-free UTF-8 read accepts exactly what String(validating:) does.
 
 import Testing
 import CreditJournal
@@ -105,4 +105,43 @@ private func decodeSample(_ reader: inout ByteReader) throws(DecodeError) {
     let error = #expect(throws: DecodeError.self) { try reader.expectEnd() }
     #expect(error?.offset == 1)
     #expect(error?.description == "decode error at offset 1: 1 unexpected trailing bytes")
+}
+
+/// Whether `utf8(maxBytes:)` accepts `bytes` as a length-prefixed field, returning them as they are.
+private func utf8Accepts(_ bytes: [UInt8]) -> Bool {
+    var writer = ByteWriter()
+    writer.bytes(bytes)
+    var reader = ByteReader(writer.buffer)
+    guard let read = try? reader.utf8() else { return false }
+    return Array(read) == bytes && reader.isAtEnd
+}
+
+@Test func utf8AcceptsExactlyWhatStringValidatingAccepts() {
+    var samples: [[UInt8]] = [[], Array("gift card ✓ 日本 🎁".utf8), [0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80],
+                              [0xF4, 0x90, 0x80, 0x80], [0xF8, 0x88, 0x80, 0x80, 0x80], [0x80], [0x61, 0xE2, 0x82]]
+    // Every one- and two-byte sequence; three- and four-byte ones around each lead byte's bounds.
+    for first in UInt8.min...UInt8.max {
+        samples.append([first])
+        for second in UInt8.min...UInt8.max {
+            samples.append([first, second])
+            guard first >= 0xE0 else { continue }
+            for third: UInt8 in [0x7F, 0x80, 0xBF, 0xC0] {
+                samples.append([first, second, third])
+                if first >= 0xF0 { samples.append([first, second, third, 0x80]) }
+            }
+        }
+    }
+    let disagreements = samples.filter { utf8Accepts($0) != (String(validating: $0, as: UTF8.self) != nil) }
+    #expect(disagreements.isEmpty)
+    #expect(samples.count > 100_000 && samples.contains { utf8Accepts($0) } && samples.contains { !utf8Accepts($0) })
+}
+
+@Test func consumedReturnsTheBytesReadSinceAnOffset() throws {
+    let bytes: [UInt8] = [0xEE, 7, 1, 0, 0, 0, 0x61, 0xFF]
+    var reader = ByteReader(bytes[1...])
+    _ = try reader.u8()
+    let start = reader.offset
+    #expect(Array(try reader.utf8()) == [0x61])
+    #expect(Array(reader.consumed(since: start)) == [1, 0, 0, 0, 0x61])
+    #expect(reader.consumed(since: reader.offset).isEmpty)
 }
