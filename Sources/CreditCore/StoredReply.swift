@@ -15,9 +15,12 @@
 /// and values with the same UTF-8 bytes. (`Reply ==` compares `String`s, so it also equates
 /// canonically equivalent spellings such as a precomposed and a combining "é".)
 public struct StoredReply: Equatable, Sendable {
-    /// Most item lines, and most fields on one line, the journal accepts in a stored reply: a
-    /// HISTORY is never stored, so replies are a few fields, and a damaged count stays cheap.
-    public static let listCountMax = 64
+    /// Most item lines, and most fields on one line, the journal accepts in a stored reply. A
+    /// HISTORY is never stored; the longest stored reply is a STOCK's, one item line per card
+    /// (`Ledger.stockCountMax`), so this leaves room above it and keeps a damaged count cheap.
+    /// `init(_:)` refuses (traps on) a reply beyond these limits: writing one would leave a
+    /// journal that could not be read back.
+    public static let listCountMax = 256
     /// Longest key the journal accepts in a stored reply: reply keys are short words.
     public static let keyBytesMax = 64
     /// Longest value the journal accepts in a stored reply: values are ids, amounts and echoed
@@ -29,6 +32,7 @@ public struct StoredReply: Equatable, Sendable {
 
     /// Encodes a reply, allocating exactly its encoded size (a million of these stay resident).
     public init(_ reply: Reply) {
+        precondition(StoredReply.fitsLimits(reply), "a stored reply must be readable back from the journal")
         var writer = StoredReplyWriter(capacity: StoredReplyWriter.byteCount(of: reply))
         writer.reply(reply)
         bytes = writer.bytes
@@ -40,6 +44,15 @@ public struct StoredReply: Equatable, Sendable {
     /// (invalid UTF-8 would come back with replacement characters).
     public init(validatedBytes: [UInt8]) {
         bytes = validatedBytes
+    }
+
+    /// True when the journal's decoder accepts `reply`: at most `listCountMax` item lines and
+    /// fields per line, keys and values within `keyBytesMax` and `valueBytesMax` bytes.
+    public static func fitsLimits(_ reply: Reply) -> Bool {
+        reply.items.count <= listCountMax && (reply.items + [reply.fields]).allSatisfy { line in
+            line.count <= listCountMax
+                && line.allSatisfy { $0.key.utf8.count <= keyBytesMax && $0.value.utf8.count <= valueBytesMax }
+        }
     }
 
     /// The reply, decoded from the bytes (only a retry needs it).

@@ -66,3 +66,15 @@ private let replies: [Reply] = [
     #expect(record != IdempotencyRecord(client: client, ref: ref, fingerprint: fingerprint, reply: replies[2],
                                         action: .held(HoldID(1))))
 }
+
+@Test func theLongestStoredReplyAStockFitsTheJournalsLimits() {
+    // A STOCK reply has one item line per card; the journal must read back the largest one.
+    #expect(StoredReply.listCountMax >= Ledger.stockCountMax)
+    let stock = Reply(items: Array(repeating: [Field("credit", "cr_1000000"), Field("card", "************1234")],
+                                   count: Ledger.stockCountMax),
+                      fields: [Field("count", "\(Ledger.stockCountMax)"), Field("currency", "AUD")])
+    #expect(StoredReply.fitsLimits(stock))
+    #expect(!StoredReply.fitsLimits(Reply(items: Array(repeating: [], count: StoredReply.listCountMax + 1), fields: [])))
+    #expect(!StoredReply.fitsLimits(Reply(fields: [Field("k", String(repeating: "v", count: StoredReply.valueBytesMax + 1))])))
+    #expect(!StoredReply.fitsLimits(Reply(fields: [Field(String(repeating: "k", count: StoredReply.keyBytesMax + 1), "v")])))
+}

@@ -92,15 +92,15 @@ private func oneField(key: [UInt8], value: [UInt8], declaredValueBytes: Int? = n
 @Test func aReplyWithTooManyLinesOrFieldsIsRefused() throws {
     var items = referenceEncoding(Reply(items: Array(repeating: [], count: StoredReply.listCountMax + 1), fields: []))
     var body = EntryCodec.encode(try entry(with: items))
-    #expect(throws: DecodeError("reply items count 65 exceeds 64", offset: replyOffset)) { try EntryCodec.decode(body[...]) }
+    #expect(throws: DecodeError("reply items count \(StoredReply.listCountMax + 1) exceeds \(StoredReply.listCountMax)", offset: replyOffset)) { try EntryCodec.decode(body[...]) }
 
     items = referenceEncoding(Reply(items: [Array(repeating: Field("k", "v"), count: StoredReply.listCountMax + 1)], fields: []))
     body = EntryCodec.encode(try entry(with: items))
-    #expect(throws: DecodeError("fields count 65 exceeds 64", offset: replyOffset + 4)) { try EntryCodec.decode(body[...]) }
+    #expect(throws: DecodeError("fields count \(StoredReply.listCountMax + 1) exceeds \(StoredReply.listCountMax)", offset: replyOffset + 4)) { try EntryCodec.decode(body[...]) }
 
     let fields = referenceEncoding(Reply(fields: Array(repeating: Field("k", "v"), count: StoredReply.listCountMax + 1)))
     body = EntryCodec.encode(try entry(with: fields))
-    #expect(throws: DecodeError("fields count 65 exceeds 64", offset: replyOffset + 4)) { try EntryCodec.decode(body[...]) }
+    #expect(throws: DecodeError("fields count \(StoredReply.listCountMax + 1) exceeds \(StoredReply.listCountMax)", offset: replyOffset + 4)) { try EntryCodec.decode(body[...]) }
 }
 
 @Test func aKeyOrValueOverItsLimitIsRefused() throws {

@@ -1,5 +1,6 @@
 // Proves the credits lifecycle end to end against the real daemon: store credit with a bonus, split tender across a promo credit and a gift card in another currency, partial capture with FX rounding, refunds and reversals, claims, smart reverts, expiry dates, stock cards, freezes and transfers, rate reloads, and that value is never created or lost.
 
+import CreditCore
 @testable import CreditTestSupport
 import Foundation
 import Glibc
@@ -333,6 +334,21 @@ private func revealedCard(_ fields: [String: String]) throws -> (card: String, p
 }
 
 // MARK: Gift card stock
+
+@Test func aStockOfTheLargestCountSurvivesARestartAndItsRetryReplays() throws {
+    // Regression: the journal once refused a stored reply of more than 64 item lines, so a STOCK
+    // of 65 or more cards was acknowledged and then stopped the daemon from starting again.
+    let daemon = try Daemon()
+    let admin = try daemon.connect(as: "dev-admin")
+    let stock = try admin.request("STOCK count=\(Ledger.stockCountMax) currency=AUD batch=big ref=stk-big")
+    #expect(stock.count == Ledger.stockCountMax + 1 && stock.last == "OK count=\(Ledger.stockCountMax) currency=AUD batch=big")
+    let retry = try admin.request("STOCK count=\(Ledger.stockCountMax) currency=AUD batch=big ref=stk-big")
+    daemon.kill9()
+    try daemon.start()
+    let restarted = try daemon.connect(as: "dev-admin")
+    #expect(try restarted.request("STOCK count=\(Ledger.stockCountMax) currency=AUD batch=big ref=stk-big") == retry)
+    #expect(try restarted.ok("STATS")["credits"] == "\(Ledger.stockCountMax)")
+}
 
 @Test func stockCardsAreActivatedLoadedAndReplacedAtTheTill() throws {
     let daemon = try Daemon()
