@@ -26,6 +26,8 @@ let package = Package(
         ),
         // epoll, eventfd and accept4, which Swift's Glibc module does not expose.
         .target(name: "CEpoll"),
+        // CRC-32C with the CPU's crc32 instruction (x86-64 SSE 4.2), for journal records and snapshots.
+        .target(name: "CCRC32C"),
         // Money, currencies, credits, holds and the ledger: pure, no I/O.
         .target(name: "CreditCore"),
         // Card numbers, PINs, keyed hashes, CSPRNG.
@@ -33,7 +35,7 @@ let package = Package(
         // TLS contexts (server and client) and non-blocking sessions over a caller's socket.
         .target(name: "CreditTLS", dependencies: ["CLibSSL"]),
         // Record framing, segments, group commit, snapshots, replay.
-        .target(name: "CreditJournal", dependencies: ["CreditCore"]),
+        .target(name: "CreditJournal", dependencies: ["CCRC32C", "CreditCore"]),
         // Line framing, request parsing, reply encoding, the command table.
         .target(name: "CreditProtocol", dependencies: ["CreditCore"]),
         // Listener, connections, the engine loop, config, signals.

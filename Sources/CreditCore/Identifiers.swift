@@ -101,12 +101,39 @@ public enum CreditType: String, Sendable, CaseIterable {
 
 /// True when `text` is 1...max bytes of ASCII letters, digits and the `extra` characters.
 func isToken(_ text: String, max: Int, extra: String) -> Bool {
-    let utf8 = text.utf8
-    guard !utf8.isEmpty, utf8.count <= max else { return false }
-    // `extra` is a handful of punctuation bytes: scanning it beats building a Set per call.
-    return utf8.allSatisfy { byte in
-        (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
-            || extra.utf8.contains(byte)
+    guard !text.isEmpty, text.utf8.count <= max else { return false }
+    // One bit per ASCII byte allowed: letters and digits, then `extra` (a handful of
+    // punctuation). Testing a bit per byte beats searching `extra` for each one; refs and
+    // profile ids are checked on every request and every journal record replayed.
+    var allowed = TokenBytes.lettersAndDigits
+    for byte in extra.utf8 { allowed.insert(byte) }
+    var text = text
+    return text.withUTF8 { bytes in bytes.allSatisfy { allowed.contains($0) } }
+}
+
+/// A set of ASCII bytes as a 128-bit mask.
+private struct TokenBytes {
+    private var low: UInt64
+    private var high: UInt64
+
+    /// `0-9`, `A-Z` and `a-z`.
+    static let lettersAndDigits: TokenBytes = {
+        var set = TokenBytes(low: 0, high: 0)
+        for byte in UInt8(ascii: "0")...UInt8(ascii: "9") { set.insert(byte) }
+        for byte in UInt8(ascii: "A")...UInt8(ascii: "Z") { set.insert(byte) }
+        for byte in UInt8(ascii: "a")...UInt8(ascii: "z") { set.insert(byte) }
+        return set
+    }()
+
+    /// Adds an ASCII byte (bytes from 128 up are never members).
+    mutating func insert(_ byte: UInt8) {
+        precondition(byte < 128, "token bytes are ASCII")
+        if byte < 64 { low |= 1 << UInt64(byte) } else { high |= 1 << UInt64(byte - 64) }
+    }
+
+    /// True for a member byte.
+    func contains(_ byte: UInt8) -> Bool {
+        byte < 64 ? low & (1 << UInt64(byte)) != 0 : byte < 128 && high & (1 << UInt64(byte &- 64)) != 0
     }
 }
 

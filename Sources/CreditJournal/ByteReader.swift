@@ -99,6 +99,12 @@ public struct ByteReader: Sendable {
         return utf8
     }
 
+    /// Calls `body` with the bytes not read yet (reading nothing): for a scan that then takes a
+    /// checked prefix with `raw(count:)`.
+    public func withRemainingBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        input[(input.startIndex + offset)...].withUnsafeBytes(body)
+    }
+
     /// The bytes read since offset `start` (an earlier `offset`): a structure checked field by
     /// field, taken whole.
     public func consumed(since start: Int) -> ArraySlice<UInt8> {

@@ -1,6 +1,10 @@
-// CRC32C: the Castagnoli checksum guarding every journal record and snapshot, slicing-by-8.
+// CRC32C: the Castagnoli checksum guarding every journal record and snapshot: the CPU's crc32
+// instruction where there is one, else slicing-by-8 tables.
 
-/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), computed in software eight bytes at a time.
+import CCRC32C
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), eight bytes at a time: with the CPU's
+/// instruction when it has one, else in software.
 ///
 /// The `seed` is a previous checksum, so a checksum can be continued over several pieces:
 /// `checksum(b, seed: checksum(a)) == checksum(a + b)`.
@@ -17,8 +21,18 @@ public enum CRC32C {
     /// The eight 256-entry tables, flattened: table k starts at `k * 256`.
     private static let tables: [UInt32] = makeTables()
 
+    /// True when the CPU's crc32 instruction computes the checksum (x86-64 with SSE 4.2): about
+    /// ten times fewer instructions than the tables, on every record written and replayed.
+    public static let usesHardware = creditd_crc32c_hardware_available() == 1
+
     /// Returns the CRC-32C of `bytes`, continuing from `seed` (0 for a fresh checksum).
     public static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        guard usesHardware else { return softwareChecksum(bytes, seed: seed) }
+        return ~creditd_crc32c_update(~seed, bytes.baseAddress, bytes.count)
+    }
+
+    /// The table-driven checksum, for CPUs without the instruction (and to test against it).
+    static func softwareChecksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         tables.withUnsafeBufferPointer { table in
             var crc = ~seed
             var index = 0

@@ -224,11 +224,43 @@ extension ByteReader {
     /// Checks a reply in the journal's layout (counts, lengths, UTF-8) and keeps its bytes as they
     /// are: no `Field` or `String` is made, since only a retry ever reads the reply back.
     mutating func storedReply() throws(DecodeError) -> StoredReply {
+        // Nearly every stored reply is ASCII within every limit: one tight scan finds its end.
+        // Anything else goes the field-by-field way below, which accepts valid UTF-8 and names
+        // what is wrong.
+        if let length = withRemainingBytes(ByteReader.asciiStoredReplyLength) {
+            return StoredReply(validatedBytes: Array(try raw(count: length)))
+        }
         let start = offset
         let itemCount = try count(max: StoredReply.listCountMax, what: "reply items")
         for _ in 0..<itemCount { try checkFields() }
         try checkFields()
         return StoredReply(validatedBytes: Array(consumed(since: start)))
+    }
+
+    /// The length of the stored reply at the start of `bytes` if it is whole, within every limit
+    /// and all ASCII; nil otherwise (including for valid non-ASCII UTF-8).
+    private static func asciiStoredReplyLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var index = 0
+        func u32() -> Int? {
+            guard bytes.count - index >= 4 else { return nil }
+            defer { index += 4 }
+            return Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self)))
+        }
+        func asciiString(maxBytes: Int) -> Bool {
+            guard let length = u32(), length <= maxBytes, bytes.count - index >= length else { return false }
+            for offset in index..<(index + length) where bytes[offset] >= 0x80 { return false }
+            index += length
+            return true
+        }
+        guard let itemCount = u32(), itemCount <= StoredReply.listCountMax else { return nil }
+        for _ in 0...itemCount {  // the item lines, then the OK line
+            guard let fieldCount = u32(), fieldCount <= StoredReply.listCountMax else { return nil }
+            for _ in 0..<fieldCount {
+                guard asciiString(maxBytes: StoredReply.keyBytesMax),
+                      asciiString(maxBytes: StoredReply.valueBytesMax) else { return nil }
+            }
+        }
+        return index
     }
 
     /// Checks one field list of a stored reply and reads past it.

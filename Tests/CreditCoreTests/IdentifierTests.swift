@@ -68,3 +68,26 @@ func refRejectsOtherCharactersAndLengths(_ text: String) {
     #expect(!digest.constantTimeEquals(Digest32(bytes: other)))
     #expect(digest != Digest32(bytes: other))
 }
+
+@Test func refsAndProfileIDsAcceptExactlyLettersDigitsAndTheirPunctuationAtEveryPosition() {
+    let isAlphanumeric = { (byte: UInt8) in
+        (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+    }
+    for byte in UInt8(0)...UInt8(127) {
+        let character = String(decoding: [byte], as: UTF8.self)
+        for text in [character, "a" + character, character + "z", "ab" + character + "cd"] {
+            #expect((Ref(text) != nil) == (isAlphanumeric(byte) || "_.:/@#-".utf8.contains(byte)), "ref \(text.debugDescription)")
+            #expect((ProfileID(text) != nil) == (isAlphanumeric(byte) || "_.:@-".utf8.contains(byte)), "profile \(text.debugDescription)")
+        }
+    }
+    for text in ["é", "aé", "日本", "a\u{80}", "a🎁"] {
+        #expect(Ref(text) == nil && ProfileID(text) == nil, "accepted \(text.debugDescription)")
+    }
+}
+
+@Test(arguments: ["0000", "0042", "0999", "1000", "9999", "1234"])
+func cardKeysKeepTheLastFourDigitsWithTheirLeadingZeros(_ last4: String) {
+    let keys = CardKeys(cardDigest: Digest32(w0: 1, w1: 2, w2: 3, w3: 4), pinDigest: Digest32(w0: 5, w1: 6, w2: 7, w3: 8),
+                        last4: last4, length: 16)
+    #expect(keys.last4 == last4 && keys.length == 16 && keys.masked == "************" + last4)
+}

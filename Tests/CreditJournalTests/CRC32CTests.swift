@@ -1,7 +1,7 @@
-// Proves CRC32C matches the Castagnoli test vectors and a bit-at-a-time reference on every length, alignment and split.
+// Proves CRC32C (the hardware path where the CPU has one, and the software tables) matches the Castagnoli test vectors and a bit-at-a-time reference on every length, alignment and split.
 
 import Testing
-import CreditJournal
+@testable import CreditJournal
 
 /// Bit-at-a-time CRC32C, the definition the fast version must agree with.
 private func referenceCRC(_ bytes: ArraySlice<UInt8>) -> UInt32 {
@@ -43,5 +43,19 @@ private func referenceCRC(_ bytes: ArraySlice<UInt8>) -> UInt32 {
     for split in 0...data.count {
         let first = CRC32C.checksum(data[..<split])
         #expect(CRC32C.checksum(data[split...], seed: first) == whole)
+    }
+}
+
+@Test func theSoftwareTablesAgreeWithTheReferenceAndTheChecksumInUse() {
+    var generator = SystemRandomNumberGenerator()
+    let data = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    #expect(Array("123456789".utf8).withUnsafeBytes { CRC32C.softwareChecksum($0) } == 0xE306_9283)
+    for start in 0..<9 {
+        for end in start...data.count {
+            let slice = data[start..<end]
+            let software = slice.withUnsafeBytes { CRC32C.softwareChecksum($0, seed: 0x1234_5678) }
+            #expect(software == CRC32C.checksum(slice, seed: 0x1234_5678))
+            #expect(slice.withUnsafeBytes { CRC32C.softwareChecksum($0) } == referenceCRC(slice))
+        }
     }
 }
