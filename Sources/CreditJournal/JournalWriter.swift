@@ -177,7 +177,7 @@ public final class JournalWriter: Sendable {
         for (index, segment) in segments.enumerated().dropLast() {
             let next = segments[index + 1]
             guard segment.firstLSN < openFirstLSN, next.firstLSN <= lsn + 1 else { break }
-            try POSIXFile.remove(segment.path)
+            try POSIXFile.removeGradually(segment.path)
             removed += 1
         }
         if removed > 0 { try POSIXFile.syncDirectory(directory) }

@@ -112,7 +112,7 @@ public enum SnapshotStore {
             let isTemp = name.hasPrefix(prefix) && name.hasSuffix(suffix + tempSuffix)
             let isOlder = lsn.flatMap { lsn in snapshotLSN(fileName: name).map { $0 < lsn } } ?? false
             guard isTemp || isOlder else { continue }
-            try POSIXFile.remove(POSIXFile.join(directory, name))
+            try POSIXFile.removeGradually(POSIXFile.join(directory, name))
             removed += 1
         }
         if removed > 0 { try POSIXFile.syncDirectory(directory) }
