@@ -24,13 +24,14 @@ enum Recovery {
             snapshotLSN = snapshot.lsn
         }
         let snapshotLoaded = monotonicMillis()
-        let report = try JournalRecovery.replay(directory: directory, afterLSN: snapshotLSN) { lsn, body in
+        // Records are decoded on a second thread while this one applies them (replay ran on one core).
+        let report = try JournalRecovery.replayPipelined(directory: directory, afterLSN: snapshotLSN, decode: { lsn, body in
             do {
-                ledger.apply(try EntryCodec.decode(body))
+                return try EntryCodec.decode(body)
             } catch {
                 throw ServerError("journal record \(lsn) in \(segmentPath(holding: lsn, directory: directory)) cannot be decoded: \(error)")
             }
-        }
+        }, apply: { ledger.apply($0) })
         if let torn = report.tornTail { Log.write(.warn, "journal tail cut", ["detail": torn]) }
         Log.write(.info, "recovered", [
             "snapshot_lsn": String(snapshotLSN), "records_replayed": String(report.recordsApplied),

@@ -1,0 +1,67 @@
+// Proves the pipelined replay (decoding on a second thread) applies exactly what the one-thread replay applies, in LSN order across batches and segments, with the same report; and that a decode failure or a damaged record applies every record before it, then throws the same error.
+
+import Testing
+@testable import CreditJournal
+
+/// A decode failure at a chosen LSN.
+private struct RefusedRecord: Error, Equatable {
+    let lsn: UInt64
+}
+
+/// Writes `count` records from LSN 1 into segments of `perSegment` records each.
+private func writeJournal(_ directory: String, count: UInt64, perSegment: UInt64) throws {
+    var first: UInt64 = 1
+    while first <= count {
+        let last = min(first + perSegment - 1, count)
+        try writeSegment(directory, name: first, records: (first...last).map { ($0, testBody($0)) })
+        first = last + 1
+    }
+}
+
+@Test(arguments: [UInt64(0), 1, 2_047, 2_048, 2_049, 5_000])
+func pipelinedReplayAppliesWhatTheOneThreadReplayApplies(afterLSN: UInt64) throws {
+    try withTempDirectory { directory in
+        let count = UInt64(JournalRecovery.pipelineBatchCount * 3 + 123)
+        try writeJournal(directory, count: count, perSegment: 2_500)
+        let (expected, expectedReport) = try replayAll(directory, afterLSN: afterLSN)
+        var applied: [Replayed] = []
+        let report = try JournalRecovery.replayPipelined(directory: directory, afterLSN: afterLSN, repair: false,
+                                                         decode: { lsn, body in Replayed(lsn: lsn, body: Array(body)) },
+                                                         apply: { applied.append($0) })
+        #expect(applied == expected)
+        #expect(applied.count == Int(count - afterLSN) && applied.first?.lsn == afterLSN + 1)
+        #expect(report.lastLSN == expectedReport.lastLSN && report.recordsApplied == expectedReport.recordsApplied)
+        #expect(report.segmentCount == expectedReport.segmentCount)
+    }
+}
+
+@Test(arguments: [UInt64(1), 2_048, 2_049, 6_000])
+func aDecodeFailureAppliesEveryRecordBeforeItThenThrows(refused: UInt64) throws {
+    try withTempDirectory { directory in
+        try writeJournal(directory, count: 7_000, perSegment: 3_000)
+        var applied: [UInt64] = []
+        #expect(throws: RefusedRecord(lsn: refused)) {
+            try JournalRecovery.replayPipelined(directory: directory, afterLSN: 0, decode: { lsn, _ in
+                if lsn == refused { throw RefusedRecord(lsn: lsn) }
+                return lsn
+            }, apply: { applied.append($0) })
+        }
+        #expect(applied == Array(1..<refused))
+    }
+}
+
+@Test func aDamagedRecordInAnEarlierSegmentStopsPipelinedReplayAsItStopsReplay() throws {
+    try withTempDirectory { directory in
+        try writeJournal(directory, count: 5_000, perSegment: 2_500)
+        var bytes = try readFile(segmentPath(directory, 1))
+        bytes[bytes.count / 2] ^= 0xFF
+        try writeFile(segmentPath(directory, 1), bytes)
+        #expect(throws: JournalCorruption.self) { try replayAll(directory) }
+        var applied = 0
+        #expect(throws: JournalCorruption.self) {
+            try JournalRecovery.replayPipelined(directory: directory, afterLSN: 0, decode: { lsn, _ in lsn },
+                                                apply: { _ in applied += 1 })
+        }
+        #expect(applied > 0 && applied < 2_500, "the records before the damage were applied, no others")
+    }
+}
