@@ -51,7 +51,7 @@ extension Ledger {
             }
         }
         guard let ref = context.ref else { return .refused(CreditError(.badRequest, "ref= is required")) }
-        if let index = refIndex[RefKey(client: context.client, ref: ref)] {
+        if let index = refPosition(client: context.client, ref: ref) {
             let record = state.refs[index].record
             guard record.action != .tombstone else {
                 return .refused(CreditError(.reversed, "ref \(ref) was reversed before it arrived; nothing was done"))
@@ -183,7 +183,7 @@ extension Ledger {
     /// toward a lock (an unknown number's is a decoy), so they cost the same journal write and a
     /// lock reveals nothing about whether the number exists.
     func cardGate(_ card: (cardDigest: Digest32, pinDigest: Digest32), now: Instant) -> CardGate {
-        let credit = cardIndex[card.cardDigest].flatMap { state.credits[$0] }
+        let credit = creditID(forCard: card.cardDigest).flatMap { state.credits[$0] }
         let expected = credit?.card?.pinDigest ?? Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
         let pinMatches = expected.constantTimeEquals(card.pinDigest)
         guard let credit else {
@@ -217,7 +217,7 @@ extension Ledger {
             guard let credit = state.credits[id] else { return .failure(CreditError(.notFound, "no credit \(id)")) }
             return .success(credit)
         case .card(let cardDigest, let pinDigest):
-            let credit = cardIndex[cardDigest].flatMap { state.credits[$0] }
+            let credit = creditID(forCard: cardDigest).flatMap { state.credits[$0] }
             let expected = credit?.card?.pinDigest ?? Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
             let pinMatches = expected.constantTimeEquals(pinDigest)
             guard let credit, pinMatches else { return .failure(CreditError(.declined, "card declined")) }

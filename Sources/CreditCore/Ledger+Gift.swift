@@ -24,7 +24,7 @@ extension Ledger {
     /// find the card by number alone: they add value, so the PIN is not needed.
     func decideLoad(_ cardDigest: Digest32, _ amount: DecimalAmount, _ code: String, activate: Bool,
                     now: Instant) -> Result<Decision, CreditError> {
-        guard let credit = cardIndex[cardDigest].flatMap({ state.credits[$0] }) else {
+        guard let credit = creditID(forCard: cardDigest).flatMap({ state.credits[$0] }) else {
             return .failure(CreditError(.declined, "card declined"))
         }
         if activate {

@@ -7,8 +7,7 @@ extension Ledger {
     /// A ref never seen becomes a tombstone, so the original is refused if it arrives late.
     /// A reversal is itself not reversible, and an original is reversed at most once.
     func decideReverse(_ original: Ref, client: ClientID, now: Instant) -> Result<Decision, CreditError> {
-        let key = RefKey(client: client, ref: original)
-        guard let index = refIndex[key] else {
+        guard let index = refPosition(client: client, ref: original) else {
             let reply = Reply(fields: [Field("original", original.text), Field("effect", "none"), Field("tombstone", "yes")])
             return .success(Decision(events: [.tombstone(client, original)], reply: reply))
         }

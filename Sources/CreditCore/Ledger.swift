@@ -14,11 +14,6 @@ public struct StoredRef: Equatable, Sendable {
     }
 }
 
-/// The key of a remembered ref: refs are scoped to the client key that sent them.
-struct RefKey: Hashable, Sendable {
-    let client: ClientID
-    let ref: Ref
-}
 
 /// Everything the ledger knows, in the form a snapshot stores. Indexes are derived from it.
 public struct LedgerState: Equatable, Sendable {
@@ -48,11 +43,13 @@ public struct Ledger: Sendable {
     public private(set) var policy: LedgerPolicy
     /// The state (credits, holds, refs, counters).
     public private(set) var state: LedgerState
-    var cardIndex: [Digest32: CreditID] = [:]
+    /// Card digest → credit number, keyed by the digest's first word (see `creditID(forCard:)`).
+    var cardIndex = HashIndex()
     var claimIndex: [Digest32: CreditID] = [:]
     var profileIndex: [ProfileID: [CreditID]] = [:]
-    /// Position in `state.refs` of each remembered ref.
-    var refIndex: [RefKey: Int] = [:]
+    /// (client, ref) → position in `state.refs` of each remembered ref (see `refPosition`).
+    /// Refs are scoped to the client key that sent them.
+    var refIndex = HashIndex()
     var deadlines = DeadlineHeap<HoldID>()
     var creditExpiries = DeadlineHeap<CreditID>()
     var reverts = DeadlineHeap<CreditID>()
@@ -75,7 +72,7 @@ public struct Ledger: Sendable {
         }
         for position in state.refs.positions {
             let record = state.refs[position].record
-            refIndex[RefKey(client: record.client, ref: record.ref)] = position
+            indexRef(record, at: position)
         }
     }
 
@@ -92,7 +89,41 @@ public struct Ledger: Sendable {
 
     /// True when a card with this digest exists (the server draws another number if so).
     public func cardExists(_ cardDigest: Digest32) -> Bool {
-        cardIndex[cardDigest] != nil
+        creditID(forCard: cardDigest) != nil
+    }
+
+    /// The credit whose card has this digest. The index holds the digest's first word (an HMAC
+    /// output: uniform, and not choosable without the server secret); a hit is confirmed against
+    /// the credit's own card digest.
+    func creditID(forCard cardDigest: Digest32) -> CreditID? {
+        cardIndex.first(hash: cardDigest.w0) { number in
+            state.credits[CreditID(number)]?.card?.cardDigest == cardDigest
+        }.map { CreditID($0) }
+    }
+
+    /// The position in `state.refs` of the ref `ref` remembered for `client`.
+    func refPosition(client: ClientID, ref: Ref) -> Int? {
+        refIndex.first(hash: Ledger.refHash(client, ref)) { position in
+            let record = state.refs[Int(position)].record
+            return record.client == client && record.ref == ref
+        }.map { Int($0) }
+    }
+
+    /// Points the ref index's entry for the record's client and ref at `position` (replacing
+    /// an entry for the same client and ref, as assigning to a dictionary key would).
+    private mutating func indexRef(_ record: IdempotencyRecord, at position: Int) {
+        let hash = Ledger.refHash(record.client, record.ref)
+        if let old = refPosition(client: record.client, ref: record.ref) { refIndex.remove(hash: hash, value: UInt64(old)) }
+        refIndex.insert(hash: hash, value: UInt64(position))
+    }
+
+    /// The ref index's hash of a client and ref (seeded per process, like every `Hasher`; the
+    /// index is rebuilt at each start).
+    static func refHash(_ client: ClientID, _ ref: Ref) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(client)
+        hasher.combine(ref)
+        return UInt64(bitPattern: Int64(hasher.finalize()))
     }
 
     /// True when a pending claim code has this digest (the server draws another code if so).
@@ -167,7 +198,7 @@ public struct Ledger: Sendable {
                 credit.lockedUntil = nil
             }
         case .markReversed(let client, let ref):
-            guard let index = refIndex[RefKey(client: client, ref: ref)] else { preconditionFailure("reversing an unknown ref") }
+            guard let index = refPosition(client: client, ref: ref) else { preconditionFailure("reversing an unknown ref") }
             let old = state.refs[index]
             state.refs[index] = StoredRef(at: old.at, record: IdempotencyRecord(
                 client: old.record.client, ref: old.record.ref, fingerprint: old.record.fingerprint,
@@ -176,7 +207,7 @@ public struct Ledger: Sendable {
     }
 
     private mutating func remember(_ record: IdempotencyRecord, at: Instant) {
-        refIndex[RefKey(client: record.client, ref: record.ref)] = state.refs.endPosition
+        indexRef(record, at: state.refs.endPosition)
         state.refs.append(StoredRef(at: at, record: record))
     }
 
@@ -202,13 +233,13 @@ public struct Ledger: Sendable {
             revertAt: issued.revertAt, batch: issued.batch, pendingHolds: [], history: history)
         state.credits[issued.credit] = credit
         state.lastCreditNumber = max(state.lastCreditNumber, issued.credit.number)
-        if let card = issued.card { precondition(cardIndex[card.cardDigest] == nil, "card digest issued twice") }
+        if let card = issued.card { precondition(creditID(forCard: card.cardDigest) == nil, "card digest issued twice") }
         index(credit)
     }
 
     /// Adds a credit to the card, profile and expiry indexes.
     private mutating func index(_ credit: Credit) {
-        if let card = credit.card { cardIndex[card.cardDigest] = credit.id }
+        if let card = credit.card { cardIndex.insert(hash: card.cardDigest.w0, value: credit.id.number) }
         if let claim = credit.claim { claimIndex[claim] = credit.id }
         if let profile = credit.profile { profileIndex[profile, default: []].append(credit.id) }
         if let expires = credit.expires, [.inactive, .active, .frozen].contains(credit.status) {
@@ -314,10 +345,10 @@ public struct Ledger: Sendable {
     }
 
     private mutating func applyReplace(_ id: CreditID, _ keys: CardKeys, _ context: ApplyContext) {
-        precondition(cardIndex[keys.cardDigest] == nil, "replacement card digest is new")
+        precondition(creditID(forCard: keys.cardDigest) == nil, "replacement card digest is new")
         guard let old = state.credits[id]?.card else { preconditionFailure("only a card can be replaced") }
-        cardIndex[old.cardDigest] = nil
-        cardIndex[keys.cardDigest] = id
+        cardIndex.remove(hash: old.cardDigest.w0, value: id.number)
+        cardIndex.insert(hash: keys.cardDigest.w0, value: id.number)
         modifyCredit(id) { credit in
             credit.card = keys
             credit.pinFailures = 0  // a new card has a new PIN: old wrong guesses and locks are moot
@@ -366,7 +397,7 @@ public struct Ledger: Sendable {
             preconditionFailure("revert needs a purchaser")
         }
         precondition(current.pendingHolds.isEmpty && current.revertAt != nil, "revert an unused smart card")
-        if let card = current.card { cardIndex[card.cardDigest] = nil }
+        if let card = current.card { cardIndex.remove(hash: card.cardDigest.w0, value: id.number) }
         if let claim = current.claim { claimIndex[claim] = nil }
         if let old = current.profile { profileIndex[old]?.removeAll { $0 == id } }
         profileIndex[purchaser, default: []].append(id)
@@ -428,7 +459,7 @@ public struct Ledger: Sendable {
         // others' positions, so `refIndex` needs no rebuild.
         while let position = state.refs.positions.first, state.refs[position].at <= cutoff {
             let old = state.refs[position].record
-            refIndex[RefKey(client: old.client, ref: old.ref)] = nil
+            refIndex.remove(hash: Ledger.refHash(old.client, old.ref), value: UInt64(position))
             state.refs.removeFirst(1)
         }
     }

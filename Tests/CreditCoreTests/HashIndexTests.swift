@@ -1,0 +1,76 @@
+// Proves the ledger's hash index agrees with a dictionary under random inserts, lookups and removals — with hashes forced to collide, runs that wrap around the end of the table, a hash of 0, and growth — so no entry is ever lost or found for the wrong key.
+
+import Testing
+@testable import CreditCore
+
+/// Drives a `HashIndex` and a dictionary side by side; keys are values' identities here.
+private struct IndexHarness {
+    var index = HashIndex()
+    var reference: [UInt64: UInt64] = [:]  // key → hash
+    let hashOf: (UInt64) -> UInt64
+
+    mutating func insert(_ key: UInt64) {
+        let hash = hashOf(key)
+        index.insert(hash: hash, value: key)
+        reference[key] = hash
+    }
+
+    mutating func remove(_ key: UInt64) {
+        let hash = hashOf(key)
+        #expect(index.remove(hash: hash, value: key) == (reference.removeValue(forKey: key) != nil))
+    }
+
+    func check(_ keys: some Sequence<UInt64>) {
+        #expect(index.count == reference.count)
+        for key in keys {
+            let found = index.first(hash: hashOf(key)) { $0 == key }
+            #expect(found == (reference[key] != nil ? key : nil), "key \(key)")
+        }
+    }
+}
+
+@Test(arguments: [UInt64(1), 3, 64, UInt64.max])
+func aHashIndexAgreesWithADictionaryUnderRandomChanges(hashSpace: UInt64) {
+    // hashSpace 1 makes every key collide (one long run); UInt64.max spreads them.
+    var random = SystemRandomNumberGenerator()
+    var harness = IndexHarness(hashOf: { hashSpace == UInt64.max ? $0 &* 0x9E37_79B9_7F4A_7C15 : $0 % hashSpace })
+    let keys = UInt64(0)..<UInt64(hashSpace == 1 ? 300 : 3_000)
+    for _ in 0..<(hashSpace == 1 ? 2_000 : 20_000) {
+        let key = UInt64.random(in: keys, using: &random)
+        if harness.reference[key] == nil { harness.insert(key) } else { harness.remove(key) }
+    }
+    harness.check(keys)
+    for key in keys where harness.reference[key] != nil { harness.remove(key) }
+    harness.check(keys)
+    #expect(harness.index.count == 0)
+}
+
+@Test func entriesWhoseRunsWrapAroundTheTableEndSurviveRemovals() {
+    // Hashes whose homes are the last slots of a 16-slot table: their runs wrap to slot 0.
+    var harness = IndexHarness(hashOf: { 14 + ($0 % 3) })
+    for key in UInt64(0)..<10 { harness.insert(key) }
+    harness.check(0..<10)
+    for key in [UInt64(0), 4, 7, 1] { harness.remove(key) }
+    harness.check(0..<10)
+    for key in [UInt64(20), 21] { harness.insert(key) }
+    harness.check([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 20, 21])
+}
+
+@Test func aHashOfZeroIsStoredAndFoundLikeAnyOther() {
+    var harness = IndexHarness(hashOf: { $0 < 5 ? 0 : $0 })
+    for key in UInt64(0)..<40 { harness.insert(key) }
+    harness.check(0..<40)
+    harness.remove(2)
+    harness.remove(39)
+    harness.check(0..<40)
+}
+
+@Test func aLookupOnlyReturnsWhatTheCheckAccepts() {
+    var index = HashIndex()
+    index.insert(hash: 42, value: 1)
+    index.insert(hash: 42, value: 2)
+    #expect(index.first(hash: 42) { $0 == 2 } == 2)
+    #expect(index.first(hash: 42) { _ in false } == nil)
+    #expect(index.first(hash: 43) { _ in true } == nil)
+    #expect(!index.remove(hash: 42, value: 3) && index.count == 2)
+}
