@@ -172,7 +172,9 @@ enum POSIXFile {
     /// through between. The name is gone at once, as with `remove`: a crash part-way leaves no
     /// half-cut file behind (the filesystem frees an unlinked file's blocks when it mounts).
     static func removeGradually(_ path: String) throws(JournalIOError) {
-        let fd = try open(path, flags: O_WRONLY | O_CLOEXEC, operation: "open")
+        // If the file cannot be opened (no descriptor left, say), deleting it matters more than
+        // how: a plain unlink.
+        guard let fd = try? open(path, flags: O_WRONLY | O_CLOEXEC, operation: "open") else { return try remove(path) }
         var info = stat()
         let length = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
         do throws(JournalIOError) {
