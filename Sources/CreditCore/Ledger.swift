@@ -14,7 +14,6 @@ public struct StoredRef: Equatable, Sendable {
     }
 }
 
-
 /// Everything the ledger knows, in the form a snapshot stores. Indexes are derived from it.
 public struct LedgerState: Equatable, Sendable {
     /// Credits by id (chunked, so a snapshot's copy never makes the engine copy them all).
@@ -103,7 +102,12 @@ public struct Ledger: Sendable {
 
     /// The position in `state.refs` of the ref `ref` remembered for `client`.
     func refPosition(client: ClientID, ref: Ref) -> Int? {
-        refIndex.first(hash: Ledger.refHash(client, ref)) { position in
+        refPosition(client: client, ref: ref, hash: Ledger.refHash(client, ref))
+    }
+
+    /// `refPosition(client:ref:)` with the hash already computed.
+    private func refPosition(client: ClientID, ref: Ref, hash: UInt64) -> Int? {
+        refIndex.first(hash: hash) { position in
             let record = state.refs[Int(position)].record
             return record.client == client && record.ref == ref
         }.map { Int($0) }
@@ -113,7 +117,9 @@ public struct Ledger: Sendable {
     /// an entry for the same client and ref, as assigning to a dictionary key would).
     private mutating func indexRef(_ record: IdempotencyRecord, at position: Int) {
         let hash = Ledger.refHash(record.client, record.ref)
-        if let old = refPosition(client: record.client, ref: record.ref) { refIndex.remove(hash: hash, value: UInt64(old)) }
+        if let old = refPosition(client: record.client, ref: record.ref, hash: hash) {
+            refIndex.remove(hash: hash, value: UInt64(old))
+        }
         refIndex.insert(hash: hash, value: UInt64(position))
     }
 
