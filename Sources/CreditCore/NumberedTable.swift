@@ -20,15 +20,16 @@ extension HoldID: SequenceNumbered {}
 /// Chunks keep a snapshot cheap, as in `ChunkedMap`: copying the table copies the chunk array
 /// (references only), and the first change afterwards copies only the chunk it touches.
 public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
-    /// Slots per chunk. A chunk is allocated whole when its first slot is set.
+    /// Slots per chunk. A chunk grows to its highest slot set (so a small ledger's one chunk is
+    /// small and quick to scan), then is allocated whole once past an eighth of this.
     public static var chunkCount: Int { 1024 }
 
     /// The largest sequence number a table stores: 2³², so the chunk array stays small
     /// (4M references) whatever number a caller sets. Lookups of larger numbers find nothing.
     public static var numberMax: UInt64 { 1 << 32 }
 
-    /// Chunk `c` holds numbers `c * chunkCount + 1 ... (c + 1) * chunkCount`; an empty array
-    /// is a chunk never written.
+    /// Chunk `c` holds numbers `c * chunkCount + 1 ...` up to its own length (at most
+    /// `chunkCount`); slots past its length are empty.
     private var chunks: [[Value?]] = []
 
     /// Number of ids with a value.
@@ -51,8 +52,16 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         if place.chunk >= chunks.count {
             chunks.append(contentsOf: repeatElement([], count: place.chunk + 1 - chunks.count))
         }
-        if chunks[place.chunk].isEmpty {
-            chunks[place.chunk] = [Value?](repeating: nil, count: Self.chunkCount)
+        let length = chunks[place.chunk].count
+        if place.slot >= length {
+            // Grow by doubling, then straight to a whole chunk: a full chunk never carries the
+            // spare capacity array growth would leave.
+            let needed = place.slot + 1
+            if needed > chunks[place.chunk].capacity {
+                let doubled = Swift.max(16, 2 * chunks[place.chunk].capacity, needed)
+                chunks[place.chunk].reserveCapacity(doubled > Self.chunkCount / 8 ? Self.chunkCount : doubled)
+            }
+            chunks[place.chunk].append(contentsOf: repeatElement(nil, count: needed - length))
         }
         return place
     }
@@ -61,7 +70,7 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
     /// place (`table[id]!.field = x` does not copy the value).
     public subscript(id: ID) -> Value? {
         get {
-            guard let place = locate(id), place.chunk < chunks.count, !chunks[place.chunk].isEmpty else { return nil }
+            guard let place = locate(id), place.chunk < chunks.count, place.slot < chunks[place.chunk].count else { return nil }
             return chunks[place.chunk][place.slot]
         }
         _modify {
