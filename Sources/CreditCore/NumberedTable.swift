@@ -45,8 +45,9 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         return (index / Self.chunkCount, index % Self.chunkCount)
     }
 
-    /// Makes sure the chunk for `id` exists; traps for a number no table can hold (the ledger
-    /// only stores ids it numbered itself, and decoders check numbers first).
+    /// Makes sure the slot for `id` exists (its chunk, grown to reach it); traps for a number no
+    /// table can hold (the ledger only stores ids it numbered itself, and decoders check numbers
+    /// first).
     private mutating func reserve(_ id: ID) -> (chunk: Int, slot: Int) {
         guard let place = locate(id) else { preconditionFailure("id number \(id.number) outside 1...\(Self.numberMax)") }
         if place.chunk >= chunks.count {
@@ -90,6 +91,7 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         updateValueOrRemove(value, id)
     }
 
+    /// Sets or (for nil) clears the slot of `id`, keeping `count`; returns the value it held.
     @discardableResult
     private mutating func updateValueOrRemove(_ value: Value?, _ id: ID) -> Value? {
         if value == nil && self[id] == nil { return nil }  // removing what is not there allocates nothing
