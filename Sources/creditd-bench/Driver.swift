@@ -24,7 +24,9 @@ private final class Slot {
     var startedHead = 0
     /// Whether each awaiting request is a HOLD whose hold should then be captured.
     var isHold: [Bool] = []
-    var captures: [Substring] = []
+    /// Hold ids (as sent back) still to capture, oldest first.
+    var captures: [ArraySlice<UInt8>] = []
+    var capturesHead = 0
     var sequence = 0
     var nextIntended: UInt64 = 0
     var wantsWrite = false
@@ -45,15 +47,19 @@ func drive(_ sockets: [Int32], firstIndex: Int, options: Options, cards: [Card],
     var result = DriverResult()
     let epfd = cepoll_create()
     let slots = sockets.enumerated().map { Slot(fd: $0.element, index: firstIndex + $0.offset) }
-    var byFD: [Int32: Slot] = [:]
+    var byFD = [Slot?](repeating: nil, count: Int(slots.map(\.fd).max() ?? 0) + 1)
     let start = monotonicMicros()
     for slot in slots {
         _ = fcntl(slot.fd, F_SETFL, fcntl(slot.fd, F_GETFL) | O_NONBLOCK)
         _ = cepoll_ctl(epfd, 0, slot.fd, cepoll_in)
-        byFD[slot.fd] = slot
+        byFD[Int(slot.fd)] = slot
         slot.nextIntended = start
     }
-    var random = SystemRandomNumberGenerator()
+    // The request text the cards need, built once: formatting it per request cost the load
+    // generator CPU that this 2-core machine's daemon then lacks.
+    let requests = RequestText(options: options, cards: cards, runID: runID)
+    var random = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
+    var chunk = [UInt8](repeating: 0, count: 65536)
     var events = [cepoll_event](repeating: cepoll_event(), count: 256)
     var sent = 0
     var running = true
@@ -62,7 +68,7 @@ func drive(_ sockets: [Int32], firstIndex: Int, options: Options, cards: [Card],
         let now = monotonicMicros()
         let sending = now < deadline && sent < quota
         for slot in slots where sending {
-            sent += fill(slot, options: options, cards: cards, runID: runID, now: now, interval: interval, random: &random)
+            sent += fill(slot, options: options, requests: requests, now: now, interval: interval, random: &random)
             flush(slot, epfd: epfd, result: &result)
         }
         if !sending && stoppedSending == nil { stoppedSending = now }
@@ -74,10 +80,11 @@ func drive(_ sockets: [Int32], firstIndex: Int, options: Options, cards: [Card],
         }
         let count = cepoll_wait(epfd, &events, Int32(events.count), interval == nil ? 5 : 1)
         for index in 0..<max(0, Int(count)) {
-            guard let slot = byFD[events[index].fd] else { continue }
+            let fd = Int(events[index].fd)
+            guard fd < byFD.count, let slot = byFD[fd] else { continue }
             if events[index].events & cepoll_out != 0 { flush(slot, epfd: epfd, result: &result) }
             if events[index].events & (cepoll_in | cepoll_hup | cepoll_err) != 0 {
-                if !read(slot, options: options, result: &result) { running = false }
+                if !read(slot, chunk: &chunk, result: &result) { running = false }
             }
         }
     }
@@ -86,8 +93,8 @@ func drive(_ sockets: [Int32], firstIndex: Int, options: Options, cards: [Card],
 }
 
 /// Queues requests until the pipeline is full (or, at a fixed rate, until the next is not due).
-private func fill(_ slot: Slot, options: Options, cards: [Card], runID: String, now: UInt64, interval: UInt64?,
-                  random: inout SystemRandomNumberGenerator) -> Int {
+private func fill(_ slot: Slot, options: Options, requests: RequestText, now: UInt64, interval: UInt64?,
+                  random: inout SplitMix64) -> Int {
     var queued = 0
     while slot.outstanding < options.pipeline {
         var when = now
@@ -97,19 +104,42 @@ private func fill(_ slot: Slot, options: Options, cards: [Card], runID: String, 
             slot.nextIntended += interval
         }
         slot.sequence += 1
-        if !slot.captures.isEmpty {
-            let hold = slot.captures.removeFirst()
-            slot.out += "CAPTURE hold=\(hold) amount=0.05 ref=\(runID)-\(slot.index)-c\(slot.sequence)\n".utf8
+        if slot.capturesHead < slot.captures.count {
+            let hold = slot.captures[slot.capturesHead]
+            slot.capturesHead += 1
+            if slot.capturesHead == slot.captures.count {
+                slot.captures.removeAll(keepingCapacity: true)
+                slot.capturesHead = 0
+            }
+            slot.out += "CAPTURE hold=".utf8
+            slot.out += hold
+            slot.out += " amount=0.05".utf8
+            requests.appendRef(slot: slot.index, sequence: slot.sequence, capture: true, to: &slot.out)
             slot.isHold.append(false)
         } else {
-            let card = cards[Int.random(in: 0..<cards.count, using: &random)]
+            let card = Int(random.next() % UInt64(requests.cardArguments.count))
             switch options.mix {
             case "balance":
-                slot.out += "BALANCE card=\(card.number) pin=\(card.pin)\n".utf8
+                slot.out += "BALANCE ".utf8
+                slot.out += requests.cardArguments[card]
+                slot.out.append(10)
             case "hold":
-                slot.out += "HOLD card=\(card.number) pin=\(card.pin) amount=0.0\(Int.random(in: 1...9, using: &random)) currency=\(options.currency) ttl=1s ref=\(runID)-\(slot.index)-\(slot.sequence)\n".utf8
+                slot.out += "HOLD ".utf8
+                slot.out += requests.cardArguments[card]
+                slot.out += " amount=0.0".utf8
+                slot.out.append(UInt8(ascii: "1") + UInt8(random.next() % 9))
+                slot.out += requests.currencyArgument
+                slot.out += " ttl=1s".utf8
+                requests.appendRef(slot: slot.index, sequence: slot.sequence, capture: false, to: &slot.out)
             default:
-                slot.out += "HOLD card=\(card.number) pin=\(card.pin) amount=0.\(Int.random(in: 10...99, using: &random)) currency=\(options.currency) ref=\(runID)-\(slot.index)-\(slot.sequence)\n".utf8
+                let cents = 10 + Int(random.next() % 90)
+                slot.out += "HOLD ".utf8
+                slot.out += requests.cardArguments[card]
+                slot.out += " amount=0.".utf8
+                slot.out.append(UInt8(ascii: "0") + UInt8(cents / 10))
+                slot.out.append(UInt8(ascii: "0") + UInt8(cents % 10))
+                slot.out += requests.currencyArgument
+                requests.appendRef(slot: slot.index, sequence: slot.sequence, capture: false, to: &slot.out)
             }
             slot.isHold.append(options.mix == "hold-capture")
         }
@@ -117,6 +147,66 @@ private func fill(_ slot: Slot, options: Options, cards: [Card], runID: String, 
         queued += 1
     }
     return queued
+}
+
+/// The parts of request lines that do not change between requests, as bytes.
+private struct RequestText {
+    /// `card=… pin=…` of each card.
+    let cardArguments: [[UInt8]]
+    /// ` currency=…`.
+    let currencyArgument: [UInt8]
+    /// ` ref=<run id>-`.
+    let refPrefix: [UInt8]
+
+    init(options: Options, cards: [Card], runID: String) {
+        cardArguments = cards.map { Array("card=\($0.number) pin=\($0.pin)".utf8) }
+        currencyArgument = Array(" currency=\(options.currency)".utf8)
+        refPrefix = Array(" ref=\(runID)-".utf8)
+    }
+
+    /// Appends ` ref=<run id>-<slot>-[c]<sequence>` and the newline: unique per request.
+    func appendRef(slot: Int, sequence: Int, capture: Bool, to out: inout [UInt8]) {
+        out += refPrefix
+        appendDecimal(slot, to: &out)
+        out.append(UInt8(ascii: "-"))
+        if capture { out.append(UInt8(ascii: "c")) }
+        appendDecimal(sequence, to: &out)
+        out.append(10)
+    }
+
+    private func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = UInt64(value)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+        }
+    }
+}
+
+/// SplitMix64: a fast, seeded generator for picking cards and amounts (the system generator made
+/// a getrandom system call per number). Not for secrets.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
 
 private func flush(_ slot: Slot, epfd: Int32, result: inout DriverResult) {
@@ -141,8 +231,7 @@ private func flush(_ slot: Slot, epfd: Int32, result: inout DriverResult) {
 }
 
 /// Reads what is there and accounts each final reply line; false if the connection failed.
-private func read(_ slot: Slot, options: Options, result: inout DriverResult) -> Bool {
-    var chunk = [UInt8](repeating: 0, count: 65536)
+private func read(_ slot: Slot, chunk: inout [UInt8], result: inout DriverResult) -> Bool {
     let count = chunk.withUnsafeMutableBytes { recv(slot.fd, $0.baseAddress, $0.count, 0) }
     if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return true }
     guard count > 0 else {
@@ -165,13 +254,19 @@ private func read(_ slot: Slot, options: Options, result: inout DriverResult) ->
         let wasHold = slot.isHold[slot.startedHead]
         slot.startedHead += 1
         result.ops += 1
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("OK") else {
+        guard line.starts(with: "OK ".utf8) || line.elementsEqual("OK".utf8) else {
             result.errors += 1
-            if result.samples.count < 5 { result.samples.append(text) }
+            if result.samples.count < 5 { result.samples.append(String(decoding: line, as: UTF8.self)) }
             continue
         }
-        if wasHold, let hold = field("hold", in: text) { slot.captures.append(Substring(hold)) }
+        if wasHold {
+            guard let hold = fieldValue("hold", in: line) else {
+                result.errors += 1
+                if result.samples.count < 5 { result.samples.append("HOLD reply without hold=: " + String(decoding: line, as: UTF8.self)) }
+                continue
+            }
+            slot.captures.append(hold)
+        }
     }
     if slot.inputStart == slot.input.count {
         slot.input.removeAll(keepingCapacity: true)
@@ -183,4 +278,19 @@ private func read(_ slot: Slot, options: Options, result: inout DriverResult) ->
         slot.startedHead = 0
     }
     return true
+}
+
+/// The value of `key=` in a reply line's bytes (a copy, so the input buffer can be reused).
+private func fieldValue(_ key: StaticString, in line: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+    let keyBytes = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+    var index = line.startIndex
+    while index < line.endIndex {
+        let tokenEnd = line[index...].firstIndex(of: UInt8(ascii: " ")) ?? line.endIndex
+        let token = line[index..<tokenEnd]
+        if token.count > keyBytes.count, token.starts(with: keyBytes), token[index + keyBytes.count] == UInt8(ascii: "=") {
+            return ArraySlice(Array(token[(index + keyBytes.count + 1)...]))
+        }
+        index = tokenEnd + 1
+    }
+    return nil
 }
