@@ -47,7 +47,7 @@ public enum ReplyEncoder {
                "error codes are UPPER_SNAKE_CASE constants")
         appendTag(tag, into: &buffer)
         buffer.append(contentsOf: "ERR ".utf8)
-        buffer.append(contentsOf: code.utf8)
+        buffer.appendUTF8(code)
         appendMessage(message, into: &buffer)
         buffer.append(ASCII.lineFeed)
     }
@@ -68,7 +68,7 @@ public enum ReplyEncoder {
         guard let tag else { return }
         assert(tag.utf8.allSatisfy(ASCII.isTagByte), "tags come from RequestParser, which validated them")
         buffer.append(ASCII.hash)
-        buffer.append(contentsOf: tag.utf8)
+        buffer.appendUTF8(tag)
         buffer.append(ASCII.space)
     }
 
@@ -80,17 +80,21 @@ public enum ReplyEncoder {
     private static func appendField(_ key: String, _ value: String, into buffer: inout [UInt8]) {
         assert(!key.isEmpty && key.utf8.allSatisfy(ASCII.isKeyByte), "reply keys are [a-z0-9_] constants")
         buffer.append(ASCII.space)
-        buffer.append(contentsOf: key.utf8)
+        buffer.appendUTF8(key)
         buffer.append(ASCII.equals)
         appendValue(value, into: &buffer)
     }
 
     /// Writes a value bare if possible (one memcpy), else quoted and escaped.
     static func appendValue(_ value: String, into buffer: inout [UInt8]) {
-        if !value.isEmpty && value.utf8.allSatisfy(isSafeBare) {
-            buffer.append(contentsOf: value.utf8)
-            return
+        var value = value
+        let wroteBare = value.withUTF8 { utf8 in
+            guard !utf8.isEmpty else { return false }
+            for byte in utf8 where !isSafeBare(byte) { return false }
+            buffer.append(contentsOf: utf8)
+            return true
         }
+        if wroteBare { return }
         buffer.append(ASCII.quote)
         for byte in value.utf8 where !ASCII.isUTF8Continuation(byte) {
             if byte == ASCII.quote || byte == ASCII.backslash { buffer.append(ASCII.backslash) }
