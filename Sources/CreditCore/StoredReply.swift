@@ -33,9 +33,7 @@ public struct StoredReply: Equatable, Sendable {
     /// Encodes a reply, allocating exactly its encoded size (a million of these stay resident).
     public init(_ reply: Reply) {
         precondition(StoredReply.fitsLimits(reply), "a stored reply must be readable back from the journal")
-        var writer = StoredReplyWriter(capacity: StoredReplyWriter.byteCount(of: reply))
-        writer.reply(reply)
-        bytes = writer.bytes
+        bytes = StoredReplyWriter.bytes(of: reply)
     }
 
     /// Wraps bytes already checked to be one reply in the layout above, with nothing after it,
@@ -49,10 +47,11 @@ public struct StoredReply: Equatable, Sendable {
     /// True when the journal's decoder accepts `reply`: at most `listCountMax` item lines and
     /// fields per line, keys and values within `keyBytesMax` and `valueBytesMax` bytes.
     public static func fitsLimits(_ reply: Reply) -> Bool {
-        reply.items.count <= listCountMax && (reply.items + [reply.fields]).allSatisfy { line in
+        func fits(_ line: [Field]) -> Bool {
             line.count <= listCountMax
                 && line.allSatisfy { $0.key.utf8.count <= keyBytesMax && $0.value.utf8.count <= valueBytesMax }
         }
+        return reply.items.count <= listCountMax && reply.items.allSatisfy(fits) && fits(reply.fields)
     }
 
     /// The reply, decoded from the bytes (only a retry needs it).
@@ -62,21 +61,25 @@ public struct StoredReply: Equatable, Sendable {
     }
 }
 
-/// Appends a reply in `StoredReply`'s layout.
+/// Writes a reply in `StoredReply`'s layout into a buffer of exactly its size: every remembered
+/// request makes one, and appending count by count cost about a thousand instructions per reply.
 private struct StoredReplyWriter {
     /// Bytes of the u32 counts and lengths.
     private static let countByteCount = MemoryLayout<UInt32>.size
 
-    /// The bytes written so far.
-    private(set) var bytes: [UInt8] = []
-
-    /// Makes an empty writer holding room for `capacity` bytes.
-    init(capacity: Int) {
-        bytes.reserveCapacity(capacity)
+    /// The encoded bytes of `reply`.
+    static func bytes(of reply: Reply) -> [UInt8] {
+        let byteCount = byteCount(of: reply)
+        return [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initializedCount in
+            var writer = StoredReplyWriter(buffer: UnsafeMutableRawBufferPointer(buffer))
+            writer.reply(reply)
+            precondition(writer.offset == byteCount, "a stored reply fills exactly the bytes counted for it")
+            initializedCount = byteCount
+        }
     }
 
     /// The encoded size of `reply`.
-    static func byteCount(of reply: Reply) -> Int {
+    private static func byteCount(of reply: Reply) -> Int {
         countByteCount + reply.items.reduce(0) { $0 + byteCount(of: $1) } + byteCount(of: reply.fields)
     }
 
@@ -85,14 +88,23 @@ private struct StoredReplyWriter {
         fields.reduce(countByteCount) { $0 + 2 * countByteCount + $1.key.utf8.count + $1.value.utf8.count }
     }
 
-    /// Appends the item count, each item's field list, then the final field list.
-    mutating func reply(_ reply: Reply) {
+    /// The buffer being written, sized by `byteCount(of:)`.
+    private let buffer: UnsafeMutableRawBufferPointer
+    /// Bytes written so far.
+    private(set) var offset = 0
+
+    private init(buffer: UnsafeMutableRawBufferPointer) {
+        self.buffer = buffer
+    }
+
+    /// Writes the item count, each item's field list, then the final field list.
+    private mutating func reply(_ reply: Reply) {
         count(reply.items.count)
         for item in reply.items { fields(item) }
         fields(reply.fields)
     }
 
-    /// Appends the field count, then each key and value.
+    /// Writes the field count, then each key and value.
     private mutating func fields(_ fields: [Field]) {
         count(fields.count)
         for field in fields {
@@ -101,17 +113,23 @@ private struct StoredReplyWriter {
         }
     }
 
-    /// Appends the UTF-8 byte count, then the UTF-8 bytes.
+    /// Writes the UTF-8 byte count, then the UTF-8 bytes.
     private mutating func string(_ value: String) {
-        let utf8 = value.utf8
-        count(utf8.count)
-        bytes.append(contentsOf: utf8)
+        var value = value
+        value.withUTF8 { utf8 in
+            count(utf8.count)
+            precondition(buffer.count - offset >= utf8.count, "a stored reply's strings fit the bytes counted")
+            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + utf8.count]).copyMemory(from: UnsafeRawBufferPointer(utf8))
+            offset += utf8.count
+        }
     }
 
-    /// Appends a count or length as a little-endian u32.
+    /// Writes a count or length as a little-endian u32.
     private mutating func count(_ value: Int) {
         precondition(value >= 0 && value <= Int(UInt32.max), "a stored reply's counts and lengths fit a u32")
-        withUnsafeBytes(of: UInt32(value).littleEndian) { bytes.append(contentsOf: $0) }
+        precondition(buffer.count - offset >= StoredReplyWriter.countByteCount, "a stored reply's counts fit the bytes counted")
+        buffer.storeBytes(of: UInt32(value).littleEndian, toByteOffset: offset, as: UInt32.self)
+        offset += StoredReplyWriter.countByteCount
     }
 }
 
