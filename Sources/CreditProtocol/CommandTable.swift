@@ -177,8 +177,10 @@ public enum CommandTable {
         guard roles.contains(role) else {
             return CreditError(.forbidden, "\(spec.verb) is not allowed for role \(role.rawValue)")
         }
-        for argument in request.arguments where spec.forbiddenFor[role]?.contains(argument.key) == true {
-            return CreditError(.forbidden, "role \(role.rawValue) may not use \(argument.key)= with \(spec.verb)")
+        if let forbidden = spec.forbiddenFor[role] {
+            for argument in request.arguments where forbidden.contains(argument.key) {
+                return CreditError(.forbidden, "role \(role.rawValue) may not use \(argument.key)= with \(spec.verb)")
+            }
         }
         // Sorted only when something is missing, so the error names the same key every time.
         guard let required = spec.requiredFor[role], !required.allSatisfy({ request.value($0) != nil }) else { return nil }
@@ -204,9 +206,8 @@ public enum CommandTable {
     /// `ttl=15m` and `ttl=900s`, no `partial=` and `partial=no` are the same request, so a till
     /// that reformats a retry gets its replay rather than REF_CONFLICT.
     public static func canonicalBytes(_ request: ParsedRequest) -> [UInt8] {
-        // Keys are validated ASCII tokens, for which byte order is String order: sorting the few
-        // arguments by their bytes gives the same canonical form without Unicode comparison.
-        // arguments by key with an insertion sort of their indices (a request has a handful).
+        // Keys are validated ASCII tokens, so String order is byte order; the few arguments are
+        // sorted by key with an insertion sort of their indices (a request has a handful).
         let arguments = request.arguments
         var order: [Int] = []
         order.reserveCapacity(arguments.count)
@@ -221,12 +222,12 @@ public enum CommandTable {
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(128)
-        bytes += request.verb.utf8
+        bytes.appendUTF8(request.verb)
         for index in order {
             let argument = arguments[index]
             if argument.key == "partial" && argument.value == "no" { continue }
             bytes.append(0)
-            bytes += argument.key.utf8
+            bytes.appendUTF8(argument.key)
             bytes.append(UInt8(ascii: "="))
             appendCanonicalValue(argument, to: &bytes)
         }
@@ -256,7 +257,7 @@ public enum CommandTable {
     private static func appendCanonicalValue(_ argument: Argument, to bytes: inout [UInt8]) {
         switch argument.key {
         case "amount", "bonus":
-            guard let amount = DecimalAmount(argument.value) else { return bytes += argument.value.utf8 }
+            guard let amount = DecimalAmount(argument.value) else { return bytes.appendUTF8(argument.value) }
             var unscaled = amount.unscaled
             var digits = amount.fractionDigits
             while digits > 0 && unscaled % 10 == 0 { unscaled /= 10; digits -= 1 }
@@ -264,11 +265,11 @@ public enum CommandTable {
             bytes += "e-".utf8
             appendDecimal(Int64(digits), to: &bytes)
         case "ttl", "revert_after":
-            guard let seconds = Seconds(ttl: argument.value) else { return bytes += argument.value.utf8 }
+            guard let seconds = Seconds(ttl: argument.value) else { return bytes.appendUTF8(argument.value) }
             appendDecimal(seconds.value, to: &bytes)
             bytes.append(UInt8(ascii: "s"))
         default:
-            bytes += argument.value.utf8
+            bytes.appendUTF8(argument.value)
         }
     }
 }
