@@ -221,7 +221,7 @@ public struct Ledger: Sendable {
         guard let currency = policy.currencies[issued.currency] else {
             preconditionFailure("journal names currency \(issued.currency), which is not configured")
         }
-        precondition(state.credits[issued.credit] == nil, "credit issued twice")
+        precondition(!state.credits.contains(issued.credit), "credit issued twice")
         let total = issued.amount + issued.bonus
         let stock = issued.status == .inactive
         precondition(stock ? total == .zero : issued.amount.value > 0, "stock cards start empty, others do not")
@@ -255,7 +255,7 @@ public struct Ledger: Sendable {
     }
 
     private mutating func applyHeld(_ placed: PlacedHold, _ context: ApplyContext) {
-        precondition(state.holds[placed.hold] == nil, "hold placed twice")
+        precondition(!state.holds.contains(placed.hold), "hold placed twice")
         precondition(!placed.legs.isEmpty && placed.legs.count <= LedgerPolicy.legsMax, "hold has 1...legsMax legs")
         for leg in placed.legs {
             precondition(leg.amount.value > 0 && leg.covers.value > 0, "hold legs are positive")
@@ -380,7 +380,7 @@ public struct Ledger: Sendable {
 
     private mutating func applySplit(_ id: CreditID, into newID: CreditID, _ amount: MinorUnits, to profile: ProfileID,
                                      _ context: ApplyContext) {
-        precondition(state.credits[newID] == nil, "split into a new credit")
+        precondition(!state.credits.contains(newID), "split into a new credit")
         var source: Credit?
         modifyCredit(id) { credit in
             precondition(amount.value > 0 && amount <= credit.available, "split within available")
@@ -426,7 +426,7 @@ public struct Ledger: Sendable {
     }
 
     private mutating func modifyCredit(_ id: CreditID, _ body: (inout Credit) -> Void) {
-        precondition(state.credits[id] != nil, "unknown credit \(id)")
+        precondition(state.credits.contains(id), "unknown credit \(id)")
         body(&state.credits[id]!)
     }
 

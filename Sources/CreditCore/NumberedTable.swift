@@ -85,6 +85,12 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         }
     }
 
+    /// True when `id` has a value; unlike `self[id] != nil`, copies no value out.
+    public func contains(_ id: ID) -> Bool {
+        guard let place = locate(id), place.chunk < chunks.count, place.slot < chunks[place.chunk].count else { return false }
+        return chunks[place.chunk][place.slot] != nil
+    }
+
     /// Sets the value for `id`, returning the value it replaced.
     @discardableResult
     public mutating func updateValue(_ value: Value, forKey id: ID) -> Value? {
