@@ -277,7 +277,8 @@ public struct Ledger: Sendable {
     }
 
     private mutating func resolve(_ id: HoldID, to outcome: HoldState, captured: [CapturedLeg]?, _ context: ApplyContext) {
-        guard var hold = state.holds[id] else { preconditionFailure("resolving unknown hold \(id)") }
+        // Taken out of the table, not copied, so that changing `captured` does not copy it.
+        guard var hold = state.holds.removeValue(forKey: id) else { preconditionFailure("resolving unknown hold \(id)") }
         precondition(hold.state == .pending, "a hold resolves once")
         precondition(captured == nil || captured!.count == hold.legs.count, "one captured amount per leg")
         hold.state = outcome
@@ -308,9 +309,11 @@ public struct Ledger: Sendable {
         }
         // A smart card whose revert waited for its holds is due again once the last resolves.
         for leg in hold.legs {
-            if let credit = state.credits[leg.credit], let revertAt = credit.revertAt, credit.pendingHolds.isEmpty {
-                reverts.insert(revertAt, credit.id)
+            var due: Instant?
+            modifyCredit(leg.credit) { credit in
+                if let revertAt = credit.revertAt, credit.pendingHolds.isEmpty { due = revertAt }
             }
+            if let due { reverts.insert(due, leg.credit) }
         }
         state.holds[id] = hold
     }

@@ -85,6 +85,13 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         }
     }
 
+    /// Removes and returns the value for `id`: the caller then owns it alone, so changing its
+    /// arrays before putting it back copies none of them.
+    @discardableResult
+    public mutating func removeValue(forKey id: ID) -> Value? {
+        updateValueOrRemove(nil, id)
+    }
+
     /// True when `id` has a value; unlike `self[id] != nil`, copies no value out.
     public func contains(_ id: ID) -> Bool {
         guard let place = locate(id), place.chunk < chunks.count, place.slot < chunks[place.chunk].count else { return false }
@@ -100,7 +107,7 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
     /// Sets or (for nil) clears the slot of `id`, keeping `count`; returns the value it held.
     @discardableResult
     private mutating func updateValueOrRemove(_ value: Value?, _ id: ID) -> Value? {
-        if value == nil && self[id] == nil { return nil }  // removing what is not there allocates nothing
+        if value == nil && !contains(id) { return nil }  // removing what is not there allocates nothing
         let place = reserve(id)
         let old = chunks[place.chunk][place.slot]
         chunks[place.chunk][place.slot] = value
