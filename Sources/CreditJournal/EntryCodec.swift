@@ -248,7 +248,7 @@ extension ByteReader {
         }
         func asciiString(maxBytes: Int) -> Bool {
             guard let length = u32(), length <= maxBytes, bytes.count - index >= length else { return false }
-            for offset in index..<(index + length) where bytes[offset] >= 0x80 { return false }
+            guard ByteReader.isASCII(UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)])) else { return false }
             index += length
             return true
         }

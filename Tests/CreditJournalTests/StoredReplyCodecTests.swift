@@ -157,3 +157,26 @@ func invalidUTF8InAKeyOrValueIsRefused(_ invalid: [UInt8]) throws {
     let decoded = try SnapshotCodec.decode(SnapshotCodec.encode(good), currencies: CurrencyTable([]))
     #expect(decoded == good && decoded.refs[0].record.reply == replies[3])
 }
+
+@Test func aValueWithOneNonASCIIByteAnywhereIsCheckedByTheFieldByFieldReader() throws {
+    // The quick scan tests ASCII eight bytes at a time: an odd byte in any word or tail position
+    // must send the reply to the field-by-field reader, which keeps valid UTF-8 and refuses the rest.
+    let ascii = Array("0123456789abcdefghij".utf8)
+    for position in ascii.indices {
+        var accented = ascii
+        accented.replaceSubrange(position...position, with: [0xC3, 0xA9])  // é
+        let good = oneField(key: [0x6B], value: accented)
+        let decoded = try EntryCodec.decode(EntryCodec.encode(try entry(with: good))[...])
+        #expect(decoded.idempotency?.storedReply.bytes == good)
+        #expect(decoded.idempotency?.reply == Reply(fields: [Field("k", String(decoding: accented, as: UTF8.self))]))
+
+        var invalid = ascii
+        invalid[position] = 0xFF
+        for (bad, offset) in [(oneField(key: [0x6B], value: invalid), replyOffset + 8 + 5),
+                              (oneField(key: invalid, value: [0x76]), replyOffset + 8)] {
+            #expect(throws: DecodeError("invalid UTF-8 in string of \(invalid.count) bytes", offset: offset)) {
+                try EntryCodec.decode(EntryCodec.encode(try entry(with: bad))[...])
+            }
+        }
+    }
+}
