@@ -81,7 +81,13 @@ public struct ByteReader: Sendable {
         // The field is read in place, not through a slice (which retains the input's buffer).
         let ascii: String? = input.withUnsafeBytes { all in
             let bytes = UnsafeRawBufferPointer(rebasing: all[field])
-            return ByteReader.isASCII(bytes) ? String(decoding: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self) : nil
+            guard ByteReader.isASCII(bytes) else { return nil }
+            // Copied into place: up to 15 ASCII bytes become a small String with no allocation
+            // and no second validation, which `String(decoding:as:)` would do.
+            return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
+                return bytes.count
+            }
         }
         if let ascii { return ascii }
         let utf8 = input[(input.startIndex + field.lowerBound)..<(input.startIndex + field.upperBound)]
@@ -89,6 +95,29 @@ public struct ByteReader: Sendable {
             throw DecodeError("invalid UTF-8 in string of \(utf8.count) bytes", offset: start)
         }
         return value
+    }
+
+    /// Reads a string as `string(maxBytes:)` does (same limits, same errors) and returns the case
+    /// of `E` it is the raw value of; nil for any other string. Bytes spelling a case's raw value
+    /// exactly are matched without making a `String` or running `E(rawValue:)`'s string switch
+    /// (credit types and statuses are read in every issue record); anything else goes the
+    /// `String` way, so what is accepted does not change.
+    mutating func rawValueCase<E: CaseIterable & RawRepresentable>(
+        of type: E.Type, maxBytes: Int
+    ) throws(DecodeError) -> E? where E.RawValue == String {
+        let start = offset
+        let field = try lengthPrefixedField(maxCount: maxBytes, what: "string")
+        let match: E? = input.withUnsafeBytes { all in
+            let bytes = UnsafeRawBufferPointer(rebasing: all[field])
+            for value in E.allCases {
+                var rawValue = value.rawValue
+                if rawValue.withUTF8({ $0.elementsEqual(bytes) }) { return value }
+            }
+            return nil
+        }
+        if let match { return match }
+        offset = start
+        return E(rawValue: try string(maxBytes: maxBytes))
     }
 
     /// Reads a u32 length, then that many bytes of UTF-8, and returns the bytes without making a
@@ -122,6 +151,16 @@ public struct ByteReader: Sendable {
         let start = input.startIndex + offset
         offset += count
         return input[start..<start + count]
+    }
+
+    /// Reads exactly `count` bytes into a new array: `raw(count:)` then `Array(_:)`, without the
+    /// slice (which retains the input's buffer) or the checks `Array(_:)` makes of a slice.
+    public mutating func rawArray(count: Int) throws(DecodeError) -> [UInt8] {
+        precondition(count >= 0, "a raw read needs a non-negative count")
+        try require(count, for: "raw field")
+        let start = offset
+        offset = start + count
+        return input.withUnsafeBytes { all in Array(UnsafeRawBufferPointer(rebasing: all[start..<(start + count)])) }
     }
 
     /// Reads a presence byte, then the value with `read` if present.
@@ -207,9 +246,17 @@ public struct ByteReader: Sendable {
             highBits |= base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
             index += 8
         }
-        while index < count {
+        // The last zero to seven bytes: most strings are that short, so no byte-by-byte loop.
+        if count - index >= 4 {
+            highBits |= UInt64(base.loadUnaligned(fromByteOffset: index, as: UInt32.self))
+            index += 4
+        }
+        if count - index >= 2 {
+            highBits |= UInt64(base.loadUnaligned(fromByteOffset: index, as: UInt16.self))
+            index += 2
+        }
+        if count - index >= 1 {
             highBits |= UInt64(base.load(fromByteOffset: index, as: UInt8.self))
-            index += 1
         }
         return highBits & 0x8080_8080_8080_8080 == 0
     }

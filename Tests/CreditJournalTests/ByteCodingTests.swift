@@ -202,3 +202,13 @@ private func readerPastPad(_ field: [UInt8]) -> ByteReader {
         #expect(error == DecodeError("need 8 bytes for u64, 0 remain", offset: 26 - start))
     }
 }
+
+@Test func rawArrayReadsExactlyItsCountOrThrows() throws {
+    let bytes: [UInt8] = [0xEE, 1, 2, 3, 4, 5]
+    var reader = ByteReader(bytes[1...])
+    #expect(try reader.rawArray(count: 0) == [])
+    #expect(try reader.rawArray(count: 2) == [1, 2])
+    #expect(throws: DecodeError("need 4 bytes for raw field, 3 remain", offset: 2)) { try reader.rawArray(count: 4) }
+    #expect(try reader.rawArray(count: 3) == [3, 4, 5])
+    #expect(reader.isAtEnd)
+}
