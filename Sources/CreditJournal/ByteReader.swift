@@ -60,11 +60,19 @@ public struct ByteReader: Sendable {
     }
 
     /// Reads a bool; any byte other than 0 or 1 is an error, not "true".
+    @inline(__always)
     public mutating func bool() throws(DecodeError) -> Bool {
         let start = offset
         let byte = try u8()
-        guard byte <= 1 else { throw DecodeError("invalid bool byte \(byte)", offset: start) }
+        guard byte <= 1 else { throw ByteReader.invalidBool(byte, at: start) }
         return byte == 1
+    }
+
+    /// The error for a bool byte other than 0 or 1 (out of line: it is cold, and every optional
+    /// field's presence byte is a bool).
+    @inline(never)
+    private static func invalidBool(_ byte: UInt8, at offset: Int) -> DecodeError {
+        DecodeError("invalid bool byte \(byte)", offset: offset)
     }
 
     /// Reads a u32 length, then that many bytes; a length above `maxCount` is an error.
