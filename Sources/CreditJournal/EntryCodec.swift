@@ -240,17 +240,31 @@ extension ByteReader {
     /// The length of the stored reply at the start of `bytes` if it is whole, within every limit
     /// and all ASCII; nil otherwise (including for valid non-ASCII UTF-8).
     private static func asciiStoredReplyLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let length = storedReplyLength(bytes, checkingEachString: false) else { return nil }
+        // One ASCII test over the whole reply: counts and lengths below 128 are ASCII bytes too,
+        // so nearly every reply passes it, for less than a test per string. Only when it fails
+        // (a count or length of 128 or more, or a non-ASCII string) is each string tested alone.
+        if ByteReader.isASCII(UnsafeRawBufferPointer(rebasing: bytes[..<length])) { return length }
+        return storedReplyLength(bytes, checkingEachString: true)
+    }
+
+    /// The length of the stored reply at the start of `bytes` if it is whole and within every
+    /// limit, and, when `checkingEachString`, every key and value is ASCII; nil otherwise.
+    private static func storedReplyLength(_ bytes: UnsafeRawBufferPointer, checkingEachString: Bool) -> Int? {
         // The helpers take and return offsets rather than moving a captured `var`: a captured
         // variable cost an exclusivity check on every u32 read.
         func u32(at index: Int) -> Int? {
             guard bytes.count - index >= 4 else { return nil }
             return Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self)))
         }
-        /// The end of the ASCII string starting at `index`, if it is whole and within `maxBytes`.
-        func asciiStringEnd(at index: Int, maxBytes: Int) -> Int? {
-            guard let length = u32(at: index), length <= maxBytes, bytes.count - index - 4 >= length,
-                  ByteReader.isASCII(UnsafeRawBufferPointer(rebasing: bytes[(index + 4)..<(index + 4 + length)]))
-            else { return nil }
+        /// The end of the string starting at `index`, if it is whole, within `maxBytes` and as checked.
+        func stringEnd(at index: Int, maxBytes: Int) -> Int? {
+            guard let length = u32(at: index), length <= maxBytes, bytes.count - index - 4 >= length else { return nil }
+            if checkingEachString {
+                guard ByteReader.isASCII(UnsafeRawBufferPointer(rebasing: bytes[(index + 4)..<(index + 4 + length)])) else {
+                    return nil
+                }
+            }
             return index + 4 + length
         }
         guard let itemCount = u32(at: 0), itemCount <= StoredReply.listCountMax else { return nil }
@@ -259,8 +273,8 @@ extension ByteReader {
             guard let fieldCount = u32(at: index), fieldCount <= StoredReply.listCountMax else { return nil }
             index += 4
             for _ in 0..<fieldCount {
-                guard let keyEnd = asciiStringEnd(at: index, maxBytes: StoredReply.keyBytesMax),
-                      let valueEnd = asciiStringEnd(at: keyEnd, maxBytes: StoredReply.valueBytesMax) else { return nil }
+                guard let keyEnd = stringEnd(at: index, maxBytes: StoredReply.keyBytesMax),
+                      let valueEnd = stringEnd(at: keyEnd, maxBytes: StoredReply.valueBytesMax) else { return nil }
                 index = valueEnd
             }
         }

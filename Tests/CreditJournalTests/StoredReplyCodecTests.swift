@@ -180,3 +180,24 @@ func invalidUTF8InAKeyOrValueIsRefused(_ invalid: [UInt8]) throws {
         }
     }
 }
+
+@Test func aReplyWithACountOrLengthOf128OrMoreKeepsItsBytes() throws {
+    // Counts and lengths of 128 and up have bytes that are not ASCII: the quick scan's test of
+    // the whole reply fails on them and it must test the strings one by one instead.
+    let samples = [
+        Reply(fields: [Field("k", String(repeating: "v", count: 200))]),
+        Reply(fields: [Field(String(repeating: "k", count: StoredReply.keyBytesMax), String(repeating: "v", count: StoredReply.valueBytesMax))]),
+        Reply(items: Array(repeating: [Field("k", "v")], count: 200), fields: Array(repeating: Field("a", "b"), count: 130)),
+        Reply(items: [[Field("k", String(repeating: "v", count: 128) + "é")]], fields: []),
+    ]
+    for reply in samples {
+        let stored = try entry(with: referenceEncoding(reply))
+        let decoded = try EntryCodec.decode(EntryCodec.encode(stored)[...])
+        #expect(decoded.idempotency?.storedReply.bytes == referenceEncoding(reply))
+        #expect(decoded.idempotency?.reply == reply)
+    }
+    let invalid = oneField(key: [0x6B], value: Array(repeating: 0x76, count: 150) + [0xFF])
+    #expect(throws: DecodeError("invalid UTF-8 in string of 151 bytes", offset: replyOffset + 8 + 5)) {
+        try EntryCodec.decode(EntryCodec.encode(try entry(with: invalid))[...])
+    }
+}
