@@ -37,11 +37,23 @@ public struct CardKeys: Equatable, Sendable {
 
     /// Makes card keys; `last4` must be four digits and `length` 12...19.
     public init(cardDigest: Digest32, pinDigest: Digest32, last4: String, length: Int) {
-        precondition(last4.utf8.count == 4 && last4.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }, "last4 is 4 digits")
+        // Checked and converted in one pass over the UTF-8 buffer: iterating `utf8` three times
+        // cost more than the rest of decoding a card's keys from the journal.
+        var last4 = last4
+        let value: UInt16? = last4.withUTF8 { bytes in
+            guard bytes.count == 4 else { return nil }
+            var value: UInt16 = 0
+            for byte in bytes {
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + UInt16(byte - 48)
+            }
+            return value
+        }
+        precondition(value != nil, "last4 is 4 digits")
         precondition((12...19).contains(length), "card length 12...19")
         self.cardDigest = cardDigest
         self.pinDigest = pinDigest
-        self.last4Value = last4.utf8.reduce(0) { $0 * 10 + UInt16($1 - 48) }
+        self.last4Value = value!
         self.digitCount = UInt8(length)
     }
 

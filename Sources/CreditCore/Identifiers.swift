@@ -47,12 +47,15 @@ public struct ProfileID: Hashable, Sendable, CustomStringConvertible {
     /// Limit on length: CRM ids seen in practice (UUIDs, emails) fit in 64.
     public static let bytesMax = 64
 
+    /// The bytes a profile id may hold: letters, digits and `_.:@-`.
+    private static let tokenBytes = TokenBytes.lettersAndDigits.adding("_.:@-")
+
     /// The id's text.
     public let text: String
 
     /// Validates and wraps a profile id.
     public init?(_ text: String) {
-        guard isToken(text, max: ProfileID.bytesMax, extra: "_.:@-") else { return nil }
+        guard isToken(text, max: ProfileID.bytesMax, allowed: ProfileID.tokenBytes) else { return nil }
         self.text = text
     }
 
@@ -77,12 +80,15 @@ public struct Ref: Hashable, Sendable, CustomStringConvertible {
     /// Limit on length: room for a UUID plus store and till prefixes.
     public static let bytesMax = 64
 
+    /// The bytes a ref may hold: letters, digits and `_.:/@#-`.
+    private static let tokenBytes = TokenBytes.lettersAndDigits.adding("_.:/@#-")
+
     /// The ref's text.
     public let text: String
 
     /// Validates and wraps a ref.
     public init?(_ text: String) {
-        guard isToken(text, max: Ref.bytesMax, extra: "_.:/@#-") else { return nil }
+        guard isToken(text, max: Ref.bytesMax, allowed: Ref.tokenBytes) else { return nil }
         self.text = text
     }
 
@@ -99,20 +105,22 @@ public enum CreditType: String, Sendable, CaseIterable {
     case promo
 }
 
-/// True when `text` is 1...max bytes of ASCII letters, digits and the `extra` characters.
-func isToken(_ text: String, max: Int, extra: String) -> Bool {
-    guard !text.isEmpty, text.utf8.count <= max else { return false }
-    // One bit per ASCII byte allowed: letters and digits, then `extra` (a handful of
-    // punctuation). Testing a bit per byte beats searching `extra` for each one; refs and
-    // profile ids are checked on every request and every journal record replayed.
-    var allowed = TokenBytes.lettersAndDigits
-    for byte in extra.utf8 { allowed.insert(byte) }
+/// True when `text` is 1...max bytes, each one in `allowed`.
+func isToken(_ text: String, max: Int, allowed: TokenBytes) -> Bool {
+    // One bit per ASCII byte allowed, built once per kind of token: testing a bit per byte beats
+    // searching a list of punctuation for each one, and building the set on every call cost as
+    // much as the test. Refs and profile ids are checked on every request and every journal
+    // record replayed.
     var text = text
-    return text.withUTF8 { bytes in bytes.allSatisfy { allowed.contains($0) } }
+    return text.withUTF8 { bytes in
+        guard !bytes.isEmpty, bytes.count <= max else { return false }
+        for byte in bytes where !allowed.contains(byte) { return false }
+        return true
+    }
 }
 
 /// A set of ASCII bytes as a 128-bit mask.
-private struct TokenBytes {
+struct TokenBytes: Sendable {
     private var low: UInt64
     private var high: UInt64
 
@@ -125,6 +133,15 @@ private struct TokenBytes {
         return set
     }()
 
+    /// This set with the bytes of `extra` (ASCII) added.
+    func adding(_ extra: StaticString) -> TokenBytes {
+        var set = self
+        extra.withUTF8Buffer { bytes in
+            for byte in bytes { set.insert(byte) }
+        }
+        return set
+    }
+
     /// Adds an ASCII byte (bytes from 128 up are never members).
     mutating func insert(_ byte: UInt8) {
         precondition(byte < 128, "token bytes are ASCII")
@@ -132,8 +149,11 @@ private struct TokenBytes {
     }
 
     /// True for a member byte.
+    @inline(__always)
     func contains(_ byte: UInt8) -> Bool {
-        byte < 64 ? low & (1 << UInt64(byte)) != 0 : byte < 128 && high & (1 << UInt64(byte &- 64)) != 0
+        // Written to pick the half and test the bit without branching.
+        let half = byte < 64 ? low : high
+        return byte < 128 && half & (1 &<< UInt64(byte & 63)) != 0
     }
 }
 

@@ -30,41 +30,49 @@ public struct ByteReader: Sendable {
     public var isAtEnd: Bool { remainingCount == 0 }
 
     /// Reads one byte.
+    @inline(__always)
     public mutating func u8() throws(DecodeError) -> UInt8 {
-        try require(1, for: "u8")
-        let value = input[input.startIndex + offset]
-        offset += 1
-        return value
+        try integer(UInt8.self, "u8")
     }
 
     /// Reads a little-endian u16.
+    @inline(__always)
     public mutating func u16() throws(DecodeError) -> UInt16 {
         try integer(UInt16.self, "u16")
     }
 
     /// Reads a little-endian u32.
+    @inline(__always)
     public mutating func u32() throws(DecodeError) -> UInt32 {
         try integer(UInt32.self, "u32")
     }
 
     /// Reads a little-endian u64.
+    @inline(__always)
     public mutating func u64() throws(DecodeError) -> UInt64 {
         try integer(UInt64.self, "u64")
     }
 
     /// Reads a little-endian i64 (two's complement).
+    @inline(__always)
     public mutating func i64() throws(DecodeError) -> Int64 {
         try integer(Int64.self, "i64")
     }
 
     /// Reads a bool; any byte other than 0 or 1 is an error, not "true".
+    @inline(__always)
     public mutating func bool() throws(DecodeError) -> Bool {
         let start = offset
-        switch try u8() {
-        case 0: return false
-        case 1: return true
-        case let other: throw DecodeError("invalid bool byte \(other)", offset: start)
-        }
+        let byte = try u8()
+        guard byte <= 1 else { throw ByteReader.invalidBool(byte, at: start) }
+        return byte == 1
+    }
+
+    /// The error for a bool byte other than 0 or 1 (out of line: it is cold, and every optional
+    /// field's presence byte is a bool).
+    @inline(never)
+    private static func invalidBool(_ byte: UInt8, at offset: Int) -> DecodeError {
+        DecodeError("invalid bool byte \(byte)", offset: offset)
     }
 
     /// Reads a u32 length, then that many bytes; a length above `maxCount` is an error.
@@ -75,17 +83,49 @@ public struct ByteReader: Sendable {
     /// Reads a u32 length, then that many bytes of UTF-8; invalid UTF-8 is an error.
     public mutating func string(maxBytes: Int = fieldBytesMaxDefault) throws(DecodeError) -> String {
         let start = offset
-        let utf8 = try lengthPrefixed(maxCount: maxBytes, what: "string")
+        let field = try lengthPrefixedField(maxCount: maxBytes, what: "string")
         // Nearly every stored string is ASCII, which is valid UTF-8 as it is: decoding it from a
         // buffer skips `String(validating:)`, whose generic path cost a third of journal replay.
-        let ascii: String? = utf8.withUnsafeBufferPointer { buffer in
-            buffer.allSatisfy { $0 < 0x80 } ? String(decoding: buffer, as: UTF8.self) : nil
+        // The field is read in place, not through a slice (which retains the input's buffer).
+        let ascii: String? = input.withUnsafeBytes { all in
+            let bytes = UnsafeRawBufferPointer(rebasing: all[field])
+            guard ByteReader.isASCII(bytes) else { return nil }
+            // Copied into place: up to 15 ASCII bytes become a small String with no allocation
+            // and no second validation, which `String(decoding:as:)` would do.
+            return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
+                return bytes.count
+            }
         }
         if let ascii { return ascii }
+        let utf8 = input[(input.startIndex + field.lowerBound)..<(input.startIndex + field.upperBound)]
         guard let value = String(validating: utf8, as: UTF8.self) else {
             throw DecodeError("invalid UTF-8 in string of \(utf8.count) bytes", offset: start)
         }
         return value
+    }
+
+    /// Reads a string as `string(maxBytes:)` does (same limits, same errors) and returns the case
+    /// of `E` it is the raw value of; nil for any other string. Bytes spelling a case's raw value
+    /// exactly are matched without making a `String` or running `E(rawValue:)`'s string switch
+    /// (credit types and statuses are read in every issue record); anything else goes the
+    /// `String` way, so what is accepted does not change.
+    mutating func rawValueCase<E: CaseIterable & RawRepresentable>(
+        of type: E.Type, maxBytes: Int
+    ) throws(DecodeError) -> E? where E.RawValue == String {
+        let start = offset
+        let field = try lengthPrefixedField(maxCount: maxBytes, what: "string")
+        let match: E? = input.withUnsafeBytes { all in
+            let bytes = UnsafeRawBufferPointer(rebasing: all[field])
+            for value in E.allCases {
+                var rawValue = value.rawValue
+                if rawValue.withUTF8({ $0.elementsEqual(bytes) }) { return value }
+            }
+            return nil
+        }
+        if let match { return match }
+        offset = start
+        return E(rawValue: try string(maxBytes: maxBytes))
     }
 
     /// Reads a u32 length, then that many bytes of UTF-8, and returns the bytes without making a
@@ -121,6 +161,16 @@ public struct ByteReader: Sendable {
         return input[start..<start + count]
     }
 
+    /// Reads exactly `count` bytes into a new array: `raw(count:)` then `Array(_:)`, without the
+    /// slice (which retains the input's buffer) or the checks `Array(_:)` makes of a slice.
+    public mutating func rawArray(count: Int) throws(DecodeError) -> [UInt8] {
+        precondition(count >= 0, "a raw read needs a non-negative count")
+        try require(count, for: "raw field")
+        let start = offset
+        offset = start + count
+        return input.withUnsafeBytes { all in Array(UnsafeRawBufferPointer(rebasing: all[start..<(start + count)])) }
+    }
+
     /// Reads a presence byte, then the value with `read` if present.
     public mutating func optional<T>(
         _ read: (inout ByteReader) throws(DecodeError) -> T
@@ -139,31 +189,46 @@ public struct ByteReader: Sendable {
     /// Whether `bytes` are well-formed UTF-8, as `String(validating:)` judges, without making a
     /// `String`. ASCII, nearly every stored byte, is checked alone; the rest by the standard library.
     private static func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
-        let isASCII = bytes.withUnsafeBufferPointer { buffer in buffer.allSatisfy { $0 < 0x80 } }
-        if isASCII { return true }
+        if bytes.withUnsafeBytes(ByteReader.isASCII) { return true }
         let hadError = transcode(bytes.makeIterator(), from: UTF8.self, to: UTF32.self, stoppingOnError: true) { _ in }
         return !hadError
     }
 
-    /// Throws unless `count` more bytes are available.
-    private func require(_ count: Int, for what: String) throws(DecodeError) {
-        guard remainingCount >= count else {
-            throw DecodeError("need \(count) bytes for \(what), \(remainingCount) remain", offset: offset)
-        }
+    /// Throws unless `count` more bytes are available. `what` is a `StaticString` so that the hot
+    /// path passes a constant pointer; the message is only built when the read fails.
+    @inline(__always)
+    private func require(_ count: Int, for what: StaticString) throws(DecodeError) {
+        guard remainingCount >= count else { throw shortInput(count, for: what) }
     }
 
-    /// Reads a fixed-width little-endian integer.
-    private mutating func integer<T: FixedWidthInteger>(_ type: T.Type, _ what: String) throws(DecodeError) -> T {
+    /// The error for a read of `count` bytes that runs past the end (kept out of line: it is cold).
+    @inline(never)
+    private func shortInput(_ count: Int, for what: StaticString) -> DecodeError {
+        DecodeError("need \(count) bytes for \(what), \(remainingCount) remain", offset: offset)
+    }
+
+    /// Reads a fixed-width little-endian integer straight from the input's storage: slicing the
+    /// input for each read retained and released its buffer, a tenth of journal replay.
+    @inline(__always)
+    private mutating func integer<T: FixedWidthInteger>(_ type: T.Type, _ what: StaticString) throws(DecodeError) -> T {
         let size = MemoryLayout<T>.size
         try require(size, for: what)
-        let start = input.startIndex + offset
-        let value = input[start..<start + size].withUnsafeBytes { $0.loadUnaligned(as: T.self) }
-        offset += size
+        let at = offset
+        let value = input.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }
+        offset = at + size
         return T(littleEndian: value)
     }
 
     /// Reads a u32 length, checks it against `maxCount`, and returns that many bytes.
-    private mutating func lengthPrefixed(maxCount: Int, what: String) throws(DecodeError) -> ArraySlice<UInt8> {
+    private mutating func lengthPrefixed(maxCount: Int, what: StaticString) throws(DecodeError) -> ArraySlice<UInt8> {
+        let field = try lengthPrefixedField(maxCount: maxCount, what: what)
+        return input[(input.startIndex + field.lowerBound)..<(input.startIndex + field.upperBound)]
+    }
+
+    /// Reads a u32 length, checks it against `maxCount` and the bytes left, and moves past that
+    /// many bytes; returns their offsets, for a caller that reads them in place.
+    @inline(__always)
+    private mutating func lengthPrefixedField(maxCount: Int, what: StaticString) throws(DecodeError) -> Range<Int> {
         let start = offset
         let length = Int(try u32())
         guard length <= maxCount else {
@@ -172,6 +237,35 @@ public struct ByteReader: Sendable {
         guard remainingCount >= length else {
             throw DecodeError("\(what) length \(length) but \(remainingCount) bytes remain", offset: start)
         }
-        return try raw(count: length)
+        let fieldStart = offset
+        offset = fieldStart + length
+        return fieldStart..<offset
+    }
+
+    /// Whether every byte is ASCII (below 0x80). Eight bytes are tested at a time: the journal's
+    /// strings and stored replies are checked byte by byte on every record replayed.
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let count = bytes.count
+        var highBits: UInt64 = 0
+        var index = 0
+        while count - index >= 8 {
+            highBits |= base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        // The last zero to seven bytes: most strings are that short, so no byte-by-byte loop.
+        if count - index >= 4 {
+            highBits |= UInt64(base.loadUnaligned(fromByteOffset: index, as: UInt32.self))
+            index += 4
+        }
+        if count - index >= 2 {
+            highBits |= UInt64(base.loadUnaligned(fromByteOffset: index, as: UInt16.self))
+            index += 2
+        }
+        if count - index >= 1 {
+            highBits |= UInt64(base.load(fromByteOffset: index, as: UInt8.self))
+        }
+        return highBits & 0x8080_8080_8080_8080 == 0
     }
 }

@@ -228,7 +228,7 @@ extension ByteReader {
         // Anything else goes the field-by-field way below, which accepts valid UTF-8 and names
         // what is wrong.
         if let length = withRemainingBytes(ByteReader.asciiStoredReplyLength) {
-            return StoredReply(validatedBytes: Array(try raw(count: length)))
+            return StoredReply(validatedBytes: try rawArray(count: length))
         }
         let start = offset
         let itemCount = try count(max: StoredReply.listCountMax, what: "reply items")
@@ -240,24 +240,42 @@ extension ByteReader {
     /// The length of the stored reply at the start of `bytes` if it is whole, within every limit
     /// and all ASCII; nil otherwise (including for valid non-ASCII UTF-8).
     private static func asciiStoredReplyLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        var index = 0
-        func u32() -> Int? {
+        guard let length = storedReplyLength(bytes, checkingEachString: false) else { return nil }
+        // One ASCII test over the whole reply: counts and lengths below 128 are ASCII bytes too,
+        // so nearly every reply passes it, for less than a test per string. Only when it fails
+        // (a count or length of 128 or more, or a non-ASCII string) is each string tested alone.
+        if ByteReader.isASCII(UnsafeRawBufferPointer(rebasing: bytes[..<length])) { return length }
+        return storedReplyLength(bytes, checkingEachString: true)
+    }
+
+    /// The length of the stored reply at the start of `bytes` if it is whole and within every
+    /// limit, and, when `checkingEachString`, every key and value is ASCII; nil otherwise.
+    private static func storedReplyLength(_ bytes: UnsafeRawBufferPointer, checkingEachString: Bool) -> Int? {
+        // The helpers take and return offsets rather than moving a captured `var`: a captured
+        // variable cost an exclusivity check on every u32 read.
+        func u32(at index: Int) -> Int? {
             guard bytes.count - index >= 4 else { return nil }
-            defer { index += 4 }
             return Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self)))
         }
-        func asciiString(maxBytes: Int) -> Bool {
-            guard let length = u32(), length <= maxBytes, bytes.count - index >= length else { return false }
-            for offset in index..<(index + length) where bytes[offset] >= 0x80 { return false }
-            index += length
-            return true
+        /// The end of the string starting at `index`, if it is whole, within `maxBytes` and as checked.
+        func stringEnd(at index: Int, maxBytes: Int) -> Int? {
+            guard let length = u32(at: index), length <= maxBytes, bytes.count - index - 4 >= length else { return nil }
+            if checkingEachString {
+                guard ByteReader.isASCII(UnsafeRawBufferPointer(rebasing: bytes[(index + 4)..<(index + 4 + length)])) else {
+                    return nil
+                }
+            }
+            return index + 4 + length
         }
-        guard let itemCount = u32(), itemCount <= StoredReply.listCountMax else { return nil }
+        guard let itemCount = u32(at: 0), itemCount <= StoredReply.listCountMax else { return nil }
+        var index = 4
         for _ in 0...itemCount {  // the item lines, then the OK line
-            guard let fieldCount = u32(), fieldCount <= StoredReply.listCountMax else { return nil }
+            guard let fieldCount = u32(at: index), fieldCount <= StoredReply.listCountMax else { return nil }
+            index += 4
             for _ in 0..<fieldCount {
-                guard asciiString(maxBytes: StoredReply.keyBytesMax),
-                      asciiString(maxBytes: StoredReply.valueBytesMax) else { return nil }
+                guard let keyEnd = stringEnd(at: index, maxBytes: StoredReply.keyBytesMax),
+                      let valueEnd = stringEnd(at: keyEnd, maxBytes: StoredReply.valueBytesMax) else { return nil }
+                index = valueEnd
             }
         }
         return index
@@ -290,9 +308,11 @@ extension ByteReader {
         let cardDigest = try digest()
         let pinDigest = try digest()
         let start = offset
-        let last4 = try string(maxBytes: 4)
+        var last4 = try string(maxBytes: 4)
         let length = Int(try u8())
-        guard last4.utf8.count == 4, last4.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), (12...19).contains(length) else {
+        // Over the UTF-8 buffer: iterating `utf8` cost more than the test.
+        let isLast4 = last4.withUTF8 { bytes in bytes.count == 4 && bytes.allSatisfy { $0 >= 48 && $0 <= 57 } }
+        guard isLast4, (12...19).contains(length) else {
             throw DecodeError("invalid card keys", offset: start)
         }
         return CardKeys(cardDigest: cardDigest, pinDigest: pinDigest, last4: last4, length: length)
@@ -315,7 +335,7 @@ extension ByteReader {
 
     mutating func creditType() throws(DecodeError) -> CreditType {
         let start = offset
-        guard let type = CreditType(rawValue: try string(maxBytes: 8)) else {
+        guard let type = try rawValueCase(of: CreditType.self, maxBytes: 8) else {
             throw DecodeError("invalid credit type", offset: start)
         }
         return type
@@ -354,7 +374,7 @@ extension ByteReader {
 
     mutating func creditStatus() throws(DecodeError) -> CreditStatus {
         let start = offset
-        guard let status = CreditStatus(rawValue: try string(maxBytes: 16)) else {
+        guard let status = try rawValueCase(of: CreditStatus.self, maxBytes: 16) else {
             throw DecodeError("invalid credit status", offset: start)
         }
         return status

@@ -145,3 +145,70 @@ private func utf8Accepts(_ bytes: [UInt8]) -> Bool {
     #expect(Array(reader.consumed(since: start)) == [1, 0, 0, 0, 0x61])
     #expect(reader.consumed(since: reader.offset).isEmpty)
 }
+
+/// A reader over `field` written as a length-prefixed string behind one pad byte, in a slice
+/// that does not start at index 0, already past the pad byte.
+private func readerPastPad(_ field: [UInt8]) -> ByteReader {
+    var writer = ByteWriter()
+    writer.raw([0xEE, 0x00])
+    writer.bytes(field)
+    var reader = ByteReader(writer.buffer[1...])
+    _ = try? reader.u8()
+    return reader
+}
+
+@Test func stringsOfEveryLengthAreCheckedWhereverTheirNonASCIIByteIs() throws {
+    // ASCII is tested eight bytes at a time, then byte by byte: put the odd byte in every word
+    // position and in every tail position, for strings shorter and longer than a word.
+    for length in 0...24 {
+        let ascii = (0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+        var reader = readerPastPad(ascii)
+        #expect(try reader.string() == String(decoding: ascii, as: UTF8.self))
+        #expect(reader.isAtEnd)
+        for position in 0..<length {
+            var invalid = ascii
+            invalid[position] = 0xFF
+            var bad = readerPastPad(invalid)
+            #expect(throws: DecodeError("invalid UTF-8 in string of \(length) bytes", offset: 1)) { try bad.string() }
+            var badUTF8 = readerPastPad(invalid)
+            #expect(throws: DecodeError("invalid UTF-8 in string of \(length) bytes", offset: 1)) { try badUTF8.utf8() }
+
+            var accented = ascii
+            accented.replaceSubrange(position...position, with: [0xC3, 0xA9])  // é
+            var good = readerPastPad(accented)
+            #expect(try good.string() == String(decoding: accented, as: UTF8.self))
+            #expect(good.isAtEnd)
+        }
+    }
+}
+
+@Test func integersReadAtAnyAlignmentOfASlice() throws {
+    var writer = ByteWriter()
+    writer.raw([0xEE, 0xEE, 0xEE])
+    writer.u16(0xBEEF)
+    writer.u64(0x0123_4567_89AB_CDEF)
+    writer.i64(-3)
+    writer.u32(0xDEAD_BEEF)
+    writer.bool(false)
+    for start in 0...3 {
+        var reader = ByteReader(writer.buffer[start...])
+        _ = try reader.raw(count: 3 - start)
+        #expect(try reader.u16() == 0xBEEF)
+        #expect(try reader.u64() == 0x0123_4567_89AB_CDEF)
+        #expect(try reader.i64() == -3)
+        #expect(try reader.u32() == 0xDEAD_BEEF)
+        #expect(try reader.bool() == false)
+        let error = #expect(throws: DecodeError.self) { try reader.u64() }
+        #expect(error == DecodeError("need 8 bytes for u64, 0 remain", offset: 26 - start))
+    }
+}
+
+@Test func rawArrayReadsExactlyItsCountOrThrows() throws {
+    let bytes: [UInt8] = [0xEE, 1, 2, 3, 4, 5]
+    var reader = ByteReader(bytes[1...])
+    #expect(try reader.rawArray(count: 0) == [])
+    #expect(try reader.rawArray(count: 2) == [1, 2])
+    #expect(throws: DecodeError("need 4 bytes for raw field, 3 remain", offset: 2)) { try reader.rawArray(count: 4) }
+    #expect(try reader.rawArray(count: 3) == [3, 4, 5])
+    #expect(reader.isAtEnd)
+}

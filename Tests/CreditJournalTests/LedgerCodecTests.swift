@@ -409,3 +409,85 @@ func anUnknownSnapshotVersionIsRefused(_ version: UInt8) throws {
     lowHold.replaceSubrange(9..<17, with: withUnsafeBytes(of: (state.lastHoldNumber - 1).littleEndian, Array.init))
     #expect(throws: DecodeError.self) { try SnapshotCodec.decode(lowHold, currencies: currencies) }
 }
+
+// MARK: Fields matched without making a String
+
+/// `bytes` with the first length-prefixed field holding `field` replaced by `replacement` (its
+/// length prefix too), and the offset of that length prefix.
+private func replacingField(_ field: String, with replacement: [UInt8], in bytes: [UInt8]) -> (bytes: [UInt8], offset: Int) {
+    var old = ByteWriter()
+    old.string(field)
+    var new = ByteWriter()
+    new.bytes(replacement)
+    let pattern = old.buffer
+    guard let offset = bytes.indices.first(where: { bytes[$0...].starts(with: pattern) }) else {
+        preconditionFailure("no field \(field) in the bytes")
+    }
+    return (Array(bytes[..<offset]) + new.buffer + bytes[(offset + pattern.count)...], offset)
+}
+
+/// An entry issuing a credit of `type` and `status` with a card, as a record body.
+private func issued(_ type: CreditType, _ status: CreditStatus) -> [UInt8] {
+    body(.issued(IssuedCredit(credit: CreditID(1), type: type, currency: "AUD", amount: MinorUnits(1), expires: nil,
+                              profile: nil, card: card(3321), status: status))).bytes  // last4 4321
+}
+
+@Test func everyCreditTypeAndStatusRoundTrips() throws {
+    for type in CreditType.allCases {
+        for status in CreditStatus.allCases {
+            let bytes = issued(type, status)
+            guard case .issued(let credit) = try EntryCodec.decode(bytes[...]).events.first else {
+                Issue.record("not an issue")
+                continue
+            }
+            #expect(credit.type == type && credit.status == status && credit.card == card(3321))
+        }
+    }
+}
+
+@Test(arguments: [
+    // What replaces `gift` (limit 8 bytes) or `active` (limit 16), and the error expected.
+    (Array("store".utf8), nil),
+    (Array("gifts".utf8), "invalid credit type"),
+    (Array("Gift".utf8), "invalid credit type"),
+    (Array("gif".utf8), "invalid credit type"),
+    ([], "invalid credit type"),
+    (Array("gïft".utf8), "invalid credit type"),
+    ([0x67, 0xFF, 0x66, 0x74], "invalid UTF-8 in string of 4 bytes"),
+    (Array("giftgift!".utf8), "string length 9 exceeds limit 8"),
+] as [([UInt8], String?)])
+func aCreditTypeIsMatchedExactlyAndBadOnesAreRefusedAtTheField(_ replacement: [UInt8], _ message: String?) throws {
+    let (bytes, offset) = replacingField("gift", with: replacement, in: issued(.gift, .active))
+    if let message {
+        #expect(throws: DecodeError(message, offset: offset)) { try EntryCodec.decode(bytes[...]) }
+    } else {
+        guard case .issued(let credit) = try EntryCodec.decode(bytes[...]).events.first else { throw DecodeError("not an issue", offset: 0) }
+        #expect(credit.type == CreditType(rawValue: String(decoding: replacement, as: UTF8.self)))
+    }
+}
+
+@Test(arguments: [
+    (Array("frozen".utf8), nil),
+    (Array("activ".utf8), "invalid credit status"),
+    (Array("actives".utf8), "invalid credit status"),
+    (Array("ACTIVE".utf8), "invalid credit status"),
+    (Array("activé".utf8), "invalid credit status"),
+    ([0x61, 0x63, 0x74, 0xC3, 0x28, 0x65], "invalid UTF-8 in string of 6 bytes"),
+    (Array(repeating: UInt8(ascii: "a"), count: 17), "string length 17 exceeds limit 16"),
+] as [([UInt8], String?)])
+func aCreditStatusIsMatchedExactlyAndBadOnesAreRefusedAtTheField(_ replacement: [UInt8], _ message: String?) throws {
+    let (bytes, offset) = replacingField("active", with: replacement, in: issued(.gift, .active))
+    if let message {
+        #expect(throws: DecodeError(message, offset: offset)) { try EntryCodec.decode(bytes[...]) }
+    } else {
+        guard case .issued(let credit) = try EntryCodec.decode(bytes[...]).events.first else { throw DecodeError("not an issue", offset: 0) }
+        #expect(credit.status == .frozen)
+    }
+}
+
+@Test(arguments: ["12a4", "123", "12345", "١٢٣٤", "    "])
+func cardKeysWithABadLast4AreRefusedAtTheField(_ last4: String) {
+    let (bytes, offset) = replacingField("4321", with: Array(last4.utf8), in: issued(.gift, .active))
+    let expected = last4.utf8.count > 4 ? "string length \(last4.utf8.count) exceeds limit 4" : "invalid card keys"
+    #expect(throws: DecodeError(expected, offset: offset)) { try EntryCodec.decode(bytes[...]) }
+}

@@ -157,3 +157,47 @@ func invalidUTF8InAKeyOrValueIsRefused(_ invalid: [UInt8]) throws {
     let decoded = try SnapshotCodec.decode(SnapshotCodec.encode(good), currencies: CurrencyTable([]))
     #expect(decoded == good && decoded.refs[0].record.reply == replies[3])
 }
+
+@Test func aValueWithOneNonASCIIByteAnywhereIsCheckedByTheFieldByFieldReader() throws {
+    // The quick scan tests ASCII eight bytes at a time: an odd byte in any word or tail position
+    // must send the reply to the field-by-field reader, which keeps valid UTF-8 and refuses the rest.
+    let ascii = Array("0123456789abcdefghij".utf8)
+    for position in ascii.indices {
+        var accented = ascii
+        accented.replaceSubrange(position...position, with: [0xC3, 0xA9])  // é
+        let good = oneField(key: [0x6B], value: accented)
+        let decoded = try EntryCodec.decode(EntryCodec.encode(try entry(with: good))[...])
+        #expect(decoded.idempotency?.storedReply.bytes == good)
+        #expect(decoded.idempotency?.reply == Reply(fields: [Field("k", String(decoding: accented, as: UTF8.self))]))
+
+        var invalid = ascii
+        invalid[position] = 0xFF
+        for (bad, offset) in [(oneField(key: [0x6B], value: invalid), replyOffset + 8 + 5),
+                              (oneField(key: invalid, value: [0x76]), replyOffset + 8)] {
+            #expect(throws: DecodeError("invalid UTF-8 in string of \(invalid.count) bytes", offset: offset)) {
+                try EntryCodec.decode(EntryCodec.encode(try entry(with: bad))[...])
+            }
+        }
+    }
+}
+
+@Test func aReplyWithACountOrLengthOf128OrMoreKeepsItsBytes() throws {
+    // Counts and lengths of 128 and up have bytes that are not ASCII: the quick scan's test of
+    // the whole reply fails on them and it must test the strings one by one instead.
+    let samples = [
+        Reply(fields: [Field("k", String(repeating: "v", count: 200))]),
+        Reply(fields: [Field(String(repeating: "k", count: StoredReply.keyBytesMax), String(repeating: "v", count: StoredReply.valueBytesMax))]),
+        Reply(items: Array(repeating: [Field("k", "v")], count: 200), fields: Array(repeating: Field("a", "b"), count: 130)),
+        Reply(items: [[Field("k", String(repeating: "v", count: 128) + "é")]], fields: []),
+    ]
+    for reply in samples {
+        let stored = try entry(with: referenceEncoding(reply))
+        let decoded = try EntryCodec.decode(EntryCodec.encode(stored)[...])
+        #expect(decoded.idempotency?.storedReply.bytes == referenceEncoding(reply))
+        #expect(decoded.idempotency?.reply == reply)
+    }
+    let invalid = oneField(key: [0x6B], value: Array(repeating: 0x76, count: 150) + [0xFF])
+    #expect(throws: DecodeError("invalid UTF-8 in string of 151 bytes", offset: replyOffset + 8 + 5)) {
+        try EntryCodec.decode(EntryCodec.encode(try entry(with: invalid))[...])
+    }
+}
