@@ -16,10 +16,11 @@ public struct CardNumber: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `text`; nil unless it is 12–19 ASCII digits with a valid Luhn check digit.
     public init?(_ text: String) {
-        let values = text.utf8.map { $0 &- UInt8(ascii: "0") }
-        guard (Self.digitCountMin...Self.digitCountMax).contains(values.count),
-              Luhn.isValid(values)  // also rejects any non-digit, which maps above 9
-        else { return nil }
+        var text = text
+        let valid = text.withUTF8 { bytes in
+            (Self.digitCountMin...Self.digitCountMax).contains(bytes.count) && Luhn.isValid(ascii: bytes)
+        }
+        guard valid else { return nil }
         self.digits = text
     }
 

@@ -14,6 +14,14 @@ public enum Luhn {
         return weightedSum(digits.reversed(), doubleFirst: false) % 10 == 0
     }
 
+    /// Whether `ascii` is all decimal digit characters (`0`...`9`, check digit last) passing the
+    /// Luhn check; false if empty. Reads the text's bytes where they are: a card request parses
+    /// its number on every call, and mapping the text to a digit array first cost more than the check.
+    public static func isValid(ascii: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !ascii.isEmpty, ascii.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return false }
+        return weightedSum(ascii.reversed().lazy.map { $0 - UInt8(ascii: "0") }, doubleFirst: false) % 10 == 0
+    }
+
     /// Sum of digits taken right to left, doubling every other one (casting out nines).
     private static func weightedSum(_ rightToLeft: some Sequence<UInt8>, doubleFirst: Bool) -> Int {
         var sum = 0

@@ -15,10 +15,12 @@ public struct PIN: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses `text`; nil unless it is 4–8 ASCII digits.
     public init?(_ text: String) {
-        let utf8 = text.utf8
-        guard (Self.digitCountMin...Self.digitCountMax).contains(utf8.count),
-              utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
-        else { return nil }
+        var text = text
+        let valid = text.withUTF8 { bytes in
+            (Self.digitCountMin...Self.digitCountMax).contains(bytes.count)
+                && bytes.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        }
+        guard valid else { return nil }
         self.digits = text
     }
 

@@ -15,6 +15,16 @@ func luhnRejectsCorruptedNumbers(_ number: String) {
     #expect(!Luhn.isValid(digits(number)))
 }
 
+@Test(arguments: ["4539148803436467", "4111111111111111", "378282246310005", "79927398713", "0",
+                   "4539148803436468", "79927398710", "", "4539 1488", "45391488034364a7", "4539148803436467\u{0}",
+                   "٤٥٣٩", "0000000000000000000"])
+func luhnOnASCIITextAgreesWithLuhnOnDigits(_ text: String) {
+    let isDigits = !text.isEmpty && text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    let expected = isDigits && Luhn.isValid(digits(text))
+    var text = text
+    #expect(text.withUTF8 { Luhn.isValid(ascii: $0) } == expected)
+}
+
 @Test func luhnCheckDigitCompletesPayload() {
     #expect(Luhn.checkDigit(for: digits("7992739871")) == 3)
     #expect(Luhn.checkDigit(for: digits("453914880343646")) == 7)
