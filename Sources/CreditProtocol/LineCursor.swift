@@ -35,9 +35,16 @@ struct LineCursor {
         return start..<index
     }
 
-    /// The bytes in `range` as a String (they are ASCII, so this is a plain copy).
+    /// The bytes in `range` as a String. ASCII (all a request may hold once checked printable)
+    /// is copied in place, so a short value becomes a small String with no allocation and no
+    /// second validation; anything else is decoded, with replacement characters.
     func string(_ range: Range<Int>) -> String {
-        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        let text = UnsafeBufferPointer(rebasing: bytes[range])
+        guard text.allSatisfy({ $0 < 0x80 }) else { return String(decoding: text, as: UTF8.self) }
+        return String(unsafeUninitializedCapacity: text.count) { storage in
+            _ = storage.initialize(from: text)
+            return text.count
+        }
     }
 
     /// The bytes in `range` for an error message: cut to `snippetBytesMax` with `...`, quoted.
