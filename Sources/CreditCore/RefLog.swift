@@ -21,16 +21,18 @@ public struct StoredRef: Equatable, Sendable {
 /// Why bytes: every successful mutating request is remembered for days, and only a retry or a
 /// REVERSE ever reads one back. As `StoredRef` values a ref cost about 330 bytes (a 104-byte
 /// element, a heap string for a ref over 15 bytes, the reply's own heap array); packed one after
-/// another with small length prefixes and the reply packed (`PackedReply`), a gift card ISSUE's
-/// ref takes about 130. Reads decode a `StoredRef` on demand.
+/// another with small length prefixes, the client id as a number (a ledger hears from a handful
+/// of client keys) and the reply packed (`PackedReply`), a gift card ISSUE's ref takes about 120.
+/// Reads decode a `StoredRef` on demand.
 ///
 /// Record layout (memory only: the journal and snapshots write `IdempotencyRecord`s as before):
 ///
 ///     at           i64 little-endian, milliseconds
 ///     action tag   u8, the journal's `RecordedAction` tag; bit 0x80 set once reversed (`.none`)
-///     client count u8, then ref count u8 (both at most 64 bytes), then the packed reply's byte
-///                  count as a varint
-///     client, ref  their UTF-8 bytes
+///     ref count    u8 (a ref is at most 64 bytes)
+///     client       varint, the client id's number in this log's table of client ids
+///     reply count  varint, the packed reply's byte count
+///     ref          its UTF-8 bytes
 ///     fingerprint  32 bytes, its four words little-endian
 ///     action       the tag's operands as the journal writes them (0, 8, 16 or 17 bytes)
 ///     reply        packed (`PackedReply`)
@@ -50,8 +52,8 @@ public struct RefLog: Sendable {
     public static var chunkBytes: Int { 1 << 20 }
     /// Capacity of a new chunk's first allocation: a small ledger (tests, replicas) stays small.
     static var firstChunkCapacity: Int { 256 }
-    /// Bytes before the client's: at, action tag, client count, ref count.
-    private static let fixedHeaderBytes = 11
+    /// Bytes of the fixed part of a record's header: at, action tag, ref count.
+    private static let fixedHeaderBytes = 10
     /// Offset of the action tag in a record.
     private static let tagOffset = 8
     /// Set in the action tag once the request was reversed: the action reads as `.none`.
@@ -67,6 +69,13 @@ public struct RefLog: Sendable {
     private var lastPosition = 0
     /// Number of records kept.
     public private(set) var count = 0
+    /// The UTF-8 bytes of every client id a record was appended for, each once, one after
+    /// another; records name a client by its number. Never pruned: client ids are key ids, few.
+    private var clientBytes: [UInt8] = []
+    /// Where each numbered client id's bytes are in `clientBytes`.
+    private var clientRanges: [Range<Int>] = []
+    /// The number of each client id in `clientRanges`.
+    private var clientNumbers: [ClientID: Int] = [:]
 
     /// An empty log.
     public init() {}
@@ -90,27 +99,36 @@ public struct RefLog: Sendable {
     @discardableResult
     public mutating func append(_ stored: StoredRef) -> Int {
         let record = stored.record
-        var client = record.client.text
+        let client = clientNumber(record.client)
         var ref = record.ref.text
-        return client.withUTF8 { client in
-            ref.withUTF8 { ref in
-                record.storedReply.bytes.withUnsafeBytes { reply in
-                    append(at: stored.at, client: UnsafeRawBufferPointer(client), ref: UnsafeRawBufferPointer(ref),
-                           fingerprint: record.fingerprint, action: record.action, journalReply: reply)
-                }
+        return ref.withUTF8 { ref in
+            record.storedReply.bytes.withUnsafeBytes { reply in
+                append(at: stored.at, client: client, ref: UnsafeRawBufferPointer(ref),
+                       fingerprint: record.fingerprint, action: record.action, journalReply: reply)
             }
         }
     }
 
+    /// The number of a client id, numbering it if it is new.
+    private mutating func clientNumber(_ client: ClientID) -> Int {
+        if let number = clientNumbers[client] { return number }
+        var text = client.text
+        text.withUTF8 { clientBytes.append(contentsOf: $0) }
+        clientRanges.append((clientBytes.count - client.text.utf8.count)..<clientBytes.count)
+        clientNumbers[client] = clientRanges.count - 1
+        return clientRanges.count - 1
+    }
+
     /// Appends a record's fields, packing the reply (in the journal layout).
-    private mutating func append(at: Instant, client: UnsafeRawBufferPointer, ref: UnsafeRawBufferPointer,
+    private mutating func append(at: Instant, client: Int, ref: UnsafeRawBufferPointer,
                                  fingerprint: Digest32, action: RecordedAction,
                                  journalReply: UnsafeRawBufferPointer) -> Int {
-        precondition(client.count <= Int(UInt8.max) && ref.count <= Int(UInt8.max), "client ids and refs fit a count byte")
+        precondition(ref.count <= Int(UInt8.max), "refs fit a count byte")
         let replyBytes = PackedReply.packedByteCount(ofJournalLayout: journalReply)
-        var replyCountBytes = ByteSink(counting: ())
-        replyCountBytes.varint(replyBytes)
-        let byteCount = RefLog.fixedHeaderBytes + replyCountBytes.offset + client.count + ref.count + Digest32.byteCount
+        var varintBytes = ByteSink(counting: ())
+        varintBytes.varint(client)
+        varintBytes.varint(replyBytes)
+        let byteCount = RefLog.fixedHeaderBytes + varintBytes.offset + ref.count + Digest32.byteCount
             + RefLog.operandBytes(ofTag: action.tag) + replyBytes
         let position = reserve(byteCount)
         let offset = RefLog.offset(of: position)
@@ -119,10 +137,9 @@ public struct RefLog: Sendable {
             var sink = ByteSink(writingInto: UnsafeMutableRawBufferPointer(rebasing: record[..<(byteCount - replyBytes)]))
             sink.u64(UInt64(bitPattern: at.millis))
             sink.byte(action.tag)
-            sink.byte(UInt8(client.count))
             sink.byte(UInt8(ref.count))
+            sink.varint(client)
             sink.varint(replyBytes)
-            sink.bytes(client)
             sink.bytes(ref)
             sink.u64(fingerprint.w0)
             sink.u64(fingerprint.w1)
@@ -206,7 +223,9 @@ public struct RefLog: Sendable {
     /// Calls `body` with a view of the record at `position`, valid only during the call.
     private func withRecord<Result>(at position: Int, _ body: (RecordView) -> Result) -> Result {
         let (chunk, offset) = locate(position)
-        return chunks[chunk].withUnsafeBytes { body(RecordView(chunk: $0, offset: offset)) }
+        return clientBytes.withUnsafeBytes { clients in
+            chunks[chunk].withUnsafeBytes { body(RecordView(chunk: $0, offset: offset, clients: clients, clientRanges)) }
+        }
     }
 
     /// The index in `chunks` and the byte offset of a kept record's position.
@@ -253,15 +272,15 @@ public struct RefLog: Sendable {
         /// Offset in the chunk just past the record.
         let end: Int
 
-        /// Reads the record at `offset` of `chunk`.
-        init(chunk: UnsafeRawBufferPointer, offset: Int) {
+        /// Reads the record at `offset` of `chunk`, its client id from `clients` (a log's
+        /// `clientBytes`) at the range its number picks from `clientRanges`.
+        init(chunk: UnsafeRawBufferPointer, offset: Int, clients: UnsafeRawBufferPointer, _ clientRanges: [Range<Int>]) {
             var reader = ByteSource(UnsafeRawBufferPointer(rebasing: chunk[offset...]))
             at = Instant(millis: Int64(bitPattern: reader.u64()))
             tag = reader.byte()
-            let clientCount = Int(reader.byte())
             let refCount = Int(reader.byte())
+            client = UnsafeRawBufferPointer(rebasing: clients[clientRanges[reader.varint()]])
             let replyCount = reader.varint()
-            client = reader.take(clientCount)
             ref = reader.take(refCount)
             fingerprintBytes = reader.take(Digest32.byteCount)
             operands = reader.take(RefLog.operandBytes(ofTag: tag))

@@ -1,4 +1,4 @@
-// Proves the packed log of remembered refs gives back every ref exactly as appended (every kind of action, replies with unknown keys, long and non-ASCII values, a reply larger than a chunk) across chunk boundaries; keeps positions when the front is dropped and drops whole chunks; turns a reversed action to none in place; stays independent of its copies; compares by content whatever the positions; and that a ledger finds, retries and forgets refs held this way.
+// Proves the packed log of remembered refs gives back every ref exactly as appended (every kind of action, replies with unknown keys, long and non-ASCII values, a reply larger than a chunk) across chunk boundaries; keeps positions when the front is dropped and drops whole chunks; turns a reversed action to none in place; stays independent of its copies; compares by content whatever the positions and the numbers its client ids got; and that a ledger finds, retries and forgets refs held this way.
 
 import Testing
 @testable import CreditCore
@@ -165,4 +165,31 @@ private func storedRef(_ n: Int, at: Instant = t0) -> StoredRef {
     #expect(ledger.refPosition(client: client, ref: Ref("gone-\(total / 2 + 1)")!) != nil)
     let last = storedRef(total - 1).record
     #expect(ledger.refPosition(client: last.client, ref: last.ref).map { ledger.state.refs[$0].record } == last)
+}
+
+@Test func clientIDsAreNumberedPerLogAndLogsNumberingThemApartStillCompareEqual() {
+    /// Ref `n` of one of 300 clients (more than a one-byte number holds).
+    func stored(_ n: Int) -> StoredRef {
+        let base = storedRef(n).record
+        return StoredRef(at: t0, record: IdempotencyRecord(client: ClientID("till-\(n % 300)"), ref: base.ref,
+                                                           fingerprint: base.fingerprint, storedReply: base.storedReply,
+                                                           action: base.action))
+    }
+    var forward = RefLog()
+    var positions: [Int] = []
+    for n in 0..<600 { positions.append(forward.append(stored(n))) }
+    for (n, position) in positions.enumerated() {
+        #expect(forward[position] == stored(n))
+        #expect(forward.withKey(at: position) { client, _ in Array(client) } == Array("till-\(n % 300)".utf8))
+    }
+    // A log that saw the clients in another order numbers them apart, and still equals it.
+    var other = RefLog()
+    for n in (0..<300).reversed() { other.append(stored(n)) }
+    for n in 300..<600 { other.append(stored(n)) }
+    for _ in 0..<300 { other.removeFirst() }
+    for _ in 0..<300 { forward.removeFirst() }
+    #expect(forward == other && Array(forward) == Array(other))
+    var longer = other
+    longer.append(stored(0))
+    #expect(forward != longer && other.count == 300)
 }
