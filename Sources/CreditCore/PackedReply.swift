@@ -34,18 +34,15 @@ enum PackedReply {
     /// Bytes of a u32 count or length in the journal layout.
     private static let countByteCount = MemoryLayout<UInt32>.size
 
-    /// The packed size of a reply in the journal layout.
-    static func packedByteCount(ofJournalLayout journal: UnsafeRawBufferPointer) -> Int {
-        var sink = ByteSink(counting: ())
-        pack(journal, into: &sink)
-        return sink.offset
-    }
-
-    /// Packs a reply in the journal layout into `output`, which must be exactly its packed size.
-    static func pack(_ journal: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+    /// Packs a reply in the journal layout into the start of `output`, which must have room for
+    /// `journal.count` bytes (packing never makes a valid reply longer: every count and length
+    /// there is below 2²⁸, so its varint takes at most the u32's 4 bytes, and a key's one byte
+    /// replaces a 4-byte length). Returns the packed byte count.
+    static func pack(_ journal: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(output.count >= journal.count, "room to pack a reply in one pass")
         var sink = ByteSink(writingInto: output)
         pack(journal, into: &sink)
-        precondition(sink.offset == output.count, "a packed reply fills exactly the bytes counted for it")
+        return sink.offset
     }
 
     /// The reply in the journal layout (as `StoredReply` keeps it) of packed bytes.
@@ -227,9 +224,20 @@ struct ByteSink {
     mutating func bytes(_ value: UnsafeRawBufferPointer) {
         if let output, value.count > 0 {
             precondition(output.count - offset >= value.count, "a sink's bytes fit the bytes counted")
-            UnsafeMutableRawBufferPointer(rebasing: output[offset..<offset + value.count]).copyMemory(from: value)
+            if value.count <= 16 {
+                // Most are short keys, values and refs: a loop beats a call to memcpy.
+                for index in 0..<value.count { output[offset + index] = value[index] }
+            } else {
+                UnsafeMutableRawBufferPointer(rebasing: output[offset..<offset + value.count]).copyMemory(from: value)
+            }
         }
         offset += value.count
+    }
+
+    /// Leaves `count` bytes as they are, to be written later.
+    mutating func skip(_ count: Int) {
+        precondition(output.map { $0.count - offset >= count } ?? true, "a sink's bytes fit the bytes counted")
+        offset += count
     }
 
     /// Writes a little-endian u32.
@@ -251,6 +259,23 @@ struct ByteSink {
             output.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
         }
         offset += size
+    }
+
+    /// Bytes of `value`'s shortest LEB128 varint.
+    static func varintWidth(_ value: Int) -> Int {
+        var sink = ByteSink(counting: ())
+        sink.varint(value)
+        return sink.offset
+    }
+
+    /// Writes a LEB128 varint in exactly `width` bytes (padded with continuation bytes holding
+    /// zero bits when its shortest form is shorter); `value` must fit.
+    mutating func varint(_ value: Int, width: Int) {
+        precondition(width >= 1 && width <= 5 && value >= 0 && value >> (7 * width) == 0, "a varint fits its width")
+        for index in 0..<width {
+            let group = UInt8((value >> (7 * index)) & 0x7F)
+            byte(index == width - 1 ? group : group | 0x80)
+        }
     }
 
     /// Writes a LEB128 varint in its shortest form.

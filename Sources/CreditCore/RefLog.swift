@@ -31,7 +31,8 @@ public struct StoredRef: Equatable, Sendable {
 ///     action tag   u8, the journal's `RecordedAction` tag; bit 0x80 set once reversed (`.none`)
 ///     ref count    u8 (a ref is at most 64 bytes)
 ///     client       varint, the client id's number in this log's table of client ids
-///     reply count  varint, the packed reply's byte count
+///     reply count  varint, the packed reply's byte count (as wide as the journal layout's byte
+///                  count would need: the reply is packed straight after it, in one pass)
 ///     ref          its UTF-8 bytes
 ///     fingerprint  32 bytes, its four words little-endian
 ///     action       the tag's operands as the journal writes them (0, 8, 16 or 17 bytes)
@@ -76,6 +77,9 @@ public struct RefLog: Sendable {
     private var clientRanges: [Range<Int>] = []
     /// The number of each client id in `clientRanges`.
     private var clientNumbers: [ClientID: Int] = [:]
+    /// The client id appended for last and its number: refs come in runs from one client, and
+    /// comparing two short strings is cheaper than hashing one.
+    private var lastClient: (id: ClientID, number: Int)?
 
     /// An empty log.
     public init() {}
@@ -111,63 +115,72 @@ public struct RefLog: Sendable {
 
     /// The number of a client id, numbering it if it is new.
     private mutating func clientNumber(_ client: ClientID) -> Int {
-        if let number = clientNumbers[client] { return number }
-        var text = client.text
-        text.withUTF8 { clientBytes.append(contentsOf: $0) }
-        clientRanges.append((clientBytes.count - client.text.utf8.count)..<clientBytes.count)
-        clientNumbers[client] = clientRanges.count - 1
-        return clientRanges.count - 1
+        if let lastClient, lastClient.id == client { return lastClient.number }
+        let number: Int
+        if let known = clientNumbers[client] {
+            number = known
+        } else {
+            var text = client.text
+            text.withUTF8 { clientBytes.append(contentsOf: $0) }
+            clientRanges.append((clientBytes.count - client.text.utf8.count)..<clientBytes.count)
+            number = clientRanges.count - 1
+            clientNumbers[client] = number
+        }
+        lastClient = (client, number)
+        return number
     }
 
-    /// Appends a record's fields, packing the reply (in the journal layout).
+    /// Appends a record's fields, packing the reply (in the journal layout). The record is built
+    /// in one pass in a buffer on the stack sized for the reply unpacked (packing never makes a
+    /// reply longer), then copied to the chunk: replay appends a million of these at startup.
     private mutating func append(at: Instant, client: Int, ref: UnsafeRawBufferPointer,
                                  fingerprint: Digest32, action: RecordedAction,
                                  journalReply: UnsafeRawBufferPointer) -> Int {
         precondition(ref.count <= Int(UInt8.max), "refs fit a count byte")
-        let replyBytes = PackedReply.packedByteCount(ofJournalLayout: journalReply)
-        var varintBytes = ByteSink(counting: ())
-        varintBytes.varint(client)
-        varintBytes.varint(replyBytes)
-        let byteCount = RefLog.fixedHeaderBytes + varintBytes.offset + ref.count + Digest32.byteCount
-            + RefLog.operandBytes(ofTag: action.tag) + replyBytes
-        let position = reserve(byteCount)
-        let offset = RefLog.offset(of: position)
-        chunks[chunks.count - 1].withUnsafeMutableBytes { chunk in
-            let record = UnsafeMutableRawBufferPointer(rebasing: chunk[offset..<offset + byteCount])
-            var sink = ByteSink(writingInto: UnsafeMutableRawBufferPointer(rebasing: record[..<(byteCount - replyBytes)]))
+        let replyCountWidth = ByteSink.varintWidth(journalReply.count)
+        let byteCountMax = RefLog.fixedHeaderBytes + ByteSink.varintWidth(client) + replyCountWidth + ref.count
+            + Digest32.byteCount + RefLog.operandBytes(ofTag: action.tag) + journalReply.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: byteCountMax) { buffer in
+            let record = UnsafeMutableRawBufferPointer(buffer)
+            var sink = ByteSink(writingInto: record)
             sink.u64(UInt64(bitPattern: at.millis))
             sink.byte(action.tag)
             sink.byte(UInt8(ref.count))
             sink.varint(client)
-            sink.varint(replyBytes)
+            let replyCountOffset = sink.offset
+            sink.skip(replyCountWidth)  // filled in once the reply is packed
             sink.bytes(ref)
             sink.u64(fingerprint.w0)
             sink.u64(fingerprint.w1)
             sink.u64(fingerprint.w2)
             sink.u64(fingerprint.w3)
             action.writeOperands(to: &sink)
-            precondition(sink.offset == byteCount - replyBytes, "a record's fields fill the bytes counted for them")
-            PackedReply.pack(journalReply, into: UnsafeMutableRawBufferPointer(rebasing: record[(byteCount - replyBytes)...]))
+            let replyOffset = sink.offset
+            let replyBytes = PackedReply.pack(journalReply, into: UnsafeMutableRawBufferPointer(rebasing: record[replyOffset...]))
+            var replyCount = ByteSink(writingInto: UnsafeMutableRawBufferPointer(
+                rebasing: record[replyCountOffset..<(replyCountOffset + replyCountWidth)]))
+            replyCount.varint(replyBytes, width: replyCountWidth)
+            let position = appendRecord(UnsafeBufferPointer(rebasing: buffer[..<(replyOffset + replyBytes)]))
+            lastPosition = position
+            count += 1
+            return position
         }
-        lastPosition = position
-        count += 1
-        return position
     }
 
-    /// Makes room for a record of `byteCount` bytes at the end of the last chunk (or of a new
-    /// one), zero-filled, and returns its position.
-    private mutating func reserve(_ byteCount: Int) -> Int {
-        if chunks.isEmpty || chunks[chunks.count - 1].count + byteCount > RefLog.chunkBytes { chunks.append([]) }
+    /// Copies a record to the end of the last chunk (or of a new one if it does not fit) and
+    /// returns its position.
+    private mutating func appendRecord(_ record: UnsafeBufferPointer<UInt8>) -> Int {
+        if chunks.isEmpty || chunks[chunks.count - 1].count + record.count > RefLog.chunkBytes { chunks.append([]) }
         let last = chunks.count - 1
         let offset = chunks[last].count
-        let needed = offset + byteCount
+        let needed = offset + record.count
         if needed > chunks[last].capacity {
             // Grow by doubling, then straight to a whole chunk: a full chunk never carries the
             // spare capacity array growth would leave.
             let doubled = Swift.max(RefLog.firstChunkCapacity, 2 * chunks[last].capacity, needed)
             chunks[last].reserveCapacity(doubled > RefLog.chunkBytes / 8 ? Swift.max(RefLog.chunkBytes, needed) : doubled)
         }
-        chunks[last].append(contentsOf: repeatElement(0, count: byteCount))
+        chunks[last].append(contentsOf: record)
         return RefLog.position(serial: firstSerial + last, offset: offset)
     }
 

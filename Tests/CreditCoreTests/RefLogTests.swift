@@ -37,14 +37,26 @@ private func storedRef(_ n: Int, at: Instant = t0) -> StoredRef {
     for reply in replies {
         let journal = StoredReply(reply).bytes
         let packed = journal.withUnsafeBytes { journal in
-            [UInt8](unsafeUninitializedCapacity: PackedReply.packedByteCount(ofJournalLayout: journal)) { buffer, count in
-                PackedReply.pack(journal, into: UnsafeMutableRawBufferPointer(buffer))
-                count = buffer.count
+            [UInt8](unsafeUninitializedCapacity: journal.count) { buffer, count in
+                count = PackedReply.pack(journal, into: UnsafeMutableRawBufferPointer(buffer))
             }
         }
         #expect(packed.withUnsafeBytes { PackedReply.journalLayout(ofPacked: $0) } == journal)
         #expect(packed.count <= journal.count)
     }
+    // A record's reply count is a varint padded to the width the unpacked count needs.
+    for (value, width) in [(0, 1), (5, 2), (127, 3), (128, 2), (300, 5), (1 << 27, 4)] {
+        var bytes = [UInt8](repeating: 0xFF, count: width)
+        bytes.withUnsafeMutableBytes { buffer in
+            var sink = ByteSink(writingInto: buffer)
+            sink.varint(value, width: width)
+        }
+        #expect(bytes.withUnsafeBytes { buffer in
+            var reader = ByteSource(buffer)
+            return reader.varint() == value && reader.isAtEnd
+        })
+    }
+    #expect(ByteSink.varintWidth(127) == 1 && ByteSink.varintWidth(128) == 2 && ByteSink.varintWidth(1 << 28) == 5)
 }
 
 @Test func refLogGivesBackEveryRefAcrossChunksAndKeepsPositionsWhenTheFrontIsDropped() {
