@@ -11,7 +11,7 @@ extension Ledger {
             let reply = Reply(fields: [Field("original", original.text), Field("effect", "none"), Field("tombstone", "yes")])
             return .success(Decision(events: [.tombstone(client, original)], reply: reply))
         }
-        let action = state.refs[index].record.action
+        let action = state.refs.action(at: index)
         let refusal = CreditError(.notReversible, "ref \(original) cannot be reversed")
         let events: [Event]
         let effect: String

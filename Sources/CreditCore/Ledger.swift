@@ -1,27 +1,13 @@
 // The ledger: the single owner of credits, holds and refs, changed only by applying entries.
 
-/// A remembered ref: the record and when it was made (for pruning after the ref window).
-public struct StoredRef: Equatable, Sendable {
-    /// When the request was applied.
-    public let at: Instant
-    /// What a retry gets.
-    public let record: IdempotencyRecord
-
-    /// Makes a stored ref.
-    public init(at: Instant, record: IdempotencyRecord) {
-        self.at = at
-        self.record = record
-    }
-}
-
 /// Everything the ledger knows, in the form a snapshot stores. Indexes are derived from it.
 public struct LedgerState: Equatable, Sendable {
     /// Credits by id (chunked, so a snapshot's copy never makes the engine copy them all).
     public var credits = NumberedTable<CreditID, Credit>()
     /// Holds by id, pending and resolved.
     public var holds = NumberedTable<HoldID, Hold>()
-    /// Remembered refs, oldest first; positions are stable while a ref is kept.
-    public var refs = ChunkedLog<StoredRef>()
+    /// Remembered refs, oldest first, packed as bytes; positions are stable while a ref is kept.
+    public var refs = RefLog()
     /// The highest credit number issued.
     public var lastCreditNumber: UInt64 = 0
     /// The highest hold number issued.
@@ -69,10 +55,7 @@ public struct Ledger: Sendable {
             deadlines.insert(hold.deadline, hold.id)
             pendingHoldCount += 1
         }
-        for position in state.refs.positions {
-            let record = state.refs[position].record
-            indexRef(record, at: position)
-        }
+        for position in state.refs.positions { indexRef(at: position) }
     }
 
     /// Replaces the FX rates (SIGHUP reload). Pending holds keep the rates they recorded.
@@ -102,33 +85,43 @@ public struct Ledger: Sendable {
 
     /// The position in `state.refs` of the ref `ref` remembered for `client`.
     func refPosition(client: ClientID, ref: Ref) -> Int? {
-        refPosition(client: client, ref: ref, hash: Ledger.refHash(client, ref))
+        var clientText = client.text
+        var refText = ref.text
+        return clientText.withUTF8 { client in
+            refText.withUTF8 { ref in
+                let (client, ref) = (UnsafeRawBufferPointer(client), UnsafeRawBufferPointer(ref))
+                return refPosition(client: client, ref: ref, hash: Ledger.refHash(client, ref))
+            }
+        }
     }
 
-    /// `refPosition(client:ref:)` with the hash already computed.
-    private func refPosition(client: ClientID, ref: Ref, hash: UInt64) -> Int? {
+    /// `refPosition(client:ref:)` with the UTF-8 bytes and the hash at hand. A hash hit is
+    /// confirmed against the remembered record's client and ref bytes.
+    private func refPosition(client: UnsafeRawBufferPointer, ref: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
         refIndex.first(hash: hash) { position in
-            let record = state.refs[Int(position)].record
-            return record.client == client && record.ref == ref
+            state.refs.withKey(at: Int(position)) { $0.elementsEqual(client) && $1.elementsEqual(ref) }
         }.map { Int($0) }
     }
 
-    /// Points the ref index's entry for the record's client and ref at `position` (replacing
-    /// an entry for the same client and ref, as assigning to a dictionary key would).
-    private mutating func indexRef(_ record: IdempotencyRecord, at position: Int) {
-        let hash = Ledger.refHash(record.client, record.ref)
-        if let old = refPosition(client: record.client, ref: record.ref, hash: hash) {
-            refIndex.remove(hash: hash, value: UInt64(old))
+    /// Points the ref index's entry for the client and ref of the record at `position` there
+    /// (replacing an entry for the same client and ref, as assigning to a dictionary key would).
+    private mutating func indexRef(at position: Int) {
+        let (hash, old) = state.refs.withKey(at: position) { client, ref in
+            let hash = Ledger.refHash(client, ref)
+            return (hash, refPosition(client: client, ref: ref, hash: hash))
         }
+        if let old { refIndex.remove(hash: hash, value: UInt64(old)) }
         refIndex.insert(hash: hash, value: UInt64(position))
     }
 
-    /// The ref index's hash of a client and ref (seeded per process, like every `Hasher`; the
-    /// index is rebuilt at each start).
-    static func refHash(_ client: ClientID, _ ref: Ref) -> UInt64 {
+    /// The ref index's hash of a client's and a ref's UTF-8 bytes (seeded per process, like every
+    /// `Hasher`; the index is rebuilt at each start). The client's length goes first, so moving
+    /// bytes between client and ref changes the hash.
+    static func refHash(_ client: UnsafeRawBufferPointer, _ ref: UnsafeRawBufferPointer) -> UInt64 {
         var hasher = Hasher()
-        hasher.combine(client)
-        hasher.combine(ref)
+        hasher.combine(client.count)
+        hasher.combine(bytes: client)
+        hasher.combine(bytes: ref)
         return UInt64(bitPattern: Int64(hasher.finalize()))
     }
 
@@ -205,16 +198,12 @@ public struct Ledger: Sendable {
             }
         case .markReversed(let client, let ref):
             guard let index = refPosition(client: client, ref: ref) else { preconditionFailure("reversing an unknown ref") }
-            let old = state.refs[index]
-            state.refs[index] = StoredRef(at: old.at, record: IdempotencyRecord(
-                client: old.record.client, ref: old.record.ref, fingerprint: old.record.fingerprint,
-                storedReply: old.record.storedReply, action: .none))
+            state.refs.markReversed(at: index)
         }
     }
 
     private mutating func remember(_ record: IdempotencyRecord, at: Instant) {
-        indexRef(record, at: state.refs.endPosition)
-        state.refs.append(StoredRef(at: at, record: record))
+        indexRef(at: state.refs.append(StoredRef(at: at, record: record)))
     }
 
     private mutating func applyIssued(_ issued: IssuedCredit, _ context: ApplyContext) {
@@ -466,10 +455,10 @@ public struct Ledger: Sendable {
         let cutoff = Instant(millis: now.millis - policy.refWindow.value * 1000)
         // Refs are appended in time order, so the old ones are a prefix. Dropping them keeps the
         // others' positions, so `refIndex` needs no rebuild.
-        while let position = state.refs.positions.first, state.refs[position].at <= cutoff {
-            let old = state.refs[position].record
-            refIndex.remove(hash: Ledger.refHash(old.client, old.ref), value: UInt64(position))
-            state.refs.removeFirst(1)
+        while let position = state.refs.firstPosition, state.refs.at(position) <= cutoff {
+            let hash = state.refs.withKey(at: position) { Ledger.refHash($0, $1) }
+            refIndex.remove(hash: hash, value: UInt64(position))
+            state.refs.removeFirst()
         }
     }
 }

@@ -1,8 +1,9 @@
 // StoredReply: a remembered reply kept as one compact byte buffer, in the journal's reply layout.
 
 /// The reply a retry of a remembered request gets, kept as bytes instead of `Field`s and
-/// `String`s. Every remembered ref holds one, but only a retry reads it back: as fields, a
-/// million refs cost hundreds of bytes each, and decoding them was a quarter of journal replay.
+/// `String`s. Every remembered request's record carries one (`RefLog` keeps it packed further,
+/// see `PackedReply`), but only a retry reads it back: as fields, a million refs cost hundreds of
+/// bytes each, and decoding them was a quarter of journal replay.
 ///
 /// Layout, all integers u32 little-endian; exactly the journal's reply encoding, so the journal
 /// and snapshots write and read these bytes as they are:

@@ -1,4 +1,4 @@
-// Proves the chunked tables behind the ledger state act like a dictionary and an array: lookups, in-place changes, removal, counts, equality, copies that stay independent, and stable positions when old refs are dropped.
+// Proves the chunked tables behind the ledger state act like a dictionary: lookups, in-place changes, removal, counts, equality and copies that stay independent (the refs' log has its own tests in RefLogTests).
 
 import Testing
 @testable import CreditCore
@@ -32,35 +32,6 @@ import Testing
     #expect(snapshot[1] == [1] && snapshot[3] == nil && snapshot.count == 2)
     #expect(map[1] == [1, 10] && map.count == 3)
     #expect(snapshot != map)
-}
-
-@Test func chunkedLogKeepsPositionsWhenTheFrontIsDropped() {
-    var log = ChunkedLog<Int>()
-    let total = ChunkedLog<Int>.chunkCount * 3 + 17
-    for value in 0..<total { log.append(value) }
-    #expect(log.count == total && log.first == 0 && log.last == total - 1)
-    log.removeFirst(ChunkedLog<Int>.chunkCount + 5)
-    #expect(log.positions == (ChunkedLog<Int>.chunkCount + 5)..<total)
-    #expect(log[ChunkedLog<Int>.chunkCount + 5] == ChunkedLog<Int>.chunkCount + 5)
-    #expect(log[total - 1] == total - 1)
-    log[total - 1] = -1
-    #expect(log.last == -1)
-    #expect(Array(log) == Array((ChunkedLog<Int>.chunkCount + 5)..<(total - 1)) + [-1])
-    log.removeFirst(log.count)
-    #expect(log.isEmpty && log.first == nil)
-    log.append(42)
-    #expect(log[total] == 42 && Array(log) == [42])
-}
-
-@Test func chunkedLogsWithTheSameElementsAreEqualWhateverTheirPositions() {
-    var dropped = ChunkedLog<Int>()
-    for value in 0..<10 { dropped.append(value) }
-    dropped.removeFirst(7)
-    let fresh: ChunkedLog<Int> = [7, 8, 9]
-    #expect(dropped == fresh)
-    var copy = fresh
-    copy.append(10)
-    #expect(fresh.count == 3 && copy != fresh)
 }
 
 @Test func aChunkedMapSplitsPastItsThresholdAndStaysEqualToAnUnsplitOne() {

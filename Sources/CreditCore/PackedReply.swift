@@ -1,0 +1,291 @@
+// PackedReply: a stored reply re-encoded with varint counts and well-known keys as one byte, for
+// the remembered refs kept in memory.
+
+/// Converts replies between `StoredReply`'s layout (the journal's: every count and length a u32)
+/// and the packed layout `RefLog` keeps in memory. A million remembered ISSUE replies spent about
+/// half their bytes on u32 counts that are almost all below 128, and on the same half dozen keys;
+/// packed, an ISSUE's reply takes about 40 bytes instead of 114. Only memory uses this layout: the
+/// journal and snapshots still read and write `StoredReply`'s, so a key added to `keys` later
+/// changes no file.
+///
+/// Packed layout, the same structure as `StoredReply`'s:
+///
+///     reply     = varint item count, that many field lists, one field list (the OK line)
+///     fieldList = varint field count, that many (key, value) pairs
+///     key       = one byte: 0x80 | index into `keys`, or the key's UTF-8 byte count (at most
+///                 `StoredReply.keyBytesMax`, so below 0x80) followed by its bytes
+///     value     = varint UTF-8 byte count, the UTF-8 bytes
+///     varint    = LEB128: 7 bits a byte, low bits first, high bit set on all but the last byte,
+///                 always the shortest form (so equal replies pack to equal bytes)
+///
+/// Both directions trust their input: bytes come from a `StoredReply` (checked when made or read)
+/// or from this packer, so anything out of place is a broken invariant and traps.
+enum PackedReply {
+    /// Keys written as one byte: every key a stored reply of this version of the ledger uses,
+    /// commonest first. At most 128. Order matters only within one process's memory.
+    static let keys: [[UInt8]] = [
+        "currency", "credit", "balance", "type", "amount", "profile", "hold", "tax_class", "rate", "expires", "count",
+        "card", "status", "sale_currency", "requested", "released", "to", "remaining", "refunded", "original",
+        "held", "from", "effect", "covers", "claim", "captured", "campaign", "available", "written_off", "tombstone",
+        "sale_amount", "revert_at", "replaced", "ref", "reason", "new_credit", "locked", "loaded", "instead_of",
+        "funded_return", "funded_marketing", "credits", "bonus", "batch",
+    ].map { Array($0.utf8) }
+
+    /// Bytes of a u32 count or length in the journal layout.
+    private static let countByteCount = MemoryLayout<UInt32>.size
+
+    /// Packs a reply in the journal layout into the start of `output`, which must have room for
+    /// `journal.count` bytes (packing never makes a valid reply longer: every count and length
+    /// there is below 2²⁸, so its varint takes at most the u32's 4 bytes, and a key's one byte
+    /// replaces a 4-byte length). Returns the packed byte count.
+    static func pack(_ journal: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(output.count >= journal.count, "room to pack a reply in one pass")
+        var sink = ByteSink(writingInto: output)
+        pack(journal, into: &sink)
+        return sink.offset
+    }
+
+    /// The reply in the journal layout (as `StoredReply` keeps it) of packed bytes.
+    static func journalLayout(ofPacked packed: UnsafeRawBufferPointer) -> [UInt8] {
+        var counter = ByteSink(counting: ())
+        unpack(packed, into: &counter)
+        return [UInt8](unsafeUninitializedCapacity: counter.offset) { buffer, initializedCount in
+            var sink = ByteSink(writingInto: UnsafeMutableRawBufferPointer(buffer))
+            unpack(packed, into: &sink)
+            initializedCount = sink.offset
+        }
+    }
+
+    /// Walks a journal-layout reply, writing its packed form to `sink`.
+    private static func pack(_ journal: UnsafeRawBufferPointer, into sink: inout ByteSink) {
+        var reader = ByteSource(journal)
+        let itemCount = reader.u32()
+        sink.varint(itemCount)
+        for _ in 0...itemCount {  // the item lines, then the OK line
+            let fieldCount = reader.u32()
+            sink.varint(fieldCount)
+            for _ in 0..<fieldCount {
+                let key = reader.take(reader.u32())
+                if let index = keyIndex(key) {
+                    sink.byte(0x80 | UInt8(index))
+                } else {
+                    precondition(key.count < 0x80, "a stored reply's keys fit one length byte")
+                    sink.byte(UInt8(key.count))
+                    sink.bytes(key)
+                }
+                let value = reader.take(reader.u32())
+                sink.varint(value.count)
+                sink.bytes(value)
+            }
+        }
+        precondition(reader.isAtEnd, "a stored reply has no bytes after its final field list")
+    }
+
+    /// Walks a packed reply, writing its journal layout to `sink`.
+    private static func unpack(_ packed: UnsafeRawBufferPointer, into sink: inout ByteSink) {
+        var reader = ByteSource(packed)
+        let itemCount = reader.varint()
+        sink.u32(itemCount)
+        for _ in 0...itemCount {
+            let fieldCount = reader.varint()
+            sink.u32(fieldCount)
+            for _ in 0..<fieldCount {
+                let keyByte = reader.byte()
+                if keyByte & 0x80 != 0 {
+                    let key = keys[Int(keyByte & 0x7F)]
+                    sink.u32(key.count)
+                    key.withUnsafeBytes { sink.bytes($0) }
+                } else {
+                    sink.u32(Int(keyByte))
+                    sink.bytes(reader.take(Int(keyByte)))
+                }
+                let value = reader.take(reader.varint())
+                sink.u32(value.count)
+                sink.bytes(value)
+            }
+        }
+        precondition(reader.isAtEnd, "a packed reply has no bytes after its final field list")
+    }
+
+    /// Longest key in `keys`: a longer key is never one of them.
+    static let keyBytesMax = 16
+
+    /// Each key of `keys` as three words: its byte count, then its bytes zero-padded to 16 and
+    /// loaded as two words. A flat array scanned with integer compares: every remembered ref's
+    /// reply goes through `keyIndex` during journal replay, a million times at startup.
+    private static let keyWords: [UInt64] = keys.flatMap { key -> [UInt64] in
+        precondition(key.count <= keyBytesMax, "well-known reply keys are at most 16 bytes")
+        let (w0, w1) = key.withUnsafeBytes { words(of: $0) }
+        return [UInt64(key.count), w0, w1]
+    }
+
+    /// A key of at most 16 bytes, zero-padded and loaded as two words.
+    private static func words(of key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        var padded: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &padded) { $0.copyMemory(from: key) }
+        return padded
+    }
+
+    /// The index in `keys` of a key, if it is one of them.
+    private static func keyIndex(_ key: UnsafeRawBufferPointer) -> Int? {
+        guard key.count <= keyBytesMax else { return nil }
+        let (w0, w1) = words(of: key)
+        let count = UInt64(key.count)
+        return keyWords.withUnsafeBufferPointer { table in
+            var index = 0
+            while index < table.count {
+                if table[index] == count && table[index + 1] == w0 && table[index + 2] == w1 { return index / 3 }
+                index += 3
+            }
+            return nil
+        }
+    }
+}
+
+/// Reads bytes known to be well formed (see `PackedReply`); anything short traps.
+struct ByteSource {
+    /// The bytes read.
+    private let bytes: UnsafeRawBufferPointer
+    /// Index of the next byte.
+    private(set) var offset = 0
+
+    /// A reader at the start of `bytes`.
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    /// True when every byte has been read.
+    var isAtEnd: Bool { offset == bytes.count }
+
+    /// The next `count` bytes.
+    mutating func take(_ count: Int) -> UnsafeRawBufferPointer {
+        precondition(count >= 0 && bytes.count - offset >= count, "well-formed bytes are not cut short")
+        defer { offset += count }
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
+    }
+
+    /// The next byte.
+    mutating func byte() -> UInt8 {
+        take(1)[0]
+    }
+
+    /// The next little-endian u32, as an `Int`.
+    mutating func u32() -> Int {
+        Int(UInt32(littleEndian: take(MemoryLayout<UInt32>.size).loadUnaligned(as: UInt32.self)))
+    }
+
+    /// The next little-endian u64.
+    mutating func u64() -> UInt64 {
+        UInt64(littleEndian: take(MemoryLayout<UInt64>.size).loadUnaligned(as: UInt64.self))
+    }
+
+    /// The next LEB128 varint (at most 5 bytes: every count and length fits a u32).
+    mutating func varint() -> Int {
+        var value = 0
+        var shift = 0
+        while true {
+            let byte = byte()
+            value |= Int(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+            precondition(shift < 35, "a varint holds at most 32 bits")
+        }
+    }
+}
+
+/// Writes bytes into a buffer sized beforehand, or only counts them (to size that buffer), so
+/// one walk both measures and writes and the two cannot disagree.
+struct ByteSink {
+    /// Where bytes go; nil when only counting.
+    private let output: UnsafeMutableRawBufferPointer?
+    /// Bytes written (or counted) so far.
+    private(set) var offset = 0
+
+    /// A sink that counts and writes nothing.
+    init(counting: Void) {
+        output = nil
+    }
+
+    /// A sink that writes into `output` from its start.
+    init(writingInto output: UnsafeMutableRawBufferPointer) {
+        self.output = output
+    }
+
+    /// Writes one byte.
+    mutating func byte(_ value: UInt8) {
+        if let output {
+            precondition(offset < output.count, "a sink's bytes fit the bytes counted")
+            output[offset] = value
+        }
+        offset += 1
+    }
+
+    /// Writes bytes as they are.
+    mutating func bytes(_ value: UnsafeRawBufferPointer) {
+        if let output, value.count > 0 {
+            precondition(output.count - offset >= value.count, "a sink's bytes fit the bytes counted")
+            if value.count <= 16 {
+                // Most are short keys, values and refs: a loop beats a call to memcpy.
+                for index in 0..<value.count { output[offset + index] = value[index] }
+            } else {
+                UnsafeMutableRawBufferPointer(rebasing: output[offset..<offset + value.count]).copyMemory(from: value)
+            }
+        }
+        offset += value.count
+    }
+
+    /// Leaves `count` bytes as they are, to be written later.
+    mutating func skip(_ count: Int) {
+        precondition(output.map { $0.count - offset >= count } ?? true, "a sink's bytes fit the bytes counted")
+        offset += count
+    }
+
+    /// Writes a little-endian u32.
+    mutating func u32(_ value: Int) {
+        precondition(value >= 0 && value <= Int(UInt32.max), "counts and lengths fit a u32")
+        integer(UInt32(value))
+    }
+
+    /// Writes a little-endian u64.
+    mutating func u64(_ value: UInt64) {
+        integer(value)
+    }
+
+    /// Writes a fixed-width integer, little-endian.
+    private mutating func integer<T: FixedWidthInteger>(_ value: T) {
+        let size = MemoryLayout<T>.size
+        if let output {
+            precondition(output.count - offset >= size, "a sink's bytes fit the bytes counted")
+            output.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        }
+        offset += size
+    }
+
+    /// Bytes of `value`'s shortest LEB128 varint.
+    static func varintWidth(_ value: Int) -> Int {
+        var sink = ByteSink(counting: ())
+        sink.varint(value)
+        return sink.offset
+    }
+
+    /// Writes a LEB128 varint in exactly `width` bytes (padded with continuation bytes holding
+    /// zero bits when its shortest form is shorter); `value` must fit.
+    mutating func varint(_ value: Int, width: Int) {
+        precondition(width >= 1 && width <= 5 && value >= 0 && value >> (7 * width) == 0, "a varint fits its width")
+        for index in 0..<width {
+            let group = UInt8((value >> (7 * index)) & 0x7F)
+            byte(index == width - 1 ? group : group | 0x80)
+        }
+    }
+
+    /// Writes a LEB128 varint in its shortest form.
+    mutating func varint(_ value: Int) {
+        precondition(value >= 0 && value <= Int(UInt32.max), "varints hold counts and lengths that fit a u32")
+        var rest = value
+        while rest >= 0x80 {
+            byte(UInt8(rest & 0x7F) | 0x80)
+            rest >>= 7
+        }
+        byte(UInt8(rest))
+    }
+}
