@@ -182,30 +182,32 @@ public struct SaleAmount: Equatable, Sendable {
 
 /// A credit: a stored value of one type in one currency.
 public struct Credit: Equatable, Sendable {
+    // Stored properties are laid out in declaration order: the two one-byte enums fit in the
+    // 11-byte currency's padding, so a credit takes 176 bytes (`aCreditStaysSmall` holds it there).
     /// Its id.
     public let id: CreditID
+    /// The currency of its balance.
+    public let currency: Currency
     /// Gift, store or promo.
     public let type: CreditType
     /// Its status.
     public internal(set) var status: CreditStatus
-    /// The currency of its balance.
-    public let currency: Currency
     /// Value on the credit, including what pending holds reserve.
     public internal(set) var balance: MinorUnits
     /// Sum of the legs of pending holds on it.
     public internal(set) var held: MinorUnits
+    /// Store credit: the part of the balance funded by marketing (`bonus=`), spent first.
+    public internal(set) var marketing: MinorUnits
     /// The last day it can be used, if it expires.
     public let expires: CivilDate?
     /// The customer profile it belongs to (for an unclaimed gift card: its purchaser).
     public internal(set) var profile: ProfileID?
     /// For gift cards: the keyed digests of number and PIN (nil for a card-less gift credit).
     public internal(set) var card: CardKeys?
-    /// Store credit: the part of the balance funded by marketing (`bonus=`), spent first.
-    public internal(set) var marketing: MinorUnits
     /// Its pending holds, in the order they were placed.
     public internal(set) var pendingHolds: [HoldID]
-    /// Everything that happened to it, oldest first.
-    public internal(set) var history: [Activity]
+    /// Everything that happened to it, oldest first, packed (see `ActivityLog`).
+    public internal(set) var activityLog: ActivityLog
     /// The fields below, which most credits never set; nil while all are unset.
     private var rare: CreditRareBox?
 
@@ -243,6 +245,9 @@ public struct Credit: Equatable, Sendable {
         rare = fields == CreditRareFields() ? nil : CreditRareBox(fields)
     }
 
+    /// Everything that happened to it, oldest first (decoded from `activityLog` on each read).
+    public var history: [Activity] { activityLog.activities }
+
     /// Balance not reserved by pending holds: never negative.
     public var available: MinorUnits { balance - held }
 
@@ -253,6 +258,19 @@ public struct Credit: Equatable, Sendable {
                 claim: Digest32? = nil, revertAt: Instant? = nil, batch: String? = nil,
                 pinFailures: Int = 0, lockedUntil: Instant? = nil,
                 pendingHolds: [HoldID], history: [Activity]) {
+        self.init(id: id, type: type, currency: currency, balance: balance, held: held, status: status,
+                  expires: expires, profile: profile, card: card, marketing: marketing, campaign: campaign,
+                  purchaser: purchaser, claim: claim, revertAt: revertAt, batch: batch, pinFailures: pinFailures,
+                  lockedUntil: lockedUntil, pendingHolds: pendingHolds, activityLog: ActivityLog(history))
+    }
+
+    /// Makes a credit with its history already packed.
+    public init(id: CreditID, type: CreditType, currency: Currency, balance: MinorUnits, held: MinorUnits,
+                status: CreditStatus, expires: CivilDate?, profile: ProfileID?, card: CardKeys?,
+                marketing: MinorUnits = .zero, campaign: String? = nil, purchaser: ProfileID? = nil,
+                claim: Digest32? = nil, revertAt: Instant? = nil, batch: String? = nil,
+                pinFailures: Int = 0, lockedUntil: Instant? = nil,
+                pendingHolds: [HoldID], activityLog: ActivityLog) {
         self.id = id
         self.type = type
         self.currency = currency
@@ -264,7 +282,7 @@ public struct Credit: Equatable, Sendable {
         self.card = card
         self.marketing = marketing
         self.pendingHolds = pendingHolds
-        self.history = history
+        self.activityLog = activityLog
         let rare = CreditRareFields(campaign: campaign, purchaser: purchaser, claim: claim, revertAt: revertAt,
                                     batch: batch, pinFailures: pinFailures, lockedUntil: lockedUntil)
         self.rare = rare == CreditRareFields() ? nil : CreditRareBox(rare)

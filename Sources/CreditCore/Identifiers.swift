@@ -92,6 +92,11 @@ public struct Ref: Hashable, Sendable, CustomStringConvertible {
         self.text = text
     }
 
+    /// Wraps text that was a valid ref when it was packed (`ActivityLog` reading its own bytes).
+    init(trusted text: String) {
+        self.text = text
+    }
+
     public var description: String { text }
 }
 

@@ -48,8 +48,8 @@ extension Ledger {
         var totals: [String: [ActivityKind: MinorUnits]] = [:]
         for credit in state.credits.values {
             let key = "\(credit.type.rawValue) \(credit.currency.code)"
-            for activity in credit.history where activity.at >= from && activity.at < to {
-                guard kinds.contains(where: { $0.0 == activity.kind }) else { continue }
+            credit.activityLog.forEach { activity in
+                guard activity.at >= from && activity.at < to, kinds.contains(where: { $0.0 == activity.kind }) else { return }
                 totals[key, default: [:]][activity.kind, default: .zero] += activity.amount
             }
         }

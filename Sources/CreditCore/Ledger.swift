@@ -215,17 +215,18 @@ public struct Ledger: Sendable {
         let stock = issued.status == .inactive
         precondition(stock ? total == .zero : issued.amount.value > 0, "stock cards start empty, others do not")
         precondition(issued.bonus >= .zero && total <= currency.balanceMax, "issue amount in range")
-        var history = [Activity(seq: 1, at: context.at, kind: stock ? .stock : .issue, amount: issued.amount,
-                                balanceAfter: issued.amount, hold: nil, ref: context.ref)]
+        var history = ActivityLog()
+        history.append(kind: stock ? .stock : .issue, at: context.at, amount: issued.amount,
+                       balanceAfter: issued.amount, hold: nil, ref: context.ref, sale: nil, reason: nil)
         if issued.bonus > .zero {
-            history.append(Activity(seq: 2, at: context.at, kind: .bonus, amount: issued.bonus,
-                                    balanceAfter: total, hold: nil, ref: context.ref))
+            history.append(kind: .bonus, at: context.at, amount: issued.bonus, balanceAfter: total, hold: nil,
+                           ref: context.ref, sale: nil, reason: nil)
         }
         let credit = Credit(
             id: issued.credit, type: issued.type, currency: currency, balance: total, held: .zero,
             status: issued.status, expires: issued.expires, profile: issued.profile, card: issued.card,
             marketing: issued.bonus, campaign: issued.campaign, purchaser: issued.purchaser, claim: issued.claim,
-            revertAt: issued.revertAt, batch: issued.batch, pendingHolds: [], history: history)
+            revertAt: issued.revertAt, batch: issued.batch, pendingHolds: [], activityLog: history)
         state.credits[issued.credit] = credit
         state.lastCreditNumber = max(state.lastCreditNumber, issued.credit.number)
         if let card = issued.card { precondition(creditID(forCard: card.cardDigest) == nil, "card digest issued twice") }
@@ -473,7 +474,7 @@ extension Credit {
     /// Appends an activity with the next sequence number and the current balance.
     mutating func record(_ kind: ActivityKind, _ amount: MinorUnits, _ context: ApplyContext, hold: HoldID? = nil,
                          sale: SaleAmount? = nil, reason: String? = nil) {
-        history.append(Activity(seq: UInt32(history.count + 1), at: context.at, kind: kind, amount: amount,
-                                balanceAfter: balance, hold: hold, ref: context.ref, sale: sale, reason: reason))
+        activityLog.append(kind: kind, at: context.at, amount: amount, balanceAfter: balance, hold: hold,
+                           ref: context.ref, sale: sale, reason: reason)
     }
 }

@@ -120,8 +120,8 @@ extension ByteWriter {
         optional(credit.lockedUntil) { $0.i64($1.millis) }
         u32(UInt32(credit.pendingHolds.count))
         for hold in credit.pendingHolds { u64(hold.number) }
-        u32(UInt32(credit.history.count))
-        for activity in credit.history { self.activity(activity) }
+        u32(UInt32(credit.activityLog.count))
+        credit.activityLog.forEach { self.activity($0) }
     }
 
     mutating func activity(_ activity: Activity) {
@@ -191,13 +191,22 @@ extension ByteReader {
         for _ in 0..<(try count(max: SnapshotCodec.collectionMax, what: "pending holds")) {
             pending.append(HoldID(try self.id("hold")))
         }
-        var history: [Activity] = []
-        for _ in 0..<(try count(max: SnapshotCodec.historyMax, what: "activities")) { history.append(try activity()) }
+        var history = ActivityLog()
+        for index in 0..<(try count(max: SnapshotCodec.historyMax, what: "activities")) {
+            let start = offset
+            let activity = try activity()
+            guard activity.seq == UInt32(index + 1) else {
+                throw DecodeError("credit \(id) activity \(index + 1) is numbered \(activity.seq)", offset: start)
+            }
+            history.append(kind: activity.kind, at: activity.at, amount: activity.amount,
+                           balanceAfter: activity.balanceAfter, hold: activity.hold, ref: activity.ref,
+                           sale: activity.sale, reason: activity.reason)
+        }
         return Credit(id: id, type: type, currency: currency, balance: balance, held: held, status: status,
                       expires: expires, profile: profile, card: card, marketing: marketing, campaign: campaign,
                       purchaser: purchaser, claim: claim, revertAt: revertAt, batch: batch,
                       pinFailures: pinFailures, lockedUntil: lockedUntil,
-                      pendingHolds: pending, history: history)
+                      pendingHolds: pending, activityLog: history)
     }
 
     mutating func activity() throws(DecodeError) -> Activity {

@@ -491,3 +491,30 @@ func cardKeysWithABadLast4AreRefusedAtTheField(_ last4: String) {
     let expected = last4.utf8.count > 4 ? "string length \(last4.utf8.count) exceeds limit 4" : "invalid card keys"
     #expect(throws: DecodeError(expected, offset: offset)) { try EntryCodec.decode(bytes[...]) }
 }
+
+@Test func aSnapshotWhoseActivitiesAreNotNumberedInOrderIsRefused() throws {
+    // Histories are packed with their numbers implied by position, so a snapshot must number a
+    // credit's activities 1, 2, 3, … as the ledger always has.
+    let at = Instant(millis: 1_795_703_400_000)
+    let history = [Activity(seq: 1, at: at, kind: .issue, amount: MinorUnits(500), balanceAfter: MinorUnits(500),
+                            hold: nil, ref: nil),
+                   Activity(seq: 2, at: at, kind: .freeze, amount: .zero, balanceAfter: MinorUnits(500),
+                            hold: nil, ref: nil, reason: "lost")]
+    var state = LedgerState()
+    state.credits[CreditID(1)] = Credit(id: CreditID(1), type: .store, currency: currencies["AUD"]!,
+                                        balance: MinorUnits(500), held: .zero, status: .frozen, expires: nil,
+                                        profile: nil, card: nil, pendingHolds: [], history: history)
+    state.lastCreditNumber = 1
+    let bytes = SnapshotCodec.encode(state)
+    #expect(try SnapshotCodec.decode(bytes, currencies: currencies) == state)
+    var second = ByteWriter()
+    second.u32(2)
+    second.i64(at.millis)
+    second.string("freeze")
+    let offset = try #require(bytes.indices.first { bytes[$0...].starts(with: second.buffer) })
+    var skipped = bytes
+    skipped.replaceSubrange(offset..<offset + 4, with: [3, 0, 0, 0])
+    #expect(throws: DecodeError("credit cr_1 activity 2 is numbered 3", offset: offset)) {
+        try SnapshotCodec.decode(skipped, currencies: currencies)
+    }
+}

@@ -1,0 +1,168 @@
+// ByteSource and ByteSink: reading and writing the packed in-memory layouts (refs, replies,
+// histories) with LEB128 varints, over bytes already checked.
+
+/// Reads bytes known to be well formed (see `PackedReply`); anything short traps.
+struct ByteSource {
+    /// The bytes read.
+    private let bytes: UnsafeRawBufferPointer
+    /// Index of the next byte.
+    private(set) var offset = 0
+
+    /// A reader at the start of `bytes`.
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    /// True when every byte has been read.
+    var isAtEnd: Bool { offset == bytes.count }
+
+    /// The next `count` bytes.
+    mutating func take(_ count: Int) -> UnsafeRawBufferPointer {
+        precondition(count >= 0 && bytes.count - offset >= count, "well-formed bytes are not cut short")
+        defer { offset += count }
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
+    }
+
+    /// The next byte.
+    mutating func byte() -> UInt8 {
+        take(1)[0]
+    }
+
+    /// The next little-endian u32, as an `Int`.
+    mutating func u32() -> Int {
+        Int(UInt32(littleEndian: take(MemoryLayout<UInt32>.size).loadUnaligned(as: UInt32.self)))
+    }
+
+    /// The next little-endian u64.
+    mutating func u64() -> UInt64 {
+        UInt64(littleEndian: take(MemoryLayout<UInt64>.size).loadUnaligned(as: UInt64.self))
+    }
+
+    /// The next LEB128 varint (at most 5 bytes: every count and length fits a u32).
+    mutating func varint() -> Int {
+        var value = 0
+        var shift = 0
+        while true {
+            let byte = byte()
+            value |= Int(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+            precondition(shift < 35, "a varint holds at most 32 bits")
+        }
+    }
+    /// The next LEB128 varint of up to 64 bits (as `ActivityLog` writes them).
+    mutating func varint64() -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = byte()
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+            precondition(shift < 70, "a varint holds at most 64 bits")
+        }
+    }
+
+    /// The next zigzag varint: 0, −1, 1, −2, … as 0, 1, 2, 3, … (as `ActivityLog` writes them).
+    mutating func signedVarint() -> Int64 {
+        let zigzag = varint64()
+        return Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
+    }
+}
+
+/// Writes bytes into a buffer sized beforehand, or only counts them (to size that buffer), so
+/// one walk both measures and writes and the two cannot disagree.
+struct ByteSink {
+    /// Where bytes go; nil when only counting.
+    private let output: UnsafeMutableRawBufferPointer?
+    /// Bytes written (or counted) so far.
+    private(set) var offset = 0
+
+    /// A sink that counts and writes nothing.
+    init(counting: Void) {
+        output = nil
+    }
+
+    /// A sink that writes into `output` from its start.
+    init(writingInto output: UnsafeMutableRawBufferPointer) {
+        self.output = output
+    }
+
+    /// Writes one byte.
+    mutating func byte(_ value: UInt8) {
+        if let output {
+            precondition(offset < output.count, "a sink's bytes fit the bytes counted")
+            output[offset] = value
+        }
+        offset += 1
+    }
+
+    /// Writes bytes as they are.
+    mutating func bytes(_ value: UnsafeRawBufferPointer) {
+        if let output, value.count > 0 {
+            precondition(output.count - offset >= value.count, "a sink's bytes fit the bytes counted")
+            if value.count <= 16 {
+                // Most are short keys, values and refs: a loop beats a call to memcpy.
+                for index in 0..<value.count { output[offset + index] = value[index] }
+            } else {
+                UnsafeMutableRawBufferPointer(rebasing: output[offset..<offset + value.count]).copyMemory(from: value)
+            }
+        }
+        offset += value.count
+    }
+
+    /// Leaves `count` bytes as they are, to be written later.
+    mutating func skip(_ count: Int) {
+        precondition(output.map { $0.count - offset >= count } ?? true, "a sink's bytes fit the bytes counted")
+        offset += count
+    }
+
+    /// Writes a little-endian u32.
+    mutating func u32(_ value: Int) {
+        precondition(value >= 0 && value <= Int(UInt32.max), "counts and lengths fit a u32")
+        integer(UInt32(value))
+    }
+
+    /// Writes a little-endian u64.
+    mutating func u64(_ value: UInt64) {
+        integer(value)
+    }
+
+    /// Writes a fixed-width integer, little-endian.
+    private mutating func integer<T: FixedWidthInteger>(_ value: T) {
+        let size = MemoryLayout<T>.size
+        if let output {
+            precondition(output.count - offset >= size, "a sink's bytes fit the bytes counted")
+            output.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        }
+        offset += size
+    }
+
+    /// Bytes of `value`'s shortest LEB128 varint.
+    static func varintWidth(_ value: Int) -> Int {
+        var sink = ByteSink(counting: ())
+        sink.varint(value)
+        return sink.offset
+    }
+
+    /// Writes a LEB128 varint in exactly `width` bytes (padded with continuation bytes holding
+    /// zero bits when its shortest form is shorter); `value` must fit.
+    mutating func varint(_ value: Int, width: Int) {
+        precondition(width >= 1 && width <= 5 && value >= 0 && value >> (7 * width) == 0, "a varint fits its width")
+        for index in 0..<width {
+            let group = UInt8((value >> (7 * index)) & 0x7F)
+            byte(index == width - 1 ? group : group | 0x80)
+        }
+    }
+
+    /// Writes a LEB128 varint in its shortest form.
+    mutating func varint(_ value: Int) {
+        precondition(value >= 0 && value <= Int(UInt32.max), "varints hold counts and lengths that fit a u32")
+        var rest = value
+        while rest >= 0x80 {
+            byte(UInt8(rest & 0x7F) | 0x80)
+            rest >>= 7
+        }
+        byte(UInt8(rest))
+    }
+}
