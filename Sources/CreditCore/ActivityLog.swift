@@ -31,6 +31,9 @@
 public struct ActivityLog: Equatable, Sendable {
     /// Bytes of the count at the start.
     private static let countBytes = MemoryLayout<UInt32>.size
+    /// Up to this size a history grows to exactly what it needs (a copy per append, of a few
+    /// short activities); past it, by doubling. 256 bytes is six to eight activities.
+    private static let exactGrowthBytesMax = 256
     private static let holdFlag: UInt8 = 0x20
     private static let refFlag: UInt8 = 0x40
     private static let noteFlag: UInt8 = 0x80
@@ -116,9 +119,12 @@ public struct ActivityLog: Equatable, Sendable {
                         bytes = Array(UnsafeRawBufferPointer(rebasing: scratch[..<(countBytes + written)]))
                         return
                     }
-                    // Later ones grow it by doubling, so a long history is not copied every time.
+                    // Later ones grow it to the size needed while it is short (most histories
+                    // stay a few activities long, and doubling left a third of them empty), then
+                    // by doubling, so a long history is not copied on every append.
                     if bytes.capacity < bytes.count + written {
-                        bytes.reserveCapacity(max(bytes.count + written, bytes.count * 2))
+                        let needed = bytes.count + written
+                        bytes.reserveCapacity(needed <= ActivityLog.exactGrowthBytesMax ? needed : max(needed, bytes.count * 2))
                     }
                     bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[countBytes..<(countBytes + written)]))
                     bytes.withUnsafeMutableBytes { raw in

@@ -285,6 +285,9 @@ public struct Ledger: Sendable {
                 if amount > .zero { credit.revertAt = nil }
                 precondition(credit.held >= .zero && credit.available >= .zero, "available = balance − held ≥ 0")
                 credit.pendingHolds.removeAll { $0 == id }
+                // `removeAll(where:)` keeps the array's storage: most credits then hold no hold
+                // for a long time, so drop it (48 bytes a credit).
+                if credit.pendingHolds.isEmpty { credit.pendingHolds = [] }
                 switch outcome {
                 case .captured where amount == .zero:
                     credit.record(.void, leg.amount, context, hold: id)  // the capture did not reach this leg

@@ -2,7 +2,8 @@
 // and without hold, ref, sale and reason; negative amounts, instants before the first, extreme
 // values; long refs and non-ASCII reasons), numbers them from 1, compares by content, stays
 // independent of its copies, and takes far fewer bytes than the activities it replaced; and that
-// a credit, which holds its packed history and currency, stays 176 bytes.
+// a credit, which holds its packed history and currency, stays 176 bytes and keeps no storage
+// for pending holds once it has none.
 
 import Testing
 @testable import CreditCore
@@ -104,4 +105,18 @@ private func activity(_ seq: UInt32) -> Activity {
     // currency and the field order.
     #expect(MemoryLayout<Currency>.size == 11)
     #expect(MemoryLayout<Credit>.stride <= 176)
+}
+
+@Test func aCreditWithNoPendingHoldKeepsNoStorageForThem() throws {
+    // A million cards each held once would otherwise keep a 48-byte empty array apiece.
+    var h = Harness()
+    let id = try h.newCredit(.gift, "100")
+    let first = try h.newHold(id, "30")
+    let second = try h.newHold(id, "20")
+    _ = h.void(first)
+    #expect(try h.credit(id).pendingHolds == [second])
+    _ = h.capture(second)
+    let credit = try h.credit(id)
+    #expect(credit.pendingHolds.isEmpty && credit.pendingHolds.capacity == 0)
+    #expect(credit.activityLog.count == 5)
 }
