@@ -55,16 +55,18 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         }
         let length = chunks[place.chunk].count
         if place.slot >= length {
-            // Grow by doubling, then straight to a whole chunk: a full chunk never carries the
-            // spare capacity array growth would leave.
-            let needed = place.slot + 1
-            if needed > chunks[place.chunk].capacity {
-                let doubled = Swift.max(16, 2 * chunks[place.chunk].capacity, needed)
-                chunks[place.chunk].reserveCapacity(doubled > Self.chunkCount / 8 ? Self.chunkCount : doubled)
-            }
-            chunks[place.chunk].append(contentsOf: repeatElement(nil, count: needed - length))
+            makeRoom(inChunk: place.chunk, slots: place.slot + 1)
+            chunks[place.chunk].append(contentsOf: repeatElement(nil, count: place.slot + 1 - length))
         }
         return place
+    }
+
+    /// Gives chunk `chunk` capacity for `slots` slots: by doubling, then straight to a whole
+    /// chunk, so a full chunk never carries the spare capacity array growth would leave.
+    private mutating func makeRoom(inChunk chunk: Int, slots needed: Int) {
+        guard needed > chunks[chunk].capacity else { return }
+        let doubled = Swift.max(16, 2 * chunks[chunk].capacity, needed)
+        chunks[chunk].reserveCapacity(doubled > Self.chunkCount / 8 ? Self.chunkCount : doubled)
     }
 
     /// The value for `id`; assigning nil removes it. Mutation through this subscript happens in
@@ -108,6 +110,15 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
     @discardableResult
     private mutating func updateValueOrRemove(_ value: Value?, _ id: ID) -> Value? {
         if value == nil && !contains(id) { return nil }  // removing what is not there allocates nothing
+        if let value, let place = locate(id), place.chunk < chunks.count, place.slot == chunks[place.chunk].count {
+            // The next number in its chunk, as every new credit and hold is: append it, rather
+            // than append an empty slot, read it and overwrite it (that took 1,370 of an ISSUE's
+            // 4,700 instructions at journal replay; appending takes 500).
+            makeRoom(inChunk: place.chunk, slots: place.slot + 1)
+            chunks[place.chunk].append(value)
+            count += 1
+            return nil
+        }
         let place = reserve(id)
         let old = chunks[place.chunk][place.slot]
         chunks[place.chunk][place.slot] = value

@@ -91,3 +91,22 @@ import Testing
     table[CreditID(5_000)] = nil
     #expect(table.isEmpty && table.keys.isEmpty && table == NumberedTable<CreditID, Int>())
 }
+
+@Test func aNumberedTableFilledInOrderAsTheLedgerFillsItMatchesADictionaryAndItsCopies() {
+    // Ids 1, 2, 3, … are appended to their chunk; a copy taken halfway must not see later ones.
+    var table = NumberedTable<HoldID, [Int]>()
+    var reference: [HoldID: [Int]] = [:]
+    let total = NumberedTable<HoldID, [Int]>.chunkCount * 2 + 17
+    var halfway = table
+    for number in 1...total {
+        table[HoldID(UInt64(number))] = [number]
+        reference[HoldID(UInt64(number))] = [number]
+        if number == total / 2 { halfway = table }
+    }
+    table[HoldID(5)]!.append(0)
+    reference[HoldID(5)]!.append(0)
+    #expect(table.count == total && table.keys == reference.keys.sorted())
+    #expect(Array(table.values) == reference.keys.sorted().map { reference[$0]! })
+    #expect(halfway.count == total / 2 && halfway[HoldID(UInt64(total / 2 + 1))] == nil && halfway[HoldID(5)] == [5])
+    #expect(table.updateValue([-1], forKey: HoldID(UInt64(total + 1))) == nil && table.count == total + 1)
+}
