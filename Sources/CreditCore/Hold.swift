@@ -4,8 +4,6 @@
 public struct Hold: Equatable, Sendable {
     /// Its id.
     public let id: HoldID
-    /// The sale's currency code.
-    public let currency: String
     /// The amount the till asked for, in the sale currency.
     public let requested: MinorUnits
     /// When it expires if still pending: a pending hold is expired at and after this instant.
@@ -15,6 +13,12 @@ public struct Hold: Equatable, Sendable {
     public private(set) var legs: HoldLegs
     /// Its state.
     public internal(set) var state: HoldState
+    /// The sale's currency code, in four bytes. Declared after `state`, it fills what would be
+    /// padding after the legs: a hold takes 72 bytes, not 88 with the code as a `String`.
+    private let currencyCode: PackedCurrencyCode
+
+    /// The sale's currency code.
+    public var currency: String { currencyCode.code }
 
     /// What a capture took from each leg, in each credit's currency (zeros unless captured).
     public var captured: HoldCapturedAmounts { legs.captured }
@@ -30,9 +34,10 @@ public struct Hold: Equatable, Sendable {
     }
 
     /// Makes a hold from legs already stored (the ledger when placing; decoders on restore).
+    /// `currency` must be a currency code: three upper-case ASCII letters.
     public init(id: HoldID, currency: String, requested: MinorUnits, legs: HoldLegs, deadline: Instant, state: HoldState) {
         self.id = id
-        self.currency = currency
+        currencyCode = PackedCurrencyCode(currency)
         self.requested = requested
         self.deadline = deadline
         self.legs = legs

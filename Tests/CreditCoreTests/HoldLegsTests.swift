@@ -1,4 +1,4 @@
-// Proves a hold's compact leg storage gives back exactly the legs and captured amounts it was made from (one leg inline, several in one array, with and without FX rates), records captured amounts per leg without touching copies, compares by value, and keeps a hold's slot small.
+// Proves a hold's compact leg storage gives back exactly the legs and captured amounts it was made from (one leg inline, several in one array, with and without FX rates), records captured amounts per leg without touching copies, compares by value, keeps a hold's slot small, and gives back a hold's currency code as it was given.
 
 import Testing
 @testable import CreditCore
@@ -69,6 +69,15 @@ private let fine = HoldLeg(credit: CreditID(9), amount: MinorUnits(5), covers: M
 @Test func aHoldSlotStaysSmall() {
     // A one-leg hold lives entirely in its table slot: no arrays. (Two arrays and a 64-byte
     // slot took about 210 bytes a hold.)
-    #expect(MemoryLayout<Hold?>.stride <= 88, "Hold? stride \(MemoryLayout<Hold?>.stride)")
+    #expect(MemoryLayout<Hold?>.stride <= 72, "Hold? stride \(MemoryLayout<Hold?>.stride)")
     #expect(MemoryLayout<HoldLegs>.size <= 42, "HoldLegs size \(MemoryLayout<HoldLegs>.size)")
+}
+
+@Test func aHoldGivesBackItsCurrencyCode() {
+    for code in ["AUD", "JPY", "KWD", "ZZZ", "AAA"] {
+        let hold = Hold(id: HoldID(1), currency: code, requested: MinorUnits(1), legs: HoldLegs(plain),
+                        deadline: Instant(millis: 0), state: .pending)
+        #expect(hold.currency == code && hold.currency.utf8.count == 3)
+    }
+    #expect(PackedCurrencyCode("AUD") == PackedCurrencyCode("AUD") && PackedCurrencyCode("AUD") != PackedCurrencyCode("NZD"))
 }
