@@ -6,16 +6,19 @@
 ///
 /// Nearly every hold is on one credit, so one leg is kept inline; only a profile tender's
 /// several legs (at most `LedgerPolicy.legsMax`) share one array. Holds are kept forever, and
-/// the two arrays a hold used to carry (legs, captured amounts) took about 140 heap bytes each.
+/// the two arrays a one-leg hold used to carry (legs, captured amounts) took 144 heap bytes.
 /// Reading a leg builds a `HoldLeg` on the stack: the request path never allocates to read legs.
 public struct HoldLegs: RandomAccessCollection, Equatable, Sendable, CustomStringConvertible {
     /// One leg inline, or two and more in one array. Never one leg in the array, so that equal
     /// legs are always stored alike and the synthesized equality compares values.
     private enum Storage: Equatable, Sendable {
+        /// A hold on one credit: its leg, inline.
         case one(PackedLeg)
+        /// A profile tender's legs (two or more), in plan order.
         case many([PackedLeg])
     }
 
+    /// The legs with their captured amounts.
     private var storage: Storage
 
     /// One leg, with what a capture took from it (zero unless captured). Allocates nothing.
@@ -65,8 +68,10 @@ public struct HoldLegs: RandomAccessCollection, Equatable, Sendable, CustomStrin
         }
     }
 
+    /// The legs as an array would print them (test and audit messages).
     public var description: String { Array(self).description }
 
+    /// The stored leg at `index`.
     private func packed(at index: Int) -> PackedLeg {
         switch storage {
         case .one(let leg):
@@ -97,6 +102,7 @@ public struct HoldLegs: RandomAccessCollection, Equatable, Sendable, CustomStrin
 /// What a capture took from each leg of a hold, in leg order: a view of `HoldLegs`, so reading
 /// the amounts allocates nothing.
 public struct HoldCapturedAmounts: RandomAccessCollection, Equatable, Sendable, CustomStringConvertible {
+    /// The legs whose amounts these are.
     private let legs: HoldLegs
 
     /// The amounts of `legs`.
@@ -116,17 +122,22 @@ public struct HoldCapturedAmounts: RandomAccessCollection, Equatable, Sendable, 
     /// Amounts equal leg by leg (whatever the legs).
     public static func == (lhs: HoldCapturedAmounts, rhs: HoldCapturedAmounts) -> Bool { lhs.elementsEqual(rhs) }
 
+    /// The amounts as an array would print them (test and audit messages).
     public var description: String { Array(self).description }
 }
 
 /// A leg as a hold keeps it: 41 bytes. The rate is kept as its digits and scale, with 0 digits
 /// for none (a rate's digits are positive): `Rate?` takes 17 bytes, these 9.
 private struct PackedLeg: Equatable, Sendable {
+    /// The credit the funds are reserved on.
     let credit: CreditID
+    /// Reserved on the credit, in its currency.
     let amount: MinorUnits
+    /// What the leg covers of the sale, in the sale's currency.
     let covers: MinorUnits
     /// The rate's digits, or 0 without a rate.
     let rateUnits: Int64
+    /// What a capture took from the credit, in its currency (zero unless captured).
     var captured: MinorUnits
     /// The rate's scale (0...`Rate.scaleMax`), 0 without a rate.
     let rateScale: UInt8
