@@ -344,37 +344,3 @@ public struct HoldLeg: Equatable, Sendable {
         self.rate = rate
     }
 }
-
-/// A reservation of funds for one sale, on one credit or (for a profile tender) several.
-public struct Hold: Equatable, Sendable {
-    /// Its id.
-    public let id: HoldID
-    /// The sale's currency code.
-    public let currency: String
-    /// The amount the till asked for, in the sale currency.
-    public let requested: MinorUnits
-    /// Its legs, in plan order (captures take them in this order).
-    public let legs: [HoldLeg]
-    /// When it expires if still pending: a pending hold is expired at and after this instant.
-    public let deadline: Instant
-    /// Its state.
-    public internal(set) var state: HoldState
-    /// What a capture took from each leg, in each credit's currency (zeros unless captured).
-    public internal(set) var captured: [MinorUnits]
-
-    /// The amount held, in the sale currency: the sum of what the legs cover.
-    public var amount: MinorUnits { legs.reduce(.zero) { $0 + $1.covers } }
-
-    /// Makes a hold (the ledger when placing; decoders on restore).
-    public init(id: HoldID, currency: String, requested: MinorUnits, legs: [HoldLeg], deadline: Instant,
-                state: HoldState, captured: [MinorUnits]) {
-        precondition(!legs.isEmpty && captured.count == legs.count, "a hold has legs, each with a captured amount")
-        self.id = id
-        self.currency = currency
-        self.requested = requested
-        self.legs = legs
-        self.deadline = deadline
-        self.state = state
-        self.captured = captured
-    }
-}

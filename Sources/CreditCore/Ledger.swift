@@ -256,9 +256,8 @@ public struct Ledger: Sendable {
                 credit.record(.hold, leg.amount, context, hold: placed.hold)
             }
         }
-        let hold = Hold(id: placed.hold, currency: placed.currency, requested: placed.requested, legs: placed.legs,
-                        deadline: placed.deadline, state: .pending,
-                        captured: Array(repeating: .zero, count: placed.legs.count))
+        let hold = Hold(id: placed.hold, currency: placed.currency, requested: placed.requested, legs: HoldLegs(placed.legs),
+                        deadline: placed.deadline, state: .pending)
         precondition(hold.amount <= placed.requested, "a hold never covers more than requested")
         state.holds[placed.hold] = hold
         state.lastHoldNumber = max(state.lastHoldNumber, placed.hold.number)
@@ -273,11 +272,14 @@ public struct Ledger: Sendable {
         precondition(captured == nil || captured!.count == hold.legs.count, "one captured amount per leg")
         hold.state = outcome
         pendingHoldCount -= 1
-        for (index, leg) in hold.legs.enumerated() {
+        // By index: iterating a copy of the legs would share their array and make setting an
+        // amount copy it.
+        for index in 0..<hold.legs.count {
+            let leg = hold.legs[index]
             let take = captured?[index]
             let amount = take?.amount ?? .zero
             precondition(amount >= .zero && amount <= leg.amount, "captured ≤ held")
-            hold.captured[index] = amount
+            hold.setCaptured(amount, at: index)
             modifyCredit(leg.credit) { credit in
                 credit.held -= leg.amount
                 credit.balance -= amount

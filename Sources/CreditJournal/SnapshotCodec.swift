@@ -230,23 +230,31 @@ extension ByteReader {
         let id = HoldID(try id("hold"))
         let currency = try currencyCode()
         let requested = try positive("requested amount")
-        var legs: [HoldLeg] = []
-        var captured: [MinorUnits] = []
-        let legsStart = offset
-        for _ in 0..<(try count(max: LedgerPolicy.legsMax, what: "legs")) {
-            let leg = try holdLeg()
-            let take = try nonNegative("captured amount")
-            guard take <= leg.amount else { throw DecodeError("hold \(id) captured more than held", offset: legsStart) }
-            legs.append(leg)
-            captured.append(take)
-        }
-        guard !legs.isEmpty else { throw DecodeError("hold \(id) has no legs", offset: legsStart) }
+        let legs = try holdLegs(id)
         let deadline = Instant(millis: try i64())
         let start = offset
         guard let state = HoldState(rawValue: try string(maxBytes: 16)) else {
             throw DecodeError("invalid hold state", offset: start)
         }
-        return Hold(id: id, currency: currency, requested: requested, legs: legs, deadline: deadline,
-                    state: state, captured: captured)
+        return Hold(id: id, currency: currency, requested: requested, legs: legs, deadline: deadline, state: state)
+    }
+
+    /// A hold's legs, each followed by what a capture took from it. One leg (nearly every hold)
+    /// is read straight into its inline storage, without the arrays several legs are gathered in.
+    mutating func holdLegs(_ id: HoldID) throws(DecodeError) -> HoldLegs {
+        let legsStart = offset
+        let count = try count(max: LedgerPolicy.legsMax, what: "legs")
+        guard count > 0 else { throw DecodeError("hold \(id) has no legs", offset: legsStart) }
+        var legs: [HoldLeg] = []
+        var captured: [MinorUnits] = []
+        for _ in 0..<count {
+            let leg = try holdLeg()
+            let take = try nonNegative("captured amount")
+            guard take <= leg.amount else { throw DecodeError("hold \(id) captured more than held", offset: legsStart) }
+            if count == 1 { return HoldLegs(leg, captured: take) }
+            legs.append(leg)
+            captured.append(take)
+        }
+        return HoldLegs(legs, captured: captured)
     }
 }

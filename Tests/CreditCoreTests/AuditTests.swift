@@ -85,7 +85,7 @@ private func busyLedger() throws -> Harness {
     var state = h.ledger.canonicalState
     let captured = try #require(state.holds[HoldID(1)])
     state.holds[HoldID(1)] = Hold(id: captured.id, currency: captured.currency, requested: captured.requested,
-                                  legs: captured.legs, deadline: captured.deadline, state: .captured,
+                                  legs: Array(captured.legs), deadline: captured.deadline, state: .captured,
                                   captured: captured.legs.map { $0.amount + MinorUnits(1) })
     state.holds[HoldID(99)] = Hold(id: HoldID(99), currency: "AUD", requested: MinorUnits(1),
                                    legs: [HoldLeg(credit: CreditID(99), amount: MinorUnits(1), covers: MinorUnits(1), rate: nil)],

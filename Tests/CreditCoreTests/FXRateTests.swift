@@ -214,7 +214,7 @@ private func roundingHolds(_ s: Int64, _ rate: Rate, _ source: Currency, _ sale:
                                           Field("covers", "5.00")])
     let credit = try h.credit(nzd)
     #expect(credit.balance == MinorUnits(4458) && credit.held == .zero)
-    #expect(try h.holdRecord(hold).captured == [MinorUnits(542)])
+    #expect(try Array(h.holdRecord(hold).captured) == [MinorUnits(542)])
 }
 
 // MARK: NO_RATE, RATES and reloads

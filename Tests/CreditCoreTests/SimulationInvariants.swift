@@ -409,10 +409,10 @@ extension Simulation {
         let taken = hold.captured.reduce(MinorUnits.zero, +)
         try ensure((hold.state == .captured) == (taken > .zero), "\(id) \(hold.state) captured \(hold.captured)")
         if let prior = resolved[id] {
-            try ensure(prior.state == hold.state && prior.captured == hold.captured,
+            try ensure(prior.state == hold.state && prior.captured == Array(hold.captured),
                        "\(id) changed from \(prior.state) to \(hold.state) after resolving")
         } else if hold.state != .pending {
-            resolved[id] = (hold.state, hold.captured)
+            resolved[id] = (hold.state, Array(hold.captured))
         }
     }
 }
