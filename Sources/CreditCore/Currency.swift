@@ -5,32 +5,15 @@
 public struct Currency: Hashable, Sendable {
     /// No credit's balance may exceed this, so sums of balances can never overflow.
     public let balanceMax: MinorUnits
-    /// The code's number in `Currency.codes`. Every credit holds its currency: as a number and
-    /// a byte of digits a currency takes 11 bytes where a `String` code and an `Int` of digits
-    /// took 32 (24 bytes a credit with the field order `Credit` uses; 24 MB a million).
-    private let codeNumber: UInt16
+    /// The code, packed. Every credit holds its currency: as two bytes of code and one of digits
+    /// a currency takes 11 bytes where a `String` code and an `Int` of digits took 32 (24 bytes
+    /// a credit with the field order `Credit` uses; 24 MB a million).
+    private let packedCode: PackedCurrencyCode
     /// Digits after the decimal point, 0...4.
     private let digits: UInt8
 
-    /// Every possible code, `AAA` to `ZZZ`, numbered in order: reading `code` is one load of a
-    /// small (inline) string, where building it from its letters cost about 500 instructions.
-    private static let codes: [String] = {
-        var codes: [String] = []
-        codes.reserveCapacity(26 * 26 * 26)
-        var letters: [UInt8] = [0, 0, 0]
-        for first in UInt8(ascii: "A")...UInt8(ascii: "Z") {
-            for second in UInt8(ascii: "A")...UInt8(ascii: "Z") {
-                for third in UInt8(ascii: "A")...UInt8(ascii: "Z") {
-                    (letters[0], letters[1], letters[2]) = (first, second, third)
-                    codes.append(String(decoding: letters, as: UTF8.self))
-                }
-            }
-        }
-        return codes
-    }()
-
     /// Three upper-case letters, e.g. `AUD`.
-    public var code: String { Currency.codes[Int(codeNumber)] }
+    public var code: String { packedCode.code }
 
     /// Digits after the decimal point: 0 for JPY, 2 for AUD, 3 for KWD.
     public var minorDigits: Int { Int(digits) }
@@ -40,7 +23,7 @@ public struct Currency: Hashable, Sendable {
         precondition(Currency.isCode(code), "currency code must be three upper-case letters")
         precondition((0...DecimalAmount.fractionDigitsMax).contains(minorDigits), "minor digits out of range")
         precondition(balanceMax.value > 0 && balanceMax.value <= Currency.balanceCeiling.value, "balanceMax out of range")
-        self.codeNumber = code.utf8.reduce(0) { $0 * 26 + UInt16($1 - 65) }
+        self.packedCode = PackedCurrencyCode(code)
         self.digits = UInt8(minorDigits)
         self.balanceMax = balanceMax
     }

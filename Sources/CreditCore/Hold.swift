@@ -13,7 +13,7 @@ public struct Hold: Equatable, Sendable {
     public private(set) var legs: HoldLegs
     /// Its state.
     public internal(set) var state: HoldState
-    /// The sale's currency code, in four bytes. Declared after `state`, it fills what would be
+    /// The sale's currency code, in two bytes. Declared after `state`, it fills what would be
     /// padding after the legs: a hold takes 72 bytes, not 88 with the code as a `String`.
     private let currencyCode: PackedCurrencyCode
 
