@@ -203,7 +203,21 @@ public struct Ledger: Sendable {
     }
 
     private mutating func remember(_ record: IdempotencyRecord, at: Instant) {
-        indexRef(at: state.refs.append(StoredRef(at: at, record: record)))
+        // Hashed and looked up from the record's own strings, before the append: reading the key
+        // back from the log inside a closure on `state.refs` made the compiler copy the whole log
+        // value (and retain and release its arrays) for every ref replayed.
+        var client = record.client.text
+        var ref = record.ref.text
+        let (hash, old) = client.withUTF8 { client in
+            ref.withUTF8 { ref in
+                let (client, ref) = (UnsafeRawBufferPointer(client), UnsafeRawBufferPointer(ref))
+                let hash = Ledger.refHash(client, ref)
+                return (hash, refPosition(client: client, ref: ref, hash: hash))
+            }
+        }
+        let position = state.refs.append(StoredRef(at: at, record: record))
+        if let old { refIndex.remove(hash: hash, value: UInt64(old)) }
+        refIndex.insert(hash: hash, value: UInt64(position))
     }
 
     private mutating func applyIssued(_ issued: IssuedCredit, _ context: ApplyContext) {
