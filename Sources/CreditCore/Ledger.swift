@@ -241,10 +241,10 @@ public struct Ledger: Sendable {
             status: issued.status, expires: issued.expires, profile: issued.profile, card: issued.card,
             marketing: issued.bonus, campaign: issued.campaign, purchaser: issued.purchaser, claim: issued.claim,
             revertAt: issued.revertAt, batch: issued.batch, pendingHolds: [], activityLog: history)
-        state.credits[issued.credit] = credit
-        state.lastCreditNumber = max(state.lastCreditNumber, issued.credit.number)
         if let card = issued.card { precondition(creditID(forCard: card.cardDigest) == nil, "card digest issued twice") }
         index(credit)
+        state.credits[issued.credit] = consume credit  // moved, not copied and destroyed
+        state.lastCreditNumber = max(state.lastCreditNumber, issued.credit.number)
     }
 
     /// Adds a credit to the card, profile and expiry indexes.
