@@ -66,7 +66,7 @@ enum PackedReply {
             let fieldCount = reader.u32()
             sink.varint(fieldCount)
             for _ in 0..<fieldCount {
-                let key = reader.take(reader.u32())
+                let key = reader.u32Prefixed()
                 if let index = keyTable.index(of: key) {
                     sink.byte(0x80 | UInt8(index))
                 } else {
@@ -74,7 +74,7 @@ enum PackedReply {
                     sink.byte(UInt8(key.count))
                     sink.bytes(key)
                 }
-                let value = reader.take(reader.u32())
+                let value = reader.u32Prefixed()
                 sink.varint(value.count)
                 sink.bytes(value)
             }
