@@ -49,7 +49,9 @@ struct ShortStringTable: Sendable {
         mask = size - 1
     }
 
-    /// The index in the list of `bytes`, if they are one of its strings.
+    /// The index in the list of `bytes`, if they are one of its strings. Inlined where the
+    /// optimizer's size budget allows: a call cost more than the lookup.
+    @inline(__always)
     func index(of bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count <= Self.bytesMax else { return nil }
         let (w0, w1) = Self.words(of: bytes)
@@ -64,17 +66,40 @@ struct ShortStringTable: Sendable {
         }
     }
 
-    /// At most 16 bytes, zero-padded and loaded as two words.
+    /// At most 16 bytes, zero-padded and loaded as two little-endian words. Two overlapping
+    /// loads cover any count from 4 to 16 (copying into a zeroed pair of words was a call to
+    /// memset and one to memcpy, a quarter of a lookup).
+    @inline(__always)
     private static func words(of bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
-        var padded: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &padded) { $0.copyMemory(from: bytes) }
-        return padded
+        let count = bytes.count
+        precondition(count <= bytesMax, "at most 16 bytes load as two words")
+        guard let base = bytes.baseAddress else { return (0, 0) }
+        func load<T: FixedWidthInteger>(_ offset: Int, as type: T.Type) -> UInt64 {
+            UInt64(T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self)))
+        }
+        switch count {
+        case 8...:
+            // Bytes 8..<count are the top `count - 8` bytes of the word ending at `count`.
+            let high = count == 8 ? 0 : load(count - 8, as: UInt64.self) >> UInt64(8 * (16 - count))
+            return (load(0, as: UInt64.self), high)
+        case 4...:
+            // Bytes 0..<4 and count-4..<count overlap where they agree, so OR-ing them is exact.
+            return (load(0, as: UInt32.self) | load(count - 4, as: UInt32.self) << UInt64(8 * (count - 4)), 0)
+        case 1...:
+            // Bytes 0, count/2 and count-1 are every byte of 1 to 3 (some twice, in place).
+            let middle = count >> 1
+            return (UInt64(bytes[0]) | UInt64(bytes[middle]) << UInt64(8 * middle)
+                        | UInt64(bytes[count - 1]) << UInt64(8 * (count - 1)), 0)
+        default:
+            return (0, 0)
+        }
     }
 
-    /// A slot number before masking: the high bits of a multiplicative hash (the byte count
-    /// counts because zero padding makes "ab" and "ab\0" load alike).
+    /// A slot number before masking: the high bits of a multiplicative hash of the words' sum
+    /// (the byte count counts because zero padding makes "ab" and "ab\0" load alike; a collision
+    /// only costs a probe).
     private static func hash(count: Int, _ w0: UInt64, _ w1: UInt64) -> Int {
-        let mixed = (w0 ^ (w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(count)) &* 0x9E37_79B9_7F4A_7C15
+        let mixed = (w0 &+ w1 &+ UInt64(count)) &* 0x9E37_79B9_7F4A_7C15
         return Int(truncatingIfNeeded: mixed >> 40)
     }
 }
