@@ -59,21 +59,22 @@ enum PackedReply {
     /// Walks a journal-layout reply, writing its packed form to `sink`.
     private static func pack(_ journal: UnsafeRawBufferPointer, into sink: inout ByteSink) {
         var reader = ByteSource(journal)
+        let keyTable = keyTable  // once, not once per key: every read of a global checks that it is made
         let itemCount = reader.u32()
         sink.varint(itemCount)
         for _ in 0...itemCount {  // the item lines, then the OK line
             let fieldCount = reader.u32()
             sink.varint(fieldCount)
             for _ in 0..<fieldCount {
-                let key = reader.take(reader.u32())
-                if let index = keyIndex(key) {
+                let key = reader.u32Prefixed()
+                if let index = keyTable.index(of: key) {
                     sink.byte(0x80 | UInt8(index))
                 } else {
                     precondition(key.count < 0x80, "a stored reply's keys fit one length byte")
                     sink.byte(UInt8(key.count))
                     sink.bytes(key)
                 }
-                let value = reader.take(reader.u32())
+                let value = reader.u32Prefixed()
                 sink.varint(value.count)
                 sink.bytes(value)
             }
@@ -107,37 +108,7 @@ enum PackedReply {
         precondition(reader.isAtEnd, "a packed reply has no bytes after its final field list")
     }
 
-    /// Longest key in `keys`: a longer key is never one of them.
-    static let keyBytesMax = 16
-
-    /// Each key of `keys` as three words: its byte count, then its bytes zero-padded to 16 and
-    /// loaded as two words. A flat array scanned with integer compares: every remembered ref's
-    /// reply goes through `keyIndex` during journal replay, a million times at startup.
-    private static let keyWords: [UInt64] = keys.flatMap { key -> [UInt64] in
-        precondition(key.count <= keyBytesMax, "well-known reply keys are at most 16 bytes")
-        let (w0, w1) = key.withUnsafeBytes { words(of: $0) }
-        return [UInt64(key.count), w0, w1]
-    }
-
-    /// A key of at most 16 bytes, zero-padded and loaded as two words.
-    private static func words(of key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
-        var padded: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &padded) { $0.copyMemory(from: key) }
-        return padded
-    }
-
-    /// The index in `keys` of a key, if it is one of them.
-    private static func keyIndex(_ key: UnsafeRawBufferPointer) -> Int? {
-        guard key.count <= keyBytesMax else { return nil }
-        let (w0, w1) = words(of: key)
-        let count = UInt64(key.count)
-        return keyWords.withUnsafeBufferPointer { table in
-            var index = 0
-            while index < table.count {
-                if table[index] == count && table[index + 1] == w0 && table[index + 2] == w1 { return index / 3 }
-                index += 3
-            }
-            return nil
-        }
-    }
+    /// `keys` for lookup by hashing: every remembered ref's reply goes through it during journal
+    /// replay, a million times at startup.
+    private static let keyTable = ShortStringTable(keys)
 }
