@@ -46,6 +46,11 @@ struct ByteSource {
         Int(UInt32(littleEndian: take(MemoryLayout<UInt32>.size).loadUnaligned(as: UInt32.self)))
     }
 
+    /// The next little-endian u16.
+    mutating func u16() -> UInt16 {
+        UInt16(littleEndian: take(MemoryLayout<UInt16>.size).loadUnaligned(as: UInt16.self))
+    }
+
     /// The next little-endian u64.
     mutating func u64() -> UInt64 {
         UInt64(littleEndian: take(MemoryLayout<UInt64>.size).loadUnaligned(as: UInt64.self))
@@ -148,6 +153,11 @@ struct ByteSink {
         integer(UInt32(value))
     }
 
+    /// Writes a little-endian u16.
+    mutating func u16(_ value: UInt16) {
+        integer(value)
+    }
+
     /// Writes a little-endian u64.
     mutating func u64(_ value: UInt64) {
         integer(value)
@@ -176,6 +186,17 @@ struct ByteSink {
             let group = UInt8((value >> (7 * index)) & 0x7F)
             byte(index == width - 1 ? group : group | 0x80)
         }
+    }
+
+    /// Writes a LEB128 varint of up to 64 bits in its shortest form (as `varint64()` reads it).
+    @inline(__always)
+    mutating func varint64(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            byte(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        byte(UInt8(rest))
     }
 
     /// Writes a LEB128 varint in its shortest form.

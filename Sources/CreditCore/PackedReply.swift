@@ -1,12 +1,14 @@
-// PackedReply: a stored reply re-encoded with varint counts and well-known keys as one byte, for
-// the remembered refs kept in memory.
+// PackedReply: a stored reply re-encoded with varint counts, well-known keys as one byte and
+// values packed by type, for the remembered refs kept in memory.
 
 /// Converts replies between `StoredReply`'s layout (the journal's: every count and length a u32)
 /// and the packed layout `RefLog` keeps in memory. A million remembered ISSUE replies spent about
 /// half their bytes on u32 counts that are almost all below 128, and on the same half dozen keys;
-/// packed, an ISSUE's reply takes about 40 bytes instead of 114. Only memory uses this layout: the
-/// journal and snapshots still read and write `StoredReply`'s, so a key added to `keys` later
-/// changes no file.
+/// and with those packed, most of what was left was values spelled out as text (`hd_98765`,
+/// `2026-11-26T14:45:00Z`, `************1234`), now packed by type (`PackedValue`): a gift card
+/// ISSUE's reply takes about 20 bytes instead of 114, a HOLD's about 30. Only memory uses this
+/// layout: the journal and snapshots still read and write `StoredReply`'s, so a key or word added
+/// later changes no file.
 ///
 /// Packed layout, the same structure as `StoredReply`'s:
 ///
@@ -14,7 +16,8 @@
 ///     fieldList = varint field count, that many (key, value) pairs
 ///     key       = one byte: 0x80 | index into `keys`, or the key's UTF-8 byte count (at most
 ///                 `StoredReply.keyBytesMax`, so below 0x80) followed by its bytes
-///     value     = varint UTF-8 byte count, the UTF-8 bytes
+///     value     = a tag byte and what it says follows (`PackedValue`): short text's tag is its
+///                 byte count, as the varint count was before values were typed
 ///     varint    = LEB128: 7 bits a byte, low bits first, high bit set on all but the last byte,
 ///                 always the shortest form (so equal replies pack to equal bytes)
 ///
@@ -35,13 +38,19 @@ enum PackedReply {
     private static let countByteCount = MemoryLayout<UInt32>.size
 
     /// Packs a reply in the journal layout into the start of `output`, which must have room for
-    /// `journal.count` bytes (packing never makes a valid reply longer: every count and length
-    /// there is below 2²⁸, so its varint takes at most the u32's 4 bytes, and a key's one byte
-    /// replaces a 4-byte length). Returns the packed byte count.
+    /// `journal.count` bytes (packing never makes a valid reply longer: every count there is below
+    /// 2²⁸, so its varint takes at most the u32's 4 bytes, a key's one byte replaces a 4-byte
+    /// length, and no value packs longer than its u32 length and bytes). Returns the packed byte
+    /// count.
     static func pack(_ journal: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
         precondition(output.count >= journal.count, "room to pack a reply in one pass")
         var sink = ByteSink(writingInto: output)
         pack(journal, into: &sink)
+        // Debug builds (the tests) check what every remembered reply relies on: unpacking gives
+        // back the journal layout byte for byte (a typed value's parser took only text it writes
+        // back exactly).
+        assert(journalLayout(ofPacked: UnsafeRawBufferPointer(rebasing: output[..<sink.offset])).elementsEqual(journal),
+               "a packed reply unpacks to the very bytes packed")
         return sink.offset
     }
 
@@ -59,7 +68,8 @@ enum PackedReply {
     /// Walks a journal-layout reply, writing its packed form to `sink`.
     private static func pack(_ journal: UnsafeRawBufferPointer, into sink: inout ByteSink) {
         var reader = ByteSource(journal)
-        let keyTable = keyTable  // once, not once per key: every read of a global checks that it is made
+        // Once, not once per key or value: every read of a global checks that it is made.
+        let (keyTable, wordTable) = tables
         let itemCount = reader.u32()
         sink.varint(itemCount)
         for _ in 0...itemCount {  // the item lines, then the OK line
@@ -74,9 +84,7 @@ enum PackedReply {
                     sink.byte(UInt8(key.count))
                     sink.bytes(key)
                 }
-                let value = reader.u32Prefixed()
-                sink.varint(value.count)
-                sink.bytes(value)
+                PackedValue.pack(reader.u32Prefixed(), wordTable: wordTable, into: &sink)
             }
         }
         precondition(reader.isAtEnd, "a stored reply has no bytes after its final field list")
@@ -100,15 +108,14 @@ enum PackedReply {
                     sink.u32(Int(keyByte))
                     sink.bytes(reader.take(Int(keyByte)))
                 }
-                let value = reader.take(reader.varint())
-                sink.u32(value.count)
-                sink.bytes(value)
+                PackedValue.unpack(from: &reader, into: &sink)
             }
         }
         precondition(reader.isAtEnd, "a packed reply has no bytes after its final field list")
     }
 
-    /// `keys` for lookup by hashing: every remembered ref's reply goes through it during journal
-    /// replay, a million times at startup.
-    private static let keyTable = ShortStringTable(keys)
+    /// `keys` for lookup by hashing (every remembered ref's reply goes through it during journal
+    /// replay, a million times at startup), and `PackedValue.wordTable`: one global to read per
+    /// reply instead of two.
+    private static let tables = (keys: ShortStringTable(keys), words: PackedValue.wordTable)
 }

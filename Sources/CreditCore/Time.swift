@@ -112,8 +112,16 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
               let year = Int64(String(decoding: bytes[0..<4], as: UTF8.self)),
               let month = Int64(String(decoding: bytes[5..<7], as: UTF8.self)),
               let day = Int64(String(decoding: bytes[8..<10], as: UTF8.self)),
-              bytes.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || ($0.element >= 48 && $0.element <= 57) }),
-              year >= 1970, (1...12).contains(month), day >= 1, day <= CivilDate.daysIn(month: month, year: year)
+              bytes.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || ($0.element >= 48 && $0.element <= 57) })
+        else { return nil }
+        self.init(year: year, month: month, day: day)
+    }
+
+    /// The date `year`-`month`-`day`; nil unless it is a real date between 1970-01-01 and
+    /// 9999-12-31.
+    init?(year: Int64, month: Int64, day: Int64) {
+        guard (1970...9999).contains(year), (1...12).contains(month), day >= 1,
+              day <= CivilDate.daysIn(month: month, year: year)
         else { return nil }
         self.year = year
         self.monthOfYear = UInt8(month)

@@ -130,8 +130,9 @@ private func storedRef(_ n: Int, at: Instant = t0) -> StoredRef {
     #expect(Array(copy) == copied && copy.count == positions.count && copy.first == storedRef(0))
     #expect(copy != log)
     var other = copy
-    other.markReversed(at: positions.last!)
-    #expect(copy[positions.last!] == copied.last && other != copy)
+    let reversible = positions.indices.last { actions[$0 % actions.count] != .none }!  // reversing .none changes nothing
+    other.markReversed(at: positions[reversible])
+    #expect(copy[positions[reversible]] == copied[reversible] && other != copy)
 
     // Same refs at other positions: equal. One byte of a reply different: not.
     var dropped = RefLog()
