@@ -104,14 +104,12 @@ public struct ActivityLog: Equatable, Sendable {
             ActivityLog.withUTF8(&reason) { reasonBytes in
                 let fields = PackedFields(kind: kind, delta: at.millis &- base, amount: amount, balanceAfter: balanceAfter,
                                           hold: hold, ref: refBytes, sale: sale, reason: reasonBytes)
-                // One pass into a scratch buffer on the stack, sized for the longest encoding,
-                // then one copy: counting first and writing second, through `ByteSink`'s checked
-                // writes, cost about three times as much.
+                // One pass into a scratch buffer on the stack, sized for the longest encoding (the
+                // sink traps past it), then one copy: counting first and writing second cost
+                // twice the encoding.
                 let countBytes = ActivityLog.countBytes
-                let bytesMax = fields.bytesMax
-                withUnsafeTemporaryAllocation(byteCount: countBytes + bytesMax, alignment: 1) { scratch in
-                    let written = fields.write(to: scratch.baseAddress! + countBytes)
-                    precondition(written <= bytesMax, "an activity fits the bytes reserved for it")
+                withUnsafeTemporaryAllocation(byteCount: countBytes + fields.bytesMax, alignment: 1) { scratch in
+                    let written = fields.write(to: UnsafeMutableRawBufferPointer(rebasing: scratch[countBytes...]))
                     if bytes.isEmpty {
                         // The first activity makes the array at its exact size (most credits
                         // never grow), count and all, in one copy.
@@ -201,9 +199,9 @@ public struct ActivityLog: Equatable, Sendable {
             return 1 + 30 + 10 + 1 + (ref?.count ?? 0) + 1 + sale + 5 + (reason?.count ?? 0)
         }
 
-        /// Writes the fields at `start`, which has room for `bytesMax` bytes; returns the count.
-        func write(to start: UnsafeMutableRawPointer) -> Int {
-            var out = RawWriter(start: start)
+        /// Writes the fields into `output`, which has room for `bytesMax` bytes; returns the count.
+        func write(to output: UnsafeMutableRawBufferPointer) -> Int {
+            var out = ByteSink(writingInto: output)
             var tag = kind.packedCode
             if hold != nil { tag |= ActivityLog.holdFlag }
             if ref != nil { tag |= ActivityLog.refFlag }
@@ -212,7 +210,7 @@ public struct ActivityLog: Equatable, Sendable {
             out.signedVarint(delta)
             out.signedVarint(amount.value)
             out.signedVarint(balanceAfter.value)
-            if let hold { out.varint(hold.number) }
+            if let hold { out.varint64(hold.number) }
             if let ref {
                 precondition(ref.count <= Ref.bytesMax, "a ref fits its byte count")
                 out.byte(UInt8(ref.count))
@@ -222,14 +220,14 @@ public struct ActivityLog: Equatable, Sendable {
                 out.byte((sale == nil ? 0 : ActivityLog.saleNote) | (reason == nil ? 0 : ActivityLog.reasonNote))
                 if let sale { write(sale, to: &out) }
                 if let reason {
-                    out.varint(UInt64(reason.count))
+                    out.varint(reason.count)
                     out.bytes(reason)
                 }
             }
-            return out.count
+            return out.offset
         }
 
-        private func write(_ sale: SaleAmount, to out: inout RawWriter) {
+        private func write(_ sale: SaleAmount, to out: inout ByteSink) {
             out.signedVarint(sale.amount.value)
             var currency = sale.currency
             currency.withUTF8 { code in
@@ -240,43 +238,6 @@ public struct ActivityLog: Equatable, Sendable {
             out.signedVarint(sale.rate.units)
             precondition(sale.rate.scale >= 0 && sale.rate.scale <= Int(UInt8.max), "a rate's scale fits a byte")
             out.byte(UInt8(sale.rate.scale))
-        }
-    }
-
-    /// Writes bytes at a pointer with no check per byte: `PackedFields.bytesMax` bounds what it
-    /// writes, and `append` checks the count against it afterwards.
-    private struct RawWriter {
-        let start: UnsafeMutableRawPointer
-        private(set) var count = 0
-
-        init(start: UnsafeMutableRawPointer) {
-            self.start = start
-        }
-
-        mutating func byte(_ value: UInt8) {
-            start.storeBytes(of: value, toByteOffset: count, as: UInt8.self)
-            count += 1
-        }
-
-        mutating func bytes(_ value: UnsafeRawBufferPointer) {
-            guard let base = value.baseAddress else { return }
-            (start + count).copyMemory(from: base, byteCount: value.count)
-            count += value.count
-        }
-
-        /// A LEB128 varint of up to 64 bits in its shortest form (at most 10 bytes).
-        mutating func varint(_ value: UInt64) {
-            var rest = value
-            while rest >= 0x80 {
-                byte(UInt8(truncatingIfNeeded: rest) | 0x80)
-                rest >>= 7
-            }
-            byte(UInt8(rest))
-        }
-
-        /// A signed integer as a zigzag varint: small magnitudes of either sign take few bytes.
-        mutating func signedVarint(_ value: Int64) {
-            varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
         }
     }
 }

@@ -199,6 +199,12 @@ struct ByteSink {
         byte(UInt8(rest))
     }
 
+    /// Writes a signed integer as a zigzag varint (as `signedVarint()` reads it): small
+    /// magnitudes of either sign take few bytes (0, −1, 1, −2, … as 0, 1, 2, 3, …).
+    mutating func signedVarint(_ value: Int64) {
+        varint64(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
     /// Writes a LEB128 varint in its shortest form.
     mutating func varint(_ value: Int) {
         precondition(value >= 0 && value <= Int(UInt32.max), "varints hold counts and lengths that fit a u32")
