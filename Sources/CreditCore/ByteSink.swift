@@ -56,19 +56,14 @@ struct ByteSource {
         UInt64(littleEndian: take(MemoryLayout<UInt64>.size).loadUnaligned(as: UInt64.self))
     }
 
-    /// The next LEB128 varint (at most 5 bytes: every count and length fits a u32).
+    /// The next LEB128 varint of a count or length (every one fits a u32).
     mutating func varint() -> Int {
-        var value = 0
-        var shift = 0
-        while true {
-            let byte = byte()
-            value |= Int(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
-            precondition(shift < 35, "a varint holds at most 32 bits")
-        }
+        let value = varint64()
+        precondition(value <= UInt64(UInt32.max), "a count or length varint fits a u32")
+        return Int(value)
     }
-    /// The next LEB128 varint of up to 64 bits (as `ActivityLog` writes them).
+
+    /// The next LEB128 varint of up to 64 bits (as `ByteSink.varint64` writes them).
     mutating func varint64() -> UInt64 {
         var value: UInt64 = 0
         var shift: UInt64 = 0
