@@ -239,27 +239,41 @@ enum POSIXFile {
     }
 
     /// Reads from `fd` until end of file.
+    ///
+    /// The first read goes into uninitialised capacity of the size fstat reports: zero-filling a
+    /// gigabyte-sized segment or snapshot first wrote every page once more before the read did.
     private static func readAll(_ fd: Int32, path: String) throws(JournalIOError) -> [UInt8] {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             throw JournalIOError(operation: "fstat", path: path, code: errno)
         }
-        // Start from the size fstat reports, and grow if the file is longer than that.
-        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
-        var filled = 0
-        while true {
-            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }
-            let result = bytes.withUnsafeMutableBytes { raw in
-                Glibc.read(fd, raw.baseAddress! + filled, raw.count - filled)
+        // One byte more than fstat reports, so reaching it shows the file has grown since.
+        let capacity = max(Int(info.st_size), 0) + 1
+        var failure: JournalIOError?
+        var bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            while initialized < buffer.count {
+                let result = Glibc.read(fd, buffer.baseAddress! + initialized, buffer.count - initialized)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    failure = JournalIOError(operation: "read", path: path, code: errno)
+                    return
+                }
+                if result == 0 { return }
+                initialized += result
             }
+        }
+        if let failure { throw failure }
+        guard bytes.count == capacity else { return bytes }
+        // The file grew after fstat: read the rest a chunk at a time.
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let result = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
             if result < 0 {
                 if errno == EINTR { continue }
                 throw JournalIOError(operation: "read", path: path, code: errno)
             }
-            if result == 0 { break }
-            filled += result
+            if result == 0 { return bytes }
+            bytes.append(contentsOf: chunk[..<result])
         }
-        bytes.removeSubrange(filled...)
-        return bytes
     }
 }

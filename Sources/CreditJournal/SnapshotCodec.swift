@@ -40,6 +40,12 @@ public enum SnapshotCodec {
 
     /// The state in a snapshot body; currencies must be configured.
     public static func decode(_ body: [UInt8], currencies: CurrencyTable) throws(DecodeError) -> LedgerState {
+        try decode(body[...], currencies: currencies)
+    }
+
+    /// Decodes a snapshot body given as a slice (of the file read whole); offsets in errors count
+    /// from the slice's start.
+    public static func decode(_ body: ArraySlice<UInt8>, currencies: CurrencyTable) throws(DecodeError) -> LedgerState {
         var reader = ByteReader(body)
         let version = try reader.u8()
         guard versionsReadable.contains(version) else {

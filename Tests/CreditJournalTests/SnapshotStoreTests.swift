@@ -16,7 +16,7 @@ import CreditJournal
         let body = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         try SnapshotStore.write(directory: directory, lsn: 9, body: body)
         let second = try #require(try SnapshotStore.loadLatest(directory: directory))
-        #expect(second.lsn == 9 && second.body == body)
+        #expect(second.lsn == 9 && Array(second.body) == body)
         #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 9)])
 
         try SnapshotStore.write(directory: directory, lsn: 12, body: [])
