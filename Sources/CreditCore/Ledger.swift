@@ -55,7 +55,14 @@ public struct Ledger: Sendable {
             deadlines.insert(hold.deadline, hold.id)
             pendingHoldCount += 1
         }
-        for position in state.refs.positions { indexRef(at: position) }
+        // Read through a local copy of the log (one retain): a closure on `state.refs` calling a
+        // method on `self` made the compiler copy the whole ledger for every ref.
+        let refs = state.refs
+        for position in refs.positions {
+            let hash = refs.withKey(at: position) { Ledger.refHash($0, $1) }
+            let old = refIndex.first(hash: hash) { refs.sameKey(at: Int($0), as: position) }
+            pointRef(hash: hash, at: position, replacing: old.map { Int($0) })
+        }
     }
 
     /// Replaces the FX rates (SIGHUP reload). Pending holds keep the rates they recorded.
@@ -103,13 +110,10 @@ public struct Ledger: Sendable {
         }.map { Int($0) }
     }
 
-    /// Points the ref index's entry for the client and ref of the record at `position` there
-    /// (replacing an entry for the same client and ref, as assigning to a dictionary key would).
-    private mutating func indexRef(at position: Int) {
-        let (hash, old) = state.refs.withKey(at: position) { client, ref in
-            let hash = Ledger.refHash(client, ref)
-            return (hash, refPosition(client: client, ref: ref, hash: hash))
-        }
+    /// Points the ref index's entry for a client and ref (whose hash is `hash`) at `position`,
+    /// removing the entry at `old`, the position of an earlier record for the same client and
+    /// ref (as assigning to a dictionary key would replace it).
+    private mutating func pointRef(hash: UInt64, at position: Int, replacing old: Int?) {
         if let old { refIndex.remove(hash: hash, value: UInt64(old)) }
         refIndex.insert(hash: hash, value: UInt64(position))
     }
@@ -216,8 +220,7 @@ public struct Ledger: Sendable {
             }
         }
         let position = state.refs.append(StoredRef(at: at, record: record))
-        if let old { refIndex.remove(hash: hash, value: UInt64(old)) }
-        refIndex.insert(hash: hash, value: UInt64(position))
+        pointRef(hash: hash, at: position, replacing: old)
     }
 
     private mutating func applyIssued(_ issued: IssuedCredit, _ context: ApplyContext) {

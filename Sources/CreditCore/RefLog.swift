@@ -223,6 +223,13 @@ public struct RefLog: Sendable {
         withRecord(at: position) { body($0.client, $0.ref) }
     }
 
+    /// True when the records at positions `a` and `b` were remembered for the same client and ref.
+    func sameKey(at a: Int, as b: Int) -> Bool {
+        withRecord(at: a) { first in
+            withRecord(at: b) { second in first.client.elementsEqual(second.client) && first.ref.elementsEqual(second.ref) }
+        }
+    }
+
     /// Turns the action of the ref at `position` to `.none`, in place: a reversed request cannot
     /// be reversed again.
     public mutating func markReversed(at position: Int) {

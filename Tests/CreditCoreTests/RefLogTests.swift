@@ -180,6 +180,29 @@ private func storedRef(_ n: Int, at: Instant = t0) -> StoredRef {
     #expect(ledger.refPosition(client: last.client, ref: last.ref).map { ledger.state.refs[$0].record } == last)
 }
 
+@Test func aRestoredLedgerFindsTheNewerOfTwoRecordsForOneRef() {
+    // A ref used again (after a REVERSE tombstone, or once its window passed) is remembered twice;
+    // as live, a ledger restored from the state points the ref at the newer record, and the other
+    // refs around it still resolve.
+    let policy = Fixture.policy
+    var ledger = Ledger(policy: policy)
+    let client = ClientID("till-1")
+    for n in 0..<6 {
+        let ref = Ref(n == 0 || n == 4 ? "again" : "once-\(n)")!
+        let record = IdempotencyRecord(client: client, ref: ref, fingerprint: Digest32(w0: UInt64(n), w1: 0, w2: 0, w3: 0),
+                                       reply: Reply(fields: [Field("n", "\(n)")]), action: .none)
+        ledger.apply(Entry(at: Instant(millis: t0.millis + Int64(n)), idempotency: record, events: []))
+    }
+    #expect(ledger.refCount == 6)
+    let restored = Ledger(policy: policy, state: ledger.canonicalState)
+    for candidate in [ledger, restored] {
+        let position = candidate.refPosition(client: client, ref: Ref("again")!)
+        #expect(position.map { candidate.state.refs[$0].record.fingerprint.w0 } == 4)
+        #expect(candidate.refPosition(client: client, ref: Ref("once-5")!) != nil)
+        #expect(candidate.refPosition(client: ClientID("till-2"), ref: Ref("again")!) == nil)
+    }
+}
+
 @Test func clientIDsAreNumberedPerLogAndLogsNumberingThemApartStillCompareEqual() {
     /// Ref `n` of one of 300 clients (more than a one-byte number holds).
     func stored(_ n: Int) -> StoredRef {
