@@ -1,26 +1,44 @@
 // ByteReader: bounds-checked reads of little-endian integers and length-prefixed fields.
 
-/// Reads fields written by `ByteWriter` from an array or slice. Every read checks bounds and
+/// Reads fields written by `ByteWriter` from bytes in memory. Every read checks bounds and
 /// throws `DecodeError` (with the offset) instead of trapping, because input comes from disk.
-public struct ByteReader: Sendable {
+///
+/// The reader borrows its bytes (a record in a mapped journal segment, a mapped snapshot): it
+/// must not outlive them, and what it returns as raw bytes is valid only while they are.
+/// `reading(_:_:)` makes one for the length of a call over an array or slice.
+public struct ByteReader {
     /// Default limit on one length-prefixed field: no field can be longer than a journal record
     /// body, so a larger length is damage, and the limit stops a bad length from allocating GiBs.
     public static let fieldBytesMaxDefault = recordBodyBytesMax
 
-    /// The input; indices are the slice's own (not necessarily zero-based).
-    private let input: ArraySlice<UInt8>
+    /// The input.
+    private let input: UnsafeRawBufferPointer
 
     /// Bytes consumed so far, i.e. the offset of the next read from the start of the input.
     public private(set) var offset: Int = 0
 
-    /// Makes a reader over a whole array.
-    public init(_ bytes: [UInt8]) {
-        input = bytes[...]
+    /// Makes a reader over bytes that stay valid while it is used.
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        input = bytes
     }
 
-    /// Makes a reader over a slice; offsets in errors count from the slice's start.
-    public init(_ bytes: ArraySlice<UInt8>) {
-        input = bytes
+    /// Calls `body` with a reader over `bytes`, valid only during the call; offsets count from the
+    /// slice's start.
+    public static func reading<R>(
+        _ bytes: ArraySlice<UInt8>, _ body: (inout ByteReader) throws(DecodeError) -> R
+    ) throws(DecodeError) -> R {
+        let result = bytes.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            return Result { () throws(DecodeError) -> R in try body(&reader) }
+        }
+        return try result.get()
+    }
+
+    /// `reading(_:_:)` over a whole array.
+    public static func reading<R>(
+        _ bytes: [UInt8], _ body: (inout ByteReader) throws(DecodeError) -> R
+    ) throws(DecodeError) -> R {
+        try reading(bytes[...], body)
     }
 
     /// Bytes not yet read.
@@ -86,10 +104,8 @@ public struct ByteReader: Sendable {
         let field = try lengthPrefixedField(maxCount: maxBytes, what: "string")
         // Nearly every stored string is ASCII, which is valid UTF-8 as it is: decoding it from a
         // buffer skips `String(validating:)`, whose generic path cost a third of journal replay.
-        // The field is read in place, not through a slice (which retains the input's buffer).
-        let ascii: String? = input.withUnsafeBytes { all in
-            let bytes = UnsafeRawBufferPointer(rebasing: all[field])
-            guard ByteReader.isASCII(bytes) else { return nil }
+        let bytes = UnsafeRawBufferPointer(rebasing: input[field])
+        if ByteReader.isASCII(bytes) {
             // Copied into place: up to 15 ASCII bytes become a small String with no allocation
             // and no second validation, which `String(decoding:as:)` would do.
             return String(unsafeUninitializedCapacity: bytes.count) { buffer in
@@ -97,10 +113,8 @@ public struct ByteReader: Sendable {
                 return bytes.count
             }
         }
-        if let ascii { return ascii }
-        let utf8 = input[(input.startIndex + field.lowerBound)..<(input.startIndex + field.upperBound)]
-        guard let value = String(validating: utf8, as: UTF8.self) else {
-            throw DecodeError("invalid UTF-8 in string of \(utf8.count) bytes", offset: start)
+        guard let value = String(validating: bytes, as: UTF8.self) else {
+            throw DecodeError("invalid UTF-8 in string of \(bytes.count) bytes", offset: start)
         }
         return value
     }
@@ -115,22 +129,19 @@ public struct ByteReader: Sendable {
     ) throws(DecodeError) -> E? where E.RawValue == String {
         let start = offset
         let field = try lengthPrefixedField(maxCount: maxBytes, what: "string")
-        let match: E? = input.withUnsafeBytes { all in
-            let bytes = UnsafeRawBufferPointer(rebasing: all[field])
-            for value in E.allCases {
-                var rawValue = value.rawValue
-                if rawValue.withUTF8({ $0.elementsEqual(bytes) }) { return value }
-            }
-            return nil
+        let bytes = UnsafeRawBufferPointer(rebasing: input[field])
+        for value in E.allCases {
+            var rawValue = value.rawValue
+            if rawValue.withUTF8({ $0.elementsEqual(bytes) }) { return value }
         }
-        if let match { return match }
         offset = start
         return E(rawValue: try string(maxBytes: maxBytes))
     }
 
     /// Reads a u32 length, then that many bytes of UTF-8, and returns the bytes without making a
-    /// `String`: for callers that keep the bytes as they are. Limits and errors as `string(maxBytes:)`.
-    public mutating func utf8(maxBytes: Int = fieldBytesMaxDefault) throws(DecodeError) -> ArraySlice<UInt8> {
+    /// `String`: for callers that check or copy the bytes as they are (valid while the input is).
+    /// Limits and errors as `string(maxBytes:)`.
+    public mutating func utf8(maxBytes: Int = fieldBytesMaxDefault) throws(DecodeError) -> UnsafeRawBufferPointer {
         let start = offset
         let utf8 = try lengthPrefixed(maxCount: maxBytes, what: "string")
         guard ByteReader.isValidUTF8(utf8) else {
@@ -142,33 +153,29 @@ public struct ByteReader: Sendable {
     /// Calls `body` with the bytes not read yet (reading nothing): for a scan that then takes a
     /// checked prefix with `raw(count:)`.
     public func withRemainingBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        input[(input.startIndex + offset)...].withUnsafeBytes(body)
+        body(UnsafeRawBufferPointer(rebasing: input[offset...]))
     }
 
     /// The bytes read since offset `start` (an earlier `offset`): a structure checked field by
-    /// field, taken whole.
-    public func consumed(since start: Int) -> ArraySlice<UInt8> {
+    /// field, taken whole (valid while the input is).
+    public func consumed(since start: Int) -> UnsafeRawBufferPointer {
         precondition(start >= 0 && start <= offset, "consumed bytes start at an offset already read")
-        return input[(input.startIndex + start)..<(input.startIndex + offset)]
+        return UnsafeRawBufferPointer(rebasing: input[start..<offset])
     }
 
-    /// Reads exactly `count` bytes with no length prefix (the counterpart of `ByteWriter.raw`).
-    public mutating func raw(count: Int) throws(DecodeError) -> ArraySlice<UInt8> {
-        precondition(count >= 0, "a raw read needs a non-negative count")
-        try require(count, for: "raw field")
-        let start = input.startIndex + offset
-        offset += count
-        return input[start..<start + count]
-    }
-
-    /// Reads exactly `count` bytes into a new array: `raw(count:)` then `Array(_:)`, without the
-    /// slice (which retains the input's buffer) or the checks `Array(_:)` makes of a slice.
-    public mutating func rawArray(count: Int) throws(DecodeError) -> [UInt8] {
+    /// Reads exactly `count` bytes with no length prefix (the counterpart of `ByteWriter.raw`);
+    /// valid while the input is.
+    public mutating func raw(count: Int) throws(DecodeError) -> UnsafeRawBufferPointer {
         precondition(count >= 0, "a raw read needs a non-negative count")
         try require(count, for: "raw field")
         let start = offset
-        offset = start + count
-        return input.withUnsafeBytes { all in Array(UnsafeRawBufferPointer(rebasing: all[start..<(start + count)])) }
+        offset += count
+        return UnsafeRawBufferPointer(rebasing: input[start..<offset])
+    }
+
+    /// Reads exactly `count` bytes into a new array.
+    public mutating func rawArray(count: Int) throws(DecodeError) -> [UInt8] {
+        Array(try raw(count: count))
     }
 
     /// Reads a presence byte, then the value with `read` if present.
@@ -188,8 +195,8 @@ public struct ByteReader: Sendable {
 
     /// Whether `bytes` are well-formed UTF-8, as `String(validating:)` judges, without making a
     /// `String`. ASCII, nearly every stored byte, is checked alone; the rest by the standard library.
-    private static func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
-        if bytes.withUnsafeBytes(ByteReader.isASCII) { return true }
+    private static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if ByteReader.isASCII(bytes) { return true }
         let hadError = transcode(bytes.makeIterator(), from: UTF8.self, to: UTF32.self, stoppingOnError: true) { _ in }
         return !hadError
     }
@@ -207,22 +214,21 @@ public struct ByteReader: Sendable {
         DecodeError("need \(count) bytes for \(what), \(remainingCount) remain", offset: offset)
     }
 
-    /// Reads a fixed-width little-endian integer straight from the input's storage: slicing the
-    /// input for each read retained and released its buffer, a tenth of journal replay.
+    /// Reads a fixed-width little-endian integer straight from the input.
     @inline(__always)
     private mutating func integer<T: FixedWidthInteger>(_ type: T.Type, _ what: StaticString) throws(DecodeError) -> T {
         let size = MemoryLayout<T>.size
         try require(size, for: what)
         let at = offset
-        let value = input.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }
+        let value = input.loadUnaligned(fromByteOffset: at, as: T.self)
         offset = at + size
         return T(littleEndian: value)
     }
 
     /// Reads a u32 length, checks it against `maxCount`, and returns that many bytes.
-    private mutating func lengthPrefixed(maxCount: Int, what: StaticString) throws(DecodeError) -> ArraySlice<UInt8> {
+    private mutating func lengthPrefixed(maxCount: Int, what: StaticString) throws(DecodeError) -> UnsafeRawBufferPointer {
         let field = try lengthPrefixedField(maxCount: maxCount, what: what)
-        return input[(input.startIndex + field.lowerBound)..<(input.startIndex + field.upperBound)]
+        return UnsafeRawBufferPointer(rebasing: input[field])
     }
 
     /// Reads a u32 length, checks it against `maxCount` and the bytes left, and moves past that

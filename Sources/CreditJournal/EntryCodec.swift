@@ -27,7 +27,17 @@ public enum EntryCodec {
 
     /// The entry in a record body; throws `DecodeError` on anything unexpected.
     public static func decode(_ body: ArraySlice<UInt8>) throws(DecodeError) -> Entry {
+        try ByteReader.reading(body) { (reader: inout ByteReader) throws(DecodeError) in try decode(&reader) }
+    }
+
+    /// The entry in a record body in memory (a record in a mapped journal segment).
+    public static func decode(_ body: UnsafeRawBufferPointer) throws(DecodeError) -> Entry {
         var reader = ByteReader(body)
+        return try decode(&reader)
+    }
+
+    /// The entry the reader holds, which must be all of its bytes.
+    private static func decode(_ reader: inout ByteReader) throws(DecodeError) -> Entry {
         let version = try reader.u8()
         guard version == EntryCodec.version else {
             throw DecodeError("unknown entry format version \(version)", offset: 0)

@@ -4,8 +4,9 @@
 /// caller, and leaves the directory ready for a new `JournalWriter` at `report.nextLSN`.
 public enum JournalRecovery {
     /// Replays the journal in `directory`, calling `apply(lsn, body)` for every record with
-    /// LSN > `afterLSN` in LSN order, starting exactly at `afterLSN + 1`. `body` is a slice of
-    /// the segment read into memory: copy what you keep, or the whole segment stays alive.
+    /// LSN > `afterLSN` in LSN order, starting exactly at `afterLSN + 1`. `body` is the record's
+    /// bytes in the segment, mapped or read into memory (`access`, see `FileBytes`), and valid
+    /// only during the call: copy what you keep.
     ///
     /// Checks: each segment's records are consecutive and begin at the LSN in its name; each
     /// segment begins where the previous one ended; the journal begins no later than
@@ -23,7 +24,8 @@ public enum JournalRecovery {
         directory: String,
         afterLSN: UInt64,
         repair: Bool = true,
-        _ apply: (UInt64, ArraySlice<UInt8>) throws -> Void
+        access: FileBytes.Access = .mapped,
+        _ apply: (UInt64, UnsafeRawBufferPointer) throws -> Void
     ) throws -> RecoveryReport {
         precondition(afterLSN < UInt64.max, "afterLSN leaves no room for another record")
         let segments = try SegmentFile.list(directory: directory)
@@ -39,16 +41,19 @@ public enum JournalRecovery {
                     reason: "\(torn.reason), in a segment that is not the last"
                 )
             }
-            let bytes = try POSIXFile.readAll(segment.path)
-            let scan = try SegmentScanner.scan(bytes, segment: segment) { lsn, body in
-                guard lsn > afterLSN else { return }
-                precondition(lsn == lastApplied + 1, "continuity checks guarantee consecutive LSNs")
-                try apply(lsn, body)
-                lastApplied = lsn
-                recordsApplied += 1
+            // Unmapped (or freed) at the end of each pass, before a torn tail is cut.
+            let file = try FileBytes(path: segment.path, access: access)
+            let scan = try file.withUnsafeBytes { bytes in
+                try SegmentScanner.scan(bytes, segment: segment) { lsn, body in
+                    guard lsn > afterLSN else { return }
+                    precondition(lsn == lastApplied + 1, "continuity checks guarantee consecutive LSNs")
+                    try apply(lsn, body)
+                    lastApplied = lsn
+                    recordsApplied += 1
+                }
             }
             continuity.recordEnd(of: segment, lastLSN: scan.lastLSN, validEnd: scan.validEnd)
-            last = ScannedSegment(segment: segment, scan: scan, fileSize: bytes.count)
+            last = ScannedSegment(segment: segment, scan: scan, fileSize: file.bytes.count)
         }
         try continuity.checkEnd()
         let repaired: (tornTail: String?, removedSegment: String?)? = try last.map { last in

@@ -130,18 +130,9 @@ enum POSIXFile {
         }
     }
 
-    /// Reads a whole file into memory.
-    static func readAll(_ path: String) throws(JournalIOError) -> [UInt8] {
-        let fd = try open(path, flags: O_RDONLY | O_CLOEXEC, operation: "open")
-        var bytes: [UInt8] = []
-        do throws(JournalIOError) {
-            bytes = try readAll(fd, path: path)
-        } catch {
-            _ = Glibc.close(fd)  // the read error is the one worth reporting
-            throw error
-        }
-        try close(fd, path: path)
-        return bytes
+    /// Opens a file read-only (for `FileBytes`).
+    static func openForReading(_ path: String) throws(JournalIOError) -> Int32 {
+        try open(path, flags: O_RDONLY | O_CLOEXEC, operation: "open")
     }
 
     /// Cuts a file to `length` bytes and fsyncs it, so the cut survives a crash.
@@ -235,45 +226,6 @@ enum POSIXFile {
             if fd >= 0 { return fd }
             if errno == EINTR { continue }
             throw JournalIOError(operation: operation, path: path, code: errno)
-        }
-    }
-
-    /// Reads from `fd` until end of file.
-    ///
-    /// The first read goes into uninitialised capacity of the size fstat reports: zero-filling a
-    /// gigabyte-sized segment or snapshot first wrote every page once more before the read did.
-    private static func readAll(_ fd: Int32, path: String) throws(JournalIOError) -> [UInt8] {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw JournalIOError(operation: "fstat", path: path, code: errno)
-        }
-        // One byte more than fstat reports, so reaching it shows the file has grown since.
-        let capacity = max(Int(info.st_size), 0) + 1
-        var failure: JournalIOError?
-        var bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
-            while initialized < buffer.count {
-                let result = Glibc.read(fd, buffer.baseAddress! + initialized, buffer.count - initialized)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    failure = JournalIOError(operation: "read", path: path, code: errno)
-                    return
-                }
-                if result == 0 { return }
-                initialized += result
-            }
-        }
-        if let failure { throw failure }
-        guard bytes.count == capacity else { return bytes }
-        // The file grew after fstat: read the rest a chunk at a time.
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let result = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw JournalIOError(operation: "read", path: path, code: errno)
-            }
-            if result == 0 { return bytes }
-            bytes.append(contentsOf: chunk[..<result])
         }
     }
 }

@@ -23,7 +23,7 @@ extension JournalRecovery {
         directory: String,
         afterLSN: UInt64,
         repair: Bool = true,
-        decode: @escaping @Sendable (UInt64, ArraySlice<UInt8>) throws -> Decoded,
+        decode: @escaping @Sendable (UInt64, UnsafeRawBufferPointer) throws -> Decoded,
         apply: (Decoded) -> Void
     ) throws -> RecoveryReport {
         let pipe = DecodedPipe<Decoded>(batchesAhead: pipelineBatchesAhead)

@@ -48,32 +48,30 @@ enum SegmentScanner {
         case torn(reason: String)
     }
 
-    /// Scans `bytes`, the whole content of `segment`, calling `visit` with each record's LSN and
-    /// body in order. Throws `JournalCorruption` (or whatever `visit` throws).
+    /// Scans `raw`, the whole content of `segment`, calling `visit` with each record's LSN and
+    /// body (a part of `raw`) in order. Throws `JournalCorruption` (or whatever `visit` throws).
     static func scan(
-        _ bytes: [UInt8],
+        _ raw: UnsafeRawBufferPointer,
         segment: SegmentFile,
-        visit: (UInt64, ArraySlice<UInt8>) throws -> Void
+        visit: (UInt64, UnsafeRawBufferPointer) throws -> Void
     ) throws -> SegmentScanResult {
         var result = SegmentScanResult()
         var expectedLSN = segment.firstLSN
-        try bytes.withUnsafeBytes { raw in
-            while result.validEnd < raw.count {
-                let offset = result.validEnd
-                switch try examine(raw, at: offset, expectedLSN: expectedLSN, path: segment.path) {
-                case .torn(let reason):
-                    let zeroFill = isZero(raw, from: offset)
-                    result.tornTail = TornTail(offset: offset, reason: zeroFill ? "zero fill, never written" : reason,
-                                               isZeroFill: zeroFill)
-                    return
-                case .record(let lsn, let end):
-                    let bodyStart = offset + RecordFormat.headerByteCount + RecordFormat.lsnByteCount
-                    try visit(lsn, bytes[bodyStart..<end])
-                    result.validEnd = end
-                    result.lastLSN = lsn
-                    result.recordCount += 1
-                    expectedLSN = lsn + 1
-                }
+        while result.validEnd < raw.count {
+            let offset = result.validEnd
+            switch try examine(raw, at: offset, expectedLSN: expectedLSN, path: segment.path) {
+            case .torn(let reason):
+                let zeroFill = isZero(raw, from: offset)
+                result.tornTail = TornTail(offset: offset, reason: zeroFill ? "zero fill, never written" : reason,
+                                           isZeroFill: zeroFill)
+                return result
+            case .record(let lsn, let end):
+                let bodyStart = offset + RecordFormat.headerByteCount + RecordFormat.lsnByteCount
+                try visit(lsn, UnsafeRawBufferPointer(rebasing: raw[bodyStart..<end]))
+                result.validEnd = end
+                result.lastLSN = lsn
+                result.recordCount += 1
+                expectedLSN = lsn + 1
             }
         }
         return result

@@ -40,13 +40,17 @@ public enum SnapshotCodec {
 
     /// The state in a snapshot body; currencies must be configured.
     public static func decode(_ body: [UInt8], currencies: CurrencyTable) throws(DecodeError) -> LedgerState {
-        try decode(body[...], currencies: currencies)
+        try ByteReader.reading(body) { (reader: inout ByteReader) throws(DecodeError) in try decode(&reader, currencies: currencies) }
     }
 
-    /// Decodes a snapshot body given as a slice (of the file read whole); offsets in errors count
-    /// from the slice's start.
-    public static func decode(_ body: ArraySlice<UInt8>, currencies: CurrencyTable) throws(DecodeError) -> LedgerState {
+    /// Decodes a snapshot body in memory (a mapped snapshot file's).
+    public static func decode(_ body: UnsafeRawBufferPointer, currencies: CurrencyTable) throws(DecodeError) -> LedgerState {
         var reader = ByteReader(body)
+        return try decode(&reader, currencies: currencies)
+    }
+
+    /// The state the reader holds, which must be all of its bytes.
+    private static func decode(_ reader: inout ByteReader, currencies: CurrencyTable) throws(DecodeError) -> LedgerState {
         let version = try reader.u8()
         guard versionsReadable.contains(version) else {
             throw DecodeError("unknown snapshot format version \(version)", offset: 0)

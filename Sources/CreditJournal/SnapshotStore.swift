@@ -62,16 +62,15 @@ public enum SnapshotStore {
     /// call it at startup, never while a snapshot is being written.
     /// A damaged newest snapshot throws `JournalCorruption` naming it: falling back to an older
     /// one would silently lose the records between the two whose segments were already deleted.
-    /// The body is a slice of the file read into memory, not a copy: for a 1 GB snapshot the copy
-    /// cost a second gigabyte of fresh pages at start-up (a fifth of the load time).
-    public static func loadLatest(directory: String) throws -> (lsn: UInt64, body: ArraySlice<UInt8>)? {
+    /// The file is mapped or read whole (`access`, see `FileBytes`) and decoded where it lies.
+    public static func loadLatest(directory: String, access: FileBytes.Access = .mapped) throws -> LoadedSnapshot? {
         try removeStale(directory: directory, olderThan: nil)
         let names = try POSIXFile.listDirectory(directory)
         guard let lsn = names.compactMap(snapshotLSN(fileName:)).max() else { return nil }
         let path = POSIXFile.join(directory, fileName(lsn: lsn))
-        let bytes = try POSIXFile.readAll(path)
-        try validate(bytes, lsn: lsn, path: path)
-        return (lsn, bytes[headerByteCount...])
+        let file = try FileBytes(path: path, access: access)
+        try validate(file.bytes, lsn: lsn, path: path)  // `file` lives on in the result
+        return LoadedSnapshot(lsn: lsn, file: file)
     }
 
     /// The LSN in a snapshot file name, or nil if the name is not a finished snapshot's.
@@ -121,7 +120,7 @@ public enum SnapshotStore {
     }
 
     /// Checks the header and body checksum of a snapshot file read from `path`.
-    private static func validate(_ bytes: [UInt8], lsn: UInt64, path: String) throws(JournalCorruption) {
+    private static func validate(_ bytes: UnsafeRawBufferPointer, lsn: UInt64, path: String) throws(JournalCorruption) {
         func corrupt(_ offset: Int, _ reason: String) -> JournalCorruption {
             JournalCorruption(file: path, offset: offset, reason: reason, kind: .snapshot)
         }
@@ -139,7 +138,7 @@ public enum SnapshotStore {
             }
             throw corrupt(0, "bad magic")
         }
-        var reader = ByteReader(bytes[magic.count..<headerByteCount])
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[magic.count..<headerByteCount]))
         // The slice holds exactly these three fields, so the reads cannot fail.
         guard let storedLSN = try? reader.u64(), let bodyLength = try? reader.u64(), let bodyCRC = try? reader.u32() else {
             preconditionFailure("snapshot header fields fit the checked length")
@@ -148,8 +147,24 @@ public enum SnapshotStore {
         guard bodyLength == UInt64(bytes.count - headerByteCount) else {
             throw corrupt(16, "header says body of \(bodyLength) bytes, file holds \(bytes.count - headerByteCount)")
         }
-        guard CRC32C.checksum(bytes[headerByteCount...]) == bodyCRC else {
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[headerByteCount...])) == bodyCRC else {
             throw corrupt(headerByteCount, "body checksum mismatch")
         }
     }
+}
+
+/// A snapshot file `SnapshotStore.loadLatest` found and checked.
+public struct LoadedSnapshot: Sendable {
+    /// The LSN it covers.
+    public let lsn: UInt64
+    /// The whole file, header included.
+    let file: FileBytes
+
+    /// Calls `body` with the snapshot's body (the bytes after the header), valid only during the call.
+    public func withBody<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try file.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[SnapshotStore.headerByteCount...])) }
+    }
+
+    /// The body copied into an array (for tests and tools; recovery decodes it in place).
+    public var bodyBytes: [UInt8] { withBody { Array($0) } }
 }

@@ -16,7 +16,7 @@ enum Recovery {
         if let snapshot = try SnapshotStore.loadLatest(directory: directory) {
             let state: LedgerState
             do {
-                state = try SnapshotCodec.decode(snapshot.body, currencies: policy.currencies)
+                state = try snapshot.withBody { try SnapshotCodec.decode($0, currencies: policy.currencies) }
             } catch {
                 throw ServerError("\(directory)/\(SnapshotStore.fileName(lsn: snapshot.lsn)) cannot be decoded: \(error)")
             }

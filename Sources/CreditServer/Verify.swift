@@ -16,14 +16,16 @@ public enum Verify {
         var problems: [String] = []
         var ledger = Ledger(policy: policy)
         var snapshotLSN: UInt64 = 0
-        if let snapshot = try SnapshotStore.loadLatest(directory: directory) {
-            ledger = Ledger(policy: policy, state: try SnapshotCodec.decode(snapshot.body, currencies: policy.currencies))
+        // Files are read, not mapped: verify may run beside a live daemon, which can cut a file
+        // (a torn tail at its start, an old segment it removes) under a mapping.
+        if let snapshot = try SnapshotStore.loadLatest(directory: directory, access: .read) {
+            ledger = Ledger(policy: policy, state: try snapshot.withBody { try SnapshotCodec.decode($0, currencies: policy.currencies) })
             snapshotLSN = snapshot.lsn
             lines.append("snapshot at lsn \(snapshot.lsn): \(ledger.creditCount) credits")
             problems += ledger.auditProblems.map { "snapshot: \($0)" }
             problems += compareWithFullReplay(directory: directory, policy: policy, snapshot: ledger, lsn: snapshot.lsn, lines: &lines)
         }
-        let report = try JournalRecovery.replay(directory: directory, afterLSN: snapshotLSN, repair: false) { _, body in
+        let report = try JournalRecovery.replay(directory: directory, afterLSN: snapshotLSN, repair: false, access: .read) { _, body in
             ledger.apply(try EntryCodec.decode(body))
         }
         lines.append("journal: \(report.recordsApplied) records after the snapshot, last lsn \(report.lastLSN)")
@@ -40,7 +42,7 @@ public enum Verify {
         var replayed = Ledger(policy: policy)
         var replayedThrough: UInt64 = 0
         do {
-            _ = try JournalRecovery.replay(directory: directory, afterLSN: 0, repair: false) { recordLSN, body in
+            _ = try JournalRecovery.replay(directory: directory, afterLSN: 0, repair: false, access: .read) { recordLSN, body in
                 guard recordLSN <= lsn else { return }
                 replayed.apply(try EntryCodec.decode(body))
                 replayedThrough = recordLSN

@@ -122,7 +122,7 @@ struct SimulatedDisk {
         guard let loaded = try SnapshotStore.loadLatest(directory: directory) else {
             throw SimulationFailure(description: "the snapshot just written is not found")
         }
-        var ledger = Ledger(policy: policy, state: try SnapshotCodec.decode(loaded.body, currencies: policy.currencies))
+        var ledger = Ledger(policy: policy, state: try loaded.withBody { try SnapshotCodec.decode($0, currencies: policy.currencies) })
         let report = try JournalRecovery.replay(directory: directory, afterLSN: loaded.lsn) { _, body in
             ledger.apply(try EntryCodec.decode(body))
         }

@@ -40,7 +40,7 @@ private func decodeSample(_ reader: inout ByteReader) throws(DecodeError) {
 
 @Test func roundTripsEveryFieldType() throws {
     let bytes = encodeSample()
-    var reader = ByteReader(bytes)
+    var reader = testReader(bytes)
     try decodeSample(&reader)
     #expect(reader.isAtEnd)
 }
@@ -55,14 +55,14 @@ private func decodeSample(_ reader: inout ByteReader) throws(DecodeError) {
 @Test func everyTruncationThrowsInsteadOfTrapping() {
     let bytes = encodeSample()
     for length in 0..<bytes.count {
-        var reader = ByteReader(bytes[..<length])
+        var reader = testReader(bytes, to: length)
         #expect(throws: DecodeError.self) { try decodeSample(&reader) }
     }
 }
 
 @Test func readerOverASliceCountsOffsetsFromTheSliceStart() throws {
     let bytes: [UInt8] = [0xFF, 0xFF, 0xFF, 5, 0, 0, 0]
-    var reader = ByteReader(bytes[3...])
+    var reader = testReader(bytes, from: 3)
     #expect(try reader.u32() == 5)
     let error = #expect(throws: DecodeError.self) { try reader.u8() }
     #expect(error?.offset == 4)
@@ -72,7 +72,7 @@ private func decodeSample(_ reader: inout ByteReader) throws(DecodeError) {
     var writer = ByteWriter()
     writer.u8(0)
     writer.bytes([0x61, 0xC3, 0x28])  // 0xC3 0x28 is not UTF-8
-    var reader = ByteReader(writer.buffer)
+    var reader = testReader(writer.buffer)
     _ = try? reader.u8()
     let error = #expect(throws: DecodeError.self) { try reader.string() }
     #expect(error?.offset == 1)
@@ -82,25 +82,25 @@ private func decodeSample(_ reader: inout ByteReader) throws(DecodeError) {
 @Test func lengthAboveTheLimitIsRejected() throws {
     var writer = ByteWriter()
     writer.bytes([UInt8](repeating: 1, count: 100))
-    var limited = ByteReader(writer.buffer)
+    var limited = testReader(writer.buffer)
     let error = #expect(throws: DecodeError.self) { try limited.bytes(maxCount: 99) }
     #expect(error?.offset == 0)
-    var unlimited = ByteReader(writer.buffer)
+    var unlimited = testReader(writer.buffer)
     #expect(try unlimited.bytes(maxCount: 100).count == 100)
 
     // A huge length with no bytes behind it fails on the default limit, before any allocation.
-    var huge = ByteReader([0xFF, 0xFF, 0xFF, 0xFF])
+    var huge = testReader([0xFF, 0xFF, 0xFF, 0xFF])
     #expect(throws: DecodeError.self) { try huge.string() }
 }
 
 @Test func boolOtherThanZeroOrOneIsRejected() {
-    var reader = ByteReader([2])
+    var reader = testReader([2])
     let error = #expect(throws: DecodeError.self) { try reader.bool() }
     #expect(error?.offset == 0)
 }
 
 @Test func trailingBytesAreReported() throws {
-    var reader = ByteReader([1, 2])
+    var reader = testReader([1, 2])
     _ = try reader.u8()
     let error = #expect(throws: DecodeError.self) { try reader.expectEnd() }
     #expect(error?.offset == 1)
@@ -111,7 +111,7 @@ private func decodeSample(_ reader: inout ByteReader) throws(DecodeError) {
 private func utf8Accepts(_ bytes: [UInt8]) -> Bool {
     var writer = ByteWriter()
     writer.bytes(bytes)
-    var reader = ByteReader(writer.buffer)
+    var reader = testReader(writer.buffer)
     guard let read = try? reader.utf8() else { return false }
     return Array(read) == bytes && reader.isAtEnd
 }
@@ -138,7 +138,7 @@ private func utf8Accepts(_ bytes: [UInt8]) -> Bool {
 
 @Test func consumedReturnsTheBytesReadSinceAnOffset() throws {
     let bytes: [UInt8] = [0xEE, 7, 1, 0, 0, 0, 0x61, 0xFF]
-    var reader = ByteReader(bytes[1...])
+    var reader = testReader(bytes, from: 1)
     _ = try reader.u8()
     let start = reader.offset
     #expect(Array(try reader.utf8()) == [0x61])
@@ -152,7 +152,7 @@ private func readerPastPad(_ field: [UInt8]) -> ByteReader {
     var writer = ByteWriter()
     writer.raw([0xEE, 0x00])
     writer.bytes(field)
-    var reader = ByteReader(writer.buffer[1...])
+    var reader = testReader(writer.buffer, from: 1)
     _ = try? reader.u8()
     return reader
 }
@@ -191,7 +191,7 @@ private func readerPastPad(_ field: [UInt8]) -> ByteReader {
     writer.u32(0xDEAD_BEEF)
     writer.bool(false)
     for start in 0...3 {
-        var reader = ByteReader(writer.buffer[start...])
+        var reader = testReader(writer.buffer, from: start)
         _ = try reader.raw(count: 3 - start)
         #expect(try reader.u16() == 0xBEEF)
         #expect(try reader.u64() == 0x0123_4567_89AB_CDEF)
@@ -205,7 +205,7 @@ private func readerPastPad(_ field: [UInt8]) -> ByteReader {
 
 @Test func rawArrayReadsExactlyItsCountOrThrows() throws {
     let bytes: [UInt8] = [0xEE, 1, 2, 3, 4, 5]
-    var reader = ByteReader(bytes[1...])
+    var reader = testReader(bytes, from: 1)
     #expect(try reader.rawArray(count: 0) == [])
     #expect(try reader.rawArray(count: 2) == [1, 2])
     #expect(throws: DecodeError("need 4 bytes for raw field, 3 remain", offset: 2)) { try reader.rawArray(count: 4) }

@@ -81,7 +81,7 @@ private func oneField(key: [UInt8], value: [UInt8], declaredValueBytes: Int? = n
         let stored = try entry(with: referenceEncoding(reply))
         let body = EntryCodec.encode(stored)
         let decoded = try #require(try EntryCodec.decode(body[...]).idempotency)
-        var reader = ByteReader(body[replyOffset...])
+        var reader = testReader(body, from: replyOffset)
         #expect(try referenceDecoding(&reader) == reply)
         #expect(decoded.reply == reply)
         #expect(decoded == stored.idempotency)

@@ -17,6 +17,16 @@ func withTempDirectory<T>(_ body: (String) throws -> T) throws -> T {
     return try body(path)
 }
 
+/// A reader over `bytes[start..<end]`, as `ByteReader` reads a record in a mapped segment: the
+/// whole array is copied (so the slice keeps its offset from an allocation's start, which the
+/// alignment tests rely on) into memory never freed, so the reader can be passed around and kept
+/// like a value. Test inputs are small.
+func testReader(_ bytes: [UInt8], from start: Int = 0, to end: Int? = nil) -> ByteReader {
+    let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+    bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
+    return ByteReader(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(copy)[start..<(end ?? bytes.count)]))
+}
+
 /// A replayed record.
 struct Replayed: Equatable {
     let lsn: UInt64
