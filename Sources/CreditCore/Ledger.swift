@@ -92,12 +92,20 @@ public struct Ledger: Sendable {
 
     /// The position in `state.refs` of the ref `ref` remembered for `client`.
     func refPosition(client: ClientID, ref: Ref) -> Int? {
+        refLookup(client: client, ref: ref).position
+    }
+
+    /// The ref index's hash of a client and a ref, and the position of the record remembered for
+    /// them. Not mutating on purpose: done inside `remember` (mutating), the closures below made
+    /// the compiler copy the whole ledger for every ref remembered, a fifth of replay's applying.
+    private func refLookup(client: ClientID, ref: Ref) -> (hash: UInt64, position: Int?) {
         var clientText = client.text
         var refText = ref.text
         return clientText.withUTF8 { client in
             refText.withUTF8 { ref in
                 let (client, ref) = (UnsafeRawBufferPointer(client), UnsafeRawBufferPointer(ref))
-                return refPosition(client: client, ref: ref, hash: Ledger.refHash(client, ref))
+                let hash = Ledger.refHash(client, ref)
+                return (hash, refPosition(client: client, ref: ref, hash: hash))
             }
         }
     }
@@ -210,15 +218,7 @@ public struct Ledger: Sendable {
         // Hashed and looked up from the record's own strings, before the append: reading the key
         // back from the log inside a closure on `state.refs` made the compiler copy the whole log
         // value (and retain and release its arrays) for every ref replayed.
-        var client = record.client.text
-        var ref = record.ref.text
-        let (hash, old) = client.withUTF8 { client in
-            ref.withUTF8 { ref in
-                let (client, ref) = (UnsafeRawBufferPointer(client), UnsafeRawBufferPointer(ref))
-                let hash = Ledger.refHash(client, ref)
-                return (hash, refPosition(client: client, ref: ref, hash: hash))
-            }
-        }
+        let (hash, old) = refLookup(client: record.client, ref: record.ref)
         let position = state.refs.append(StoredRef(at: at, record: record))
         pointRef(hash: hash, at: position, replacing: old)
     }
