@@ -1,9 +1,10 @@
-// cepoll: thin wrappers over epoll, eventfd, accept4 and listening-socket setup.
+// cepoll: thin wrappers over epoll, eventfd, accept4, listening-socket setup and malloc_trim.
 #define _GNU_SOURCE
 #include "cepoll.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -58,6 +59,8 @@ int cepoll_accept(int listen_fd, char *peer, int peer_len) {
 }
 
 int cepoll_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int cepoll_malloc_trim(void) { return malloc_trim(0); }
 
 int cepoll_listen(const char *host, int port, int backlog, int *bound_port) {
     struct addrinfo hints, *res = NULL;

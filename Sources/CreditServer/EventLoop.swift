@@ -31,6 +31,8 @@ final class EventLoop {
     /// again on the next turn without sleeping.
     var tlsBuffered: Set<Int32> = []
     private var lastTickMillis: Int64 = 0
+    /// When to hand memory freed by forgotten refs back to the kernel.
+    private var memoryRelease: MemoryReleasePolicy
     private var stopping = false
     private let onReload: () -> Void
 
@@ -42,6 +44,7 @@ final class EventLoop {
         self.listeners = listeners
         self.wakeFD = wakeFD
         self.signalFD = signalFD
+        memoryRelease = MemoryReleasePolicy(refCount: engine.ledger.refCount)
         epollFD = cepoll_create()
         guard epollFD >= 0 else { throw ServerError("epoll_create failed: \(errnoText())") }
         for fd in [listeners.plainFD, listeners.tlsFD, wakeFD, signalFD]
@@ -246,6 +249,9 @@ final class EventLoop {
         let now = monotonicMillis()
         guard now - lastTickMillis >= EventLoop.tickMillis else { return }
         lastTickMillis = now
+        if memoryRelease.releaseDue(refCount: engine.ledger.refCount, nowMillis: now) {
+            releaseFreedMemory(reason: "refs forgotten")
+        }
         let idleMillis = config.idleTimeout.value * 1000
         let lineMillis = config.lineTimeout.value * 1000
         let handshakeMillis = config.tls.handshakeTimeout.value * 1000

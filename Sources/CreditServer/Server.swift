@@ -29,6 +29,8 @@ public enum Server {
         let secret = try ServerSecret.loadOrCreate(path: config.secretPath)
         let cards = try CardGenerator(prefix: config.cardPrefix, length: config.cardLength, pinLength: config.pinLength)
         let (ledger, lastLSN, snapshotLSN) = try Recovery.recover(directory: config.dataDirectory, policy: policy)
+        // Replay's batches, and the refs it forgot on the way, leave freed memory behind.
+        releaseFreedMemory(reason: "recovered")
 
         let wakeFD = cepoll_eventfd()
         guard wakeFD >= 0 else { throw ServerError("eventfd failed: \(errnoText())") }

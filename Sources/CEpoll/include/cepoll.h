@@ -32,6 +32,9 @@ int cepoll_eventfd(void);
 int cepoll_listen(const char *host, int port, int backlog, int *bound_port);
 /// Sets TCP_NODELAY on a connected socket.
 int cepoll_nodelay(int fd);
+/// malloc_trim(0): returns the heap's free memory to the kernel (malloc.h is not in Glibc's
+/// module either). Returns 1 if memory was released, 0 if not.
+int cepoll_malloc_trim(void);
 
 
 
