@@ -237,7 +237,9 @@ extension Ledger {
 
     /// A hold that can still be captured or voided, or the error saying why not.
     private func pendingHold(_ id: HoldID, now: Instant) -> Result<Hold, CreditError> {
-        guard let hold = state.holds[id] else { return .failure(CreditError(.notFound, "no hold \(id)")) }
+        guard let hold = state.holds[id] else {
+            return .failure(CreditError(.notFound, isForgotten(id) ? "hold \(id) ended and was forgotten a ref window after its deadline" : "no hold \(id)"))
+        }
         switch hold.state {
         case .captured: return .failure(CreditError(.holdCaptured, "hold \(id) was already captured"))
         case .voided: return .failure(CreditError(.holdVoided, "hold \(id) was voided"))

@@ -4,7 +4,8 @@
 public struct LedgerState: Equatable, Sendable {
     /// Credits by id (chunked, so a snapshot's copy never makes the engine copy them all).
     public var credits = NumberedTable<CreditID, Credit>()
-    /// Holds by id, pending and resolved.
+    /// Holds by id: pending ones, and resolved ones until a ref window after their deadline
+    /// (see `Ledger.forgetHolds`).
     public var holds = NumberedTable<HoldID, Hold>()
     /// Remembered refs, oldest first, packed as bytes; positions are stable while a ref is kept.
     public var refs = RefLog()
@@ -40,6 +41,8 @@ public struct Ledger: Sendable {
     var reverts = DeadlineHeap<CreditID>()
     /// Number of holds now pending, across all credits.
     public private(set) var pendingHoldCount = 0
+    /// Holds numbered below this were forgotten (or never existed): `forgetHolds` goes on from here.
+    private var holdsKeptFrom: UInt64 = 1
 
     /// An empty ledger.
     public init(policy: LedgerPolicy) {
@@ -55,6 +58,8 @@ public struct Ledger: Sendable {
             deadlines.insert(hold.deadline, hold.id)
             pendingHoldCount += 1
         }
+        // Holds below the oldest one kept were forgotten: go on from it, as the live ledger did.
+        holdsKeptFrom = state.holds.values.first { _ in true }?.id.number ?? state.lastHoldNumber + 1
         // Read through a local copy of the log (one retain): a closure on `state.refs` calling a
         // method on `self` made the compiler copy the whole ledger for every ref.
         let refs = state.refs
@@ -161,6 +166,7 @@ public struct Ledger: Sendable {
         if let record = entry.idempotency { remember(record, at: entry.at) }
         if entry.at > state.lastAt { state.lastAt = entry.at }
         pruneRefs(now: state.lastAt)
+        forgetHolds(now: state.lastAt)
     }
 
     private mutating func apply(_ event: Event, _ context: ApplyContext) {
@@ -471,6 +477,32 @@ public struct Ledger: Sendable {
             return (a.0.w0, a.0.w1, a.0.w2, a.0.w3) < (b.0.w0, b.0.w1, b.0.w2, b.0.w3)
         }
         for (digest, _) in oldest.prefix(state.decoys.count - keep) { state.decoys[digest] = nil }
+    }
+
+    /// Forgets resolved holds whose deadline is a ref window past, oldest number first, stopping at
+    /// the first hold that must stay (pending, or not that old): without this, every hold ever
+    /// placed stayed in memory. A hold resolves before or at its deadline, and the refs of the
+    /// HOLD and of its CAPTURE or VOID were made before it too, so they are forgotten first:
+    /// REVERSE, which finds a hold through its ref, never meets a forgotten one. A long hold
+    /// (up to `hold_ttl_max`) keeps the holds numbered after it until it is forgotten itself.
+    /// Deterministic: depends only on applied entries, so replay forgets alike.
+    private mutating func forgetHolds(now: Instant) {
+        let cutoff = Instant(millis: now.millis - policy.refWindow.value * 1000)
+        let start = holdsKeptFrom
+        while holdsKeptFrom <= state.lastHoldNumber {
+            let id = HoldID(holdsKeptFrom)
+            if let hold = state.holds[id] {
+                guard hold.state != .pending, hold.deadline <= cutoff else { break }
+                state.holds.removeValue(forKey: id)
+            }
+            holdsKeptFrom += 1
+        }
+        if holdsKeptFrom != start { state.holds.releaseEmptyChunks(below: HoldID(holdsKeptFrom)) }
+    }
+
+    /// True when hold `id` was placed and has since been forgotten (`forgetHolds`).
+    func isForgotten(_ id: HoldID) -> Bool {
+        id.number < holdsKeptFrom && !state.holds.contains(id)
     }
 
     /// Forgets refs older than the ref window. Deterministic: depends only on applied entries.

@@ -129,6 +129,28 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
     /// True when the table holds nothing.
     public var isEmpty: Bool { count == 0 }
 
+    /// Frees the storage of every chunk whose numbers are all below `id`, which must hold no value
+    /// any more: for a caller that removes the oldest entries first (the ledger forgetting holds)
+    /// and would otherwise keep a chunk of empty slots for each thousand removed. Each chunk is
+    /// checked and freed once; ids below `id` can still be set again (their chunk regrows).
+    public mutating func releaseEmptyChunks(below id: ID) {
+        guard id.number > 1 else { return }
+        let end = Swift.min(Int((Swift.min(id.number, Self.numberMax + 1) - 1) / UInt64(Self.chunkCount)), chunks.count)
+        while releasedChunks < end {
+            if !chunks[releasedChunks].isEmpty {
+                precondition(chunks[releasedChunks].allSatisfy { $0 == nil }, "releasing a chunk that still holds values")
+                chunks[releasedChunks] = []
+            }
+            releasedChunks += 1
+        }
+    }
+
+    /// Chunks before this one were freed by `releaseEmptyChunks` (or checked and found empty).
+    private var releasedChunks = 0
+
+    /// Chunks whose storage is allocated (for tests of `releaseEmptyChunks`).
+    var allocatedChunkCount: Int { chunks.count { $0.capacity > 0 } }
+
     /// Every id with a value, in ascending order.
     public var keys: [ID] {
         var keys: [ID] = []

@@ -1,4 +1,4 @@
-// Proves, over 100 seeded random runs of 550 steps and 2,400 of 100 steps (thousands of seeds; see SimulationSeeds), of issues (with bonus, campaigns, gift purchasers and recipients known and unknown, smart reverts), stock cards with activation and top-up, replacements, whole and split transfers, claims right and wrong, REVERSE of every kind of request and of unknown refs (and the late originals), wrong PINs up to lockout and UNLOCK, single-credit and profile holds across AUD and JPY credits with FX rates both ways, quotes, captures, voids, refunds (onto closed credits as store credit under one policy), freezes, unfreezes, cancels, retries, reads and sweeps of due holds, reverts and expiring credits, with clock jumps past revert deadlines and lock expiries, under four tender orders, that every outcome, reply, event and history line follows the rules; that after every step every credit and hold it changed keeps its invariants (available = balance − held ≥ 0, captured ≤ held, a resolved hold never changes), money is conserved per currency exactly, a replica fed every entry agrees with the live ledger (in what the step changed, and in full every 50 steps), the ledger's own full audit finds nothing (every 10 steps and after every recovery), and a ledger restored from the live state answers every request identically; that every entry decodes from its journal record as it was; that a crash tearing the journal anywhere in the records in flight (maybe followed by zero fill) is recovered by the real snapshot and journal recovery to exactly the live state as of the last whole record, nothing of the rest applied, and the run goes on from there; that snapshots decode to the live state and clean restarts recover it; and that replaying all entries from the start rebuilds the same state.
+// Proves, over 100 seeded random runs of 550 steps and 2,400 of 100 steps (thousands of seeds; see SimulationSeeds), of issues (with bonus, campaigns, gift purchasers and recipients known and unknown, smart reverts), stock cards with activation and top-up, replacements, whole and split transfers, claims right and wrong, REVERSE of every kind of request and of unknown refs (and the late originals), wrong PINs up to lockout and UNLOCK, single-credit and profile holds across AUD and JPY credits with FX rates both ways, quotes, captures, voids, refunds (onto closed credits as store credit under one policy), freezes, unfreezes, cancels, retries, reads and sweeps of due holds, reverts and expiring credits, with clock jumps past revert deadlines and lock expiries, under four tender orders, that every outcome, reply, event and history line follows the rules; that after every step every credit and hold it changed keeps its invariants (available = balance − held ≥ 0, captured ≤ held, a resolved hold never changes, and is forgotten exactly when it has ended and its deadline is a ref window past, lowest number first), money is conserved per currency exactly, a replica fed every entry agrees with the live ledger (in what the step changed, and in full every 50 steps), the ledger's own full audit finds nothing (every 10 steps and after every recovery), and a ledger restored from the live state answers every request identically; that every entry decodes from its journal record as it was; that a crash tearing the journal anywhere in the records in flight (maybe followed by zero fill) is recovered by the real snapshot and journal recovery to exactly the live state as of the last whole record, nothing of the rest applied, and the run goes on from there; that snapshots decode to the live state and clean restarts recover it; and that replaying all entries from the start rebuilds the same state.
 
 import CreditCore
 import Foundation
@@ -234,7 +234,7 @@ struct Simulation {
         "capture-part", "capture-fx-part", "capture-unreached-leg", "replayed", "expired", "quote-then-hold", "refund",
         "unfreeze", "breakage", "issue-unknown", "issue-smart", "activate", "load", "replace", "transfer", "split",
         "transfer-from", "claim", "revert", "lock", "pin-reset", "unlock-lifted", "card-declined-unknown", "decoy-lock",
-        "card-locked-unknown", "reverse-voided",
+        "card-locked-unknown", "reverse-voided", "hold-forgotten",
         "reverse-refunded", "reverse-cancelled", "reverse-taken_back", "reverse-none", "refund-store-credit",
     ]
 
@@ -269,6 +269,10 @@ struct Simulation {
     var decoys: [Digest32: ModelDecoy] = [:]
     var resolved: [HoldID: (state: HoldState, captured: [MinorUnits])] = [:]
     var pendingHolds: Set<HoldID> = []
+    /// Each hold's deadline until the hold is forgotten, and the number below which every hold
+    /// is forgotten: ended holds go a ref window after their deadline, oldest number first.
+    var holdDeadlines: [HoldID: Instant] = [:]
+    var holdsKeptFrom: UInt64 = 1
     /// What this step's entries changed, for `checkInvariants`.
     var touchedCredits: Set<CreditID> = []
     var touchedHolds: Set<HoldID> = []

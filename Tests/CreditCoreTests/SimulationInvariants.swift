@@ -106,7 +106,9 @@ extension Simulation {
         for event in entry.events {
             try account(event, entry, before: before, touched: &touched)
             switch event {
-            case .held(let placed): touchedHolds.insert(placed.hold)
+            case .held(let placed):
+                touchedHolds.insert(placed.hold)
+                holdDeadlines[placed.hold] = placed.deadline
             case .captured(let id, _), .voided(let id), .expired(let id): touchedHolds.insert(id)
             default: break
             }
@@ -124,7 +126,24 @@ extension Simulation {
         }
         let cutoff = lastAt.millis - policy.refWindow.value * 1000
         remembered = remembered.filter { $0.value.at.millis > cutoff }
+        forgetHolds(cutoff: cutoff)
         if crashWindow != nil { checkpoints[lsn] = checkpoint() }
+    }
+
+    /// Forgets, in the model, the ended holds whose deadline is at or before `cutoff` (the last
+    /// instant minus the ref window), lowest number first, up to the first that must stay.
+    mutating func forgetHolds(cutoff: Int64) {
+        let highest = holdDeadlines.keys.map(\.number).max() ?? 0
+        while holdsKeptFrom <= highest {
+            let id = HoldID(holdsKeptFrom)
+            if let deadline = holdDeadlines[id] {
+                guard !pendingHolds.contains(id), deadline.millis <= cutoff else { return }
+                holdDeadlines[id] = nil
+                resolved[id] = nil
+                tally["hold-forgotten", default: 0] += 1
+            }
+            holdsKeptFrom += 1
+        }
     }
 
     /// Books one event's money and predicts what it does to the credits' shadows and histories.
@@ -308,7 +327,17 @@ extension Simulation {
     /// currency; the pending holds and refs are what the model says; the ledger's audit finds nothing.
     mutating func checkInvariants(full: Bool = true) throws {
         let state = live.state
-        for id in touchedHolds.sorted() { try checkHold(state.holds[id]!, state) }
+        for id in touchedHolds.sorted() {
+            guard id.number >= holdsKeptFrom else {
+                try ensure(!state.holds.contains(id), "\(id) ended a ref window before its deadline and is still kept")
+                continue
+            }
+            guard let hold = state.holds[id] else { throw SimulationFailure(description: "\(id) was forgotten too early") }
+            try checkHold(hold, state)
+        }
+        try ensure(holdsKeptFrom == 1 || !state.holds.contains(HoldID(holdsKeptFrom - 1)), "hd_\(holdsKeptFrom - 1) is still kept")
+        try ensure(holdDeadlines[HoldID(holdsKeptFrom)] == nil || state.holds.contains(HoldID(holdsKeptFrom)),
+                   "hd_\(holdsKeptFrom) was forgotten too early")
         for id in touchedCredits.sorted() {
             guard let credit = state.credits[id] else { throw SimulationFailure(description: "\(id) is missing") }
             let pending = shadow[id]?.pending ?? []
