@@ -11,6 +11,8 @@ import Glibc
 /// truncation would fault with SIGBUS. So only the daemon maps, while it holds the data
 /// directory's lock (nothing else writes there then) and before it writes anything itself.
 /// `creditd verify`, which may run beside a live daemon, reads (`.read`): its copy cannot fault.
+/// The one thing mapping gives up: a disk error under a mapped page stops start-up with SIGBUS
+/// instead of an error naming the file (start-up stops either way, and nothing is written).
 ///
 /// The bytes are valid while the object lives; `withUnsafeBytes` keeps it alive for the call.
 public final class FileBytes: @unchecked Sendable {
