@@ -24,7 +24,9 @@ public final class FileBytes: @unchecked Sendable {
         case read
     }
 
-    /// The file's bytes, as long as it was when opened.
+    /// The file's bytes, as long as it was when opened (or, read, up to where a cut made while
+    /// reading left it). Valid while this object lives: use them inside `withUnsafeBytes`, since
+    /// Swift may release an object right after its last use.
     public let bytes: UnsafeRawBufferPointer
     /// True when `bytes` is a mapping (unmapped on deinit), false when allocated (deallocated).
     private let isMapped: Bool
@@ -51,19 +53,15 @@ public final class FileBytes: @unchecked Sendable {
         while filled < size {
             let result = Glibc.read(fd, memory + filled, size - filled)
             if result < 0 && errno == EINTR { continue }
-            if result <= 0 {
-                let code = result < 0 ? errno : EIO  // 0: the file shrank after fstat
+            if result < 0 {
+                let code = errno
                 memory.deallocate()
                 throw JournalIOError(operation: "read", path: path, code: code)
             }
+            if result == 0 { break }  // the file was cut after fstat (a live daemon's doing): what is left
             filled += result
         }
-        (bytes, isMapped) = (UnsafeRawBufferPointer(start: memory, count: size), false)
-    }
-
-    /// The bytes of the file at `path` (test and tool convenience: `Array(FileBytes(...).bytes)`).
-    public static func array(path: String) throws(JournalIOError) -> [UInt8] {
-        Array(try FileBytes(path: path, access: .read).bytes)
+        (bytes, isMapped) = (UnsafeRawBufferPointer(start: memory, count: filled), false)
     }
 
     /// Calls `body` with the bytes, keeping them alive for the call.

@@ -69,7 +69,7 @@ public enum SnapshotStore {
         guard let lsn = names.compactMap(snapshotLSN(fileName:)).max() else { return nil }
         let path = POSIXFile.join(directory, fileName(lsn: lsn))
         let file = try FileBytes(path: path, access: access)
-        try validate(file.bytes, lsn: lsn, path: path)  // `file` lives on in the result
+        try file.withUnsafeBytes { try validate($0, lsn: lsn, path: path) }
         return LoadedSnapshot(lsn: lsn, file: file)
     }
 
