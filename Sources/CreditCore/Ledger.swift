@@ -59,7 +59,10 @@ public struct Ledger: Sendable {
             pendingHoldCount += 1
         }
         // Holds below the oldest one kept were forgotten: go on from it, as the live ledger did.
+        // A snapshot from before holds were forgotten still has them all: forget what is due, so
+        // the restored state is what replaying the journal from the start gives.
         holdsKeptFrom = state.holds.values.first { _ in true }?.id.number ?? state.lastHoldNumber + 1
+        forgetHolds(now: state.lastAt)
         // Read through a local copy of the log (one retain): a closure on `state.refs` calling a
         // method on `self` made the compiler copy the whole ledger for every ref.
         let refs = state.refs
@@ -489,6 +492,7 @@ public struct Ledger: Sendable {
     private mutating func forgetHolds(now: Instant) {
         let cutoff = Instant(millis: now.millis - policy.refWindow.value * 1000)
         let start = holdsKeptFrom
+        if state.holds.isEmpty { holdsKeptFrom = state.lastHoldNumber + 1 }  // nothing to step through
         while holdsKeptFrom <= state.lastHoldNumber {
             let id = HoldID(holdsKeptFrom)
             if let hold = state.holds[id] {

@@ -58,6 +58,11 @@ public enum SnapshotCodec {
         var state = LedgerState()
         state.lastCreditNumber = try reader.u64()
         state.lastHoldNumber = try reader.u64()
+        // No table holds a larger number; a larger one would also make forgetting holds step
+        // through numbers no hold can have.
+        guard state.lastHoldNumber <= NumberedTable<HoldID, Hold>.numberMax else {
+            throw DecodeError("last hold number \(state.lastHoldNumber) is above \(NumberedTable<HoldID, Hold>.numberMax)", offset: 9)
+        }
         state.lastAt = Instant(millis: try reader.i64())
         for _ in 0..<(try reader.count(max: collectionMax, what: "credits")) {
             let start = reader.offset

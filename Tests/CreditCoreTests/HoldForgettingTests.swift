@@ -67,6 +67,34 @@ private func replayed(_ h: Harness) -> Ledger {
     #expect(replayed(h).canonicalState == h.ledger.canonicalState)
 }
 
+@Test func aStateFromBeforeHoldsWereForgottenForgetsThemWhenRestored() throws {
+    // A snapshot written before this rule keeps every hold; restored, it must equal what replaying
+    // the journal from the start gives, before any further entry is applied.
+    var h = Harness()
+    let credit = try h.newCredit(.gift, "100")
+    let ended = try h.newHold(credit, "30")
+    _ = try #require(h.void(ended).appliedReply)
+    h.advance(millis: ttl + window)
+    _ = try h.newHold(credit, "1")
+    #expect(!h.ledger.state.holds.contains(ended))
+    var old = h.ledger.canonicalState
+    old.holds[ended] = try #require(replayedHold(ended, h))
+    #expect(old.holds.contains(ended))
+    let restored = Ledger(policy: Fixture.policy, state: old)
+    #expect(restored.canonicalState == h.ledger.canonicalState)
+}
+
+/// Hold `id` as it was when it ended: replaying `h`'s entries up to the first that forgot it.
+private func replayedHold(_ id: HoldID, _ h: Harness) -> Hold? {
+    var ledger = Ledger(policy: Fixture.policy)
+    var last: Hold?
+    for entry in h.entries {
+        ledger.apply(entry)
+        if let hold = ledger.state.holds[id] { last = hold } else if last != nil { break }
+    }
+    return last
+}
+
 @Test func forgettingThousandsOfHoldsFreesTheirChunks() throws {
     var h = Harness(policy: LedgerPolicy(currencies: Fixture.policy.currencies, holdTTLDefault: Seconds(60),
                                          holdTTLMax: Seconds(60), refWindow: Seconds(60), holdsPerCreditMax: 3))

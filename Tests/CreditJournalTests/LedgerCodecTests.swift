@@ -408,6 +408,19 @@ func anUnknownSnapshotVersionIsRefused(_ version: UInt8) throws {
     var lowHold = SnapshotCodec.encode(state)
     lowHold.replaceSubrange(9..<17, with: withUnsafeBytes(of: (state.lastHoldNumber - 1).littleEndian, Array.init))
     #expect(throws: DecodeError.self) { try SnapshotCodec.decode(lowHold, currencies: currencies) }
+    // A last hold number no table can reach (restoring would step through every number up to it).
+    let numberMax = NumberedTable<HoldID, Hold>.numberMax
+    for (last, refused) in [(numberMax, false), (numberMax + 1, true), (UInt64.max, true)] {
+        var high = SnapshotCodec.encode(state)
+        high.replaceSubrange(9..<17, with: withUnsafeBytes(of: last.littleEndian, Array.init))
+        if refused {
+            #expect(throws: DecodeError("last hold number \(last) is above \(numberMax)", offset: 9)) {
+                try SnapshotCodec.decode(high, currencies: currencies)
+            }
+        } else {
+            #expect(try SnapshotCodec.decode(high, currencies: currencies).lastHoldNumber == last)
+        }
+    }
 }
 
 // MARK: Fields matched without making a String
