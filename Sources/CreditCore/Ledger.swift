@@ -492,14 +492,17 @@ public struct Ledger: Sendable {
     private mutating func forgetHolds(now: Instant) {
         let cutoff = Instant(millis: now.millis - policy.refWindow.value * 1000)
         let start = holdsKeptFrom
-        if state.holds.isEmpty { holdsKeptFrom = state.lastHoldNumber + 1 }  // nothing to step through
-        while holdsKeptFrom <= state.lastHoldNumber {
-            let id = HoldID(holdsKeptFrom)
-            if let hold = state.holds[id] {
-                guard hold.state != .pending, hold.deadline <= cutoff else { break }
-                state.holds.removeValue(forKey: id)
+        holdsKeptFrom = state.lastHoldNumber + 1  // unless a hold must stay, below
+        // Hold by hold, not number by number: a restored state may have long gaps between them.
+        var from = HoldID(start)
+        while let id = state.holds.firstID(atOrAbove: from) {
+            let hold = state.holds[id]!
+            if hold.state == .pending || hold.deadline > cutoff {
+                holdsKeptFrom = id.number
+                break
             }
-            holdsKeptFrom += 1
+            state.holds.removeValue(forKey: id)
+            from = HoldID(id.number + 1)
         }
         if holdsKeptFrom != start { state.holds.releaseEmptyChunks(below: HoldID(holdsKeptFrom)) }
     }

@@ -129,6 +129,21 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
     /// True when the table holds nothing.
     public var isEmpty: Bool { count == 0 }
 
+    /// The lowest id at or above `id` that has a value; nil if there is none. Skips a missing
+    /// chunk in one step.
+    public func firstID(atOrAbove id: ID) -> ID? {
+        guard var place = locate(ID(Swift.max(id.number, 1))) else { return nil }
+        while place.chunk < chunks.count {
+            let chunk = chunks[place.chunk]
+            while place.slot < chunk.count {
+                if chunk[place.slot] != nil { return ID(UInt64(place.chunk * Self.chunkCount + place.slot + 1)) }
+                place.slot += 1
+            }
+            place = (place.chunk + 1, 0)
+        }
+        return nil
+    }
+
     /// Frees the storage of every chunk whose numbers are all below `id`, which must hold no value
     /// any more: for a caller that removes the oldest entries first (the ledger forgetting holds)
     /// and would otherwise keep a chunk of empty slots for each thousand removed. Each chunk is

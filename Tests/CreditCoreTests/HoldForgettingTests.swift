@@ -124,3 +124,16 @@ private func replayedHold(_ id: HoldID, _ h: Harness) -> Hold? {
     table[HoldID(7)] = 7
     #expect(table[HoldID(7)] == 7 && table.count == perChunk + 8 && table.allocatedChunkCount == 3)
 }
+
+@Test func firstIDFindsTheNextValueAcrossGapsAndMissingChunks() {
+    var table = NumberedTable<HoldID, Int>()
+    #expect(table.firstID(atOrAbove: HoldID(1)) == nil)
+    let far: UInt64 = 3_000_000_000  // chunks apart, as in a restored state with a gap
+    for number in [3, 5, far] { table[HoldID(number)] = Int(number % 1000) }
+    #expect(table.firstID(atOrAbove: HoldID(0)) == HoldID(3))
+    #expect(table.firstID(atOrAbove: HoldID(4)) == HoldID(5))
+    #expect(table.firstID(atOrAbove: HoldID(6)) == HoldID(far))
+    #expect(table.firstID(atOrAbove: HoldID(far + 1)) == nil)
+    #expect(table.firstID(atOrAbove: HoldID(NumberedTable<HoldID, Int>.numberMax + 1)) == nil)
+}
+
