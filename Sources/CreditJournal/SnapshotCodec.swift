@@ -70,7 +70,7 @@ public enum SnapshotCodec {
             guard credit.id.number <= min(state.lastCreditNumber, NumberedTable<CreditID, Credit>.numberMax) else {
                 throw DecodeError("credit \(credit.id) is numbered above the last credit number", offset: start)
             }
-            guard state.credits.updateValue(credit, forKey: credit.id) == nil else {
+            guard state.insertDecoded(credit) else {
                 throw DecodeError("credit \(credit.id) appears twice", offset: start)
             }
         }
@@ -80,7 +80,7 @@ public enum SnapshotCodec {
             guard hold.id.number <= min(state.lastHoldNumber, NumberedTable<HoldID, Hold>.numberMax) else {
                 throw DecodeError("hold \(hold.id) is numbered above the last hold number", offset: start)
             }
-            guard state.holds.updateValue(hold, forKey: hold.id) == nil else {
+            guard state.insertDecoded(hold) else {
                 throw DecodeError("hold \(hold.id) appears twice", offset: start)
             }
         }
