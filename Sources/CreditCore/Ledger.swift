@@ -75,10 +75,9 @@ public struct Ledger: Sendable {
             deadlines.insert(hold.deadline, hold.id)
             pendingHoldCount += 1
         }
-        // Holds below the oldest one kept were forgotten: go on from it, as the live ledger did.
-        // A snapshot from before holds were forgotten still has them all: forget what is due, so
-        // the restored state is what replaying the journal from the start gives.
-        holdsKeptFrom = state.holds.values.first { _ in true }?.id.number ?? state.lastHoldNumber + 1
+        // Forgetting from number 1 finds the oldest hold kept, where the live ledger stood. A
+        // snapshot from before holds were forgotten still has them all: this forgets what is due,
+        // so the restored state is what replaying the journal from the start gives.
         forgetHolds(now: state.lastAt)
         // Read through a local copy of the log (one retain): a closure on `state.refs` calling a
         // method on `self` made the compiler copy the whole ledger for every ref.
