@@ -5,7 +5,14 @@
 /// replay, after a snapshot restore). Entries are not removed eagerly: the sweep skips an entry
 /// whose hold or credit is no longer pending when it pops it.
 struct DeadlineHeap<ID: Comparable & Sendable>: Sendable {
+    /// Pops give memory back once the heap uses under a quarter of its storage and the storage is
+    /// above this many entries: two million holds' deadlines kept 17 MB after they were all due.
+    static var keptCapacityMin: Int { 4_096 }
+
     private var items: [(deadline: Instant, id: ID)] = []
+
+    /// Entries the storage has room for.
+    var capacity: Int { items.capacity }
 
     /// The earliest deadline, if any.
     var first: (deadline: Instant, id: ID)? { items.first }
@@ -30,6 +37,7 @@ struct DeadlineHeap<ID: Comparable & Sendable>: Sendable {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
+        if items.capacity > Self.keptCapacityMin && items.count * 4 < items.capacity { shrink() }
         var parent = 0
         while true {
             let left = 2 * parent + 1
@@ -42,6 +50,15 @@ struct DeadlineHeap<ID: Comparable & Sendable>: Sendable {
             parent = smallest
         }
         return top
+    }
+
+    /// Moves the entries to storage twice their number, so pops and inserts after it do not
+    /// copy again soon. The order of `items` (the heap's shape) is kept as it is.
+    private mutating func shrink() {
+        var smaller: [(deadline: Instant, id: ID)] = []
+        smaller.reserveCapacity(Swift.max(Self.keptCapacityMin, items.count * 2))
+        smaller.append(contentsOf: items)
+        items = smaller
     }
 
     private func precedes(_ a: (deadline: Instant, id: ID), _ b: (deadline: Instant, id: ID)) -> Bool {

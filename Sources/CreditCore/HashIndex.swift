@@ -15,6 +15,11 @@
 struct HashIndex: Sendable {
     /// Slots at the first insert; the table doubles past three quarters full.
     static let initialCapacity = 16
+    /// Removals shrink the table once fewer than one slot in this many is used: after refs age
+    /// out or many cards go, a table sized for the peak would otherwise keep its memory (50 MB
+    /// for the three million refs of a busy window). Far below the growth threshold, so a table
+    /// whose count hovers never grows and shrinks by turns.
+    static let sparseSlotsPerEntry = 8
 
     /// Each slot's stored hash, the low 32 bits; 0 marks an empty slot (0 is stored as 1).
     private var hashes: [UInt32] = []
@@ -64,6 +69,9 @@ struct HashIndex: Sendable {
             if hashes[slot] == wanted && values[slot] == value {
                 closeHole(at: slot)
                 count -= 1
+                if count * Self.sparseSlotsPerEntry < hashes.count && hashes.count > Self.initialCapacity {
+                    shrink()
+                }
                 return true
             }
             slot = (slot + 1) & mask
@@ -79,10 +87,25 @@ struct HashIndex: Sendable {
         values[slot] = value
     }
 
+    /// Slots the table has (a power of two, or 0 before the first insert).
+    var capacity: Int { hashes.count }
+
     /// Doubles the table and places every entry again.
     private mutating func grow() {
+        resize(to: Swift.max(Self.initialCapacity, hashes.count * 2))
+    }
+
+    /// Makes the table the smallest power of two at least four times the entries (a quarter full,
+    /// so the next growth is far off), and at least `initialCapacity`.
+    private mutating func shrink() {
+        var capacity = Self.initialCapacity
+        while capacity < count * 4 { capacity *= 2 }
+        resize(to: capacity)
+    }
+
+    /// Makes a table of `capacity` slots (a power of two) and places every entry again.
+    private mutating func resize(to capacity: Int) {
         let (oldHashes, oldValues) = (hashes, values)
-        let capacity = Swift.max(Self.initialCapacity, hashes.count * 2)
         hashes = [UInt32](repeating: 0, count: capacity)
         values = [UInt64](repeating: 0, count: capacity)
         for slot in oldHashes.indices where oldHashes[slot] != 0 { place(oldHashes[slot], oldValues[slot]) }

@@ -46,3 +46,27 @@ func heapPopsInDeadlineOrderUnderRandomInterleavings(_ seed: UInt64) {
     while let next = heap.popFirst() { popped.append(next.id.number) }
     #expect(popped == [8, 1, 3, 5, 7, 9])
 }
+
+@Test func poppingMostOfALargeHeapGivesItsStorageBackAndKeepsTheOrder() {
+    var heap = DeadlineHeap<HoldID>()
+    var rng = SplitMix64(seed: 7)
+    for hold in UInt64(1)...100_000 { heap.insert(Instant(millis: rng.inRange(0...1_000_000)), HoldID(hold)) }
+    #expect(heap.capacity >= 100_000)
+    var last = Instant(millis: -1)
+    var outOfOrder = 0
+    for _ in 0..<99_000 {
+        let popped = heap.popFirst()!
+        if popped.deadline < last { outOfOrder += 1 }
+        last = popped.deadline
+    }
+    #expect(heap.count == 1_000)
+    #expect(heap.capacity < 100_000 / 4)
+    var popped = 0
+    while let next = heap.popFirst() {
+        if next.deadline < last { outOfOrder += 1 }
+        last = next.deadline
+        popped += 1
+    }
+    #expect(outOfOrder == 0 && popped == 1_000)
+    #expect(heap.capacity <= DeadlineHeap<HoldID>.keptCapacityMin)
+}

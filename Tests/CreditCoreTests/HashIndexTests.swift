@@ -83,3 +83,30 @@ func aHashIndexAgreesWithADictionaryUnderRandomChanges(hashSpace: UInt64) {
     for key in stride(from: UInt64(0), to: 200, by: 3) { harness.remove(key) }
     harness.check(0..<210)
 }
+
+@Test func removingMostEntriesShrinksTheTableAndKeepsTheRest() {
+    var harness = IndexHarness(hashOf: { $0 &* 0x9E37_79B9_7F4A_7C15 })
+    for key in UInt64(0)..<20_000 { harness.insert(key) }
+    let peak = harness.index.capacity
+    #expect(peak >= 20_000 * 4 / 3)
+    for key in UInt64(0)..<19_900 { harness.remove(key) }
+    // A hundred entries: a quarter-full table of 512 slots at most, not the peak's 32,768.
+    #expect(harness.index.capacity <= 512 && harness.index.capacity >= 100 * 4 / 3)
+    harness.check(19_800..<20_000)
+    for key in UInt64(19_900)..<20_000 { harness.remove(key) }
+    #expect(harness.index.capacity == HashIndex.initialCapacity && harness.index.count == 0)
+    harness.insert(7)
+    harness.check([7, 8])
+}
+
+@Test func aCountHoveringAboveTheShrinkThresholdDoesNotResizeTheTable() {
+    var harness = IndexHarness(hashOf: { $0 &* 0x9E37_79B9_7F4A_7C15 })
+    for key in UInt64(0)..<1_000 { harness.insert(key) }
+    let capacity = harness.index.capacity
+    for round in UInt64(0)..<50 {
+        for key in (round * 100)..<(round * 100 + 100) { harness.remove(key) }
+        for key in (round * 100 + 1_000)..<(round * 100 + 1_100) { harness.insert(key) }
+        #expect(harness.index.capacity == capacity)
+    }
+    harness.check(5_000..<6_000)
+}
