@@ -206,3 +206,21 @@ public struct Entry: Equatable, Sendable {
         self.events = events
     }
 }
+
+/// An entry decoded from the journal, with the part of applying it that needs no ledger state
+/// done beside it: packing its idempotency record's reply as the ledger keeps it in memory.
+/// Replay makes these on its decoding thread, which has time to spare while the applying thread
+/// is the bottleneck (packing was a fifth of that thread's instructions on a 100k-card journal).
+public struct PreparedEntry: Sendable {
+    /// The entry.
+    public let entry: Entry
+    /// Its idempotency record's reply packed (`PackedReply`), nil when it has no record.
+    let packedReply: [UInt8]?
+
+    /// Prepares `entry` for `Ledger.apply(_:)`.
+    public init(_ entry: consuming Entry) {
+        // Read through the optional in place: `map` on the record copied it, and the entry.
+        packedReply = entry.idempotency?.storedReply.bytes.withUnsafeBytes { PackedReply.packed($0) }
+        self.entry = entry
+    }
+}

@@ -180,9 +180,19 @@ public struct Ledger: Sendable {
     /// Applies an entry: the only way state changes. Entries come from `execute` or `sweep` live,
     /// and from the journal on replay; invariant violations stop the process.
     public mutating func apply(_ entry: Entry) {
+        apply(entry, packedReply: nil)
+    }
+
+    /// Applies an entry decoded from the journal, with what its decoding thread prepared.
+    public mutating func apply(_ prepared: PreparedEntry) {
+        apply(prepared.entry, packedReply: prepared.packedReply)
+    }
+
+    /// Applies an entry; `packedReply` is its idempotency record's reply packed, if already done.
+    private mutating func apply(_ entry: Entry, packedReply: [UInt8]?) {
         let context = ApplyContext(at: entry.at, ref: entry.idempotency?.ref)
         for event in entry.events { apply(event, context) }
-        if let record = entry.idempotency { remember(record, at: entry.at) }
+        if let record = entry.idempotency { remember(record, at: entry.at, packedReply: packedReply) }
         if entry.at > state.lastAt { state.lastAt = entry.at }
         pruneRefs(now: state.lastAt)
         forgetHolds(now: state.lastAt)
@@ -211,7 +221,7 @@ public struct Ledger: Sendable {
         case .tombstone(let client, let ref):
             let record = IdempotencyRecord(client: client, ref: ref, fingerprint: Digest32(w0: 0, w1: 0, w2: 0, w3: 0),
                                            reply: Reply(fields: []), action: .tombstone)
-            remember(record, at: context.at)
+            remember(record, at: context.at, packedReply: nil)
         case .cardDeclined(let id?):
             let (attemptsMax, lockout) = (policy.pinAttemptsMax, policy.pinLockout)
             modifyCredit(id) { credit in
@@ -239,12 +249,12 @@ public struct Ledger: Sendable {
         }
     }
 
-    private mutating func remember(_ record: IdempotencyRecord, at: Instant) {
+    private mutating func remember(_ record: IdempotencyRecord, at: Instant, packedReply: [UInt8]?) {
         // Hashed and looked up from the record's own strings, before the append: reading the key
         // back from the log inside a closure on `state.refs` made the compiler copy the whole log
         // value (and retain and release its arrays) for every ref replayed.
         let (hash, old) = refLookup(client: record.client, ref: record.ref)
-        let position = state.refs.append(StoredRef(at: at, record: record))
+        let position = state.refs.append(StoredRef(at: at, record: record), packedReply: packedReply)
         pointRef(hash: hash, at: position, replacing: old)
     }
 

@@ -54,6 +54,14 @@ enum PackedReply {
         return sink.offset
     }
 
+    /// A reply in the journal layout packed, in an array of its own (for replay's decoding
+    /// thread: see `PreparedEntry`).
+    static func packed(_ journal: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: journal.count) { buffer, initializedCount in
+            initializedCount = pack(journal, into: UnsafeMutableRawBufferPointer(buffer))
+        }
+    }
+
     /// The reply in the journal layout (as `StoredReply` keeps it) of packed bytes.
     static func journalLayout(ofPacked packed: UnsafeRawBufferPointer) -> [UInt8] {
         var counter = ByteSink(counting: ())

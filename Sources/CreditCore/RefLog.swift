@@ -102,13 +102,45 @@ public struct RefLog: Sendable {
     /// Appends a ref and returns its position.
     @discardableResult
     public mutating func append(_ stored: StoredRef) -> Int {
+        append(stored, packedReply: nil)
+    }
+
+    /// Appends a ref whose reply `PackedReply.packed` has already packed (nil: pack it here) and
+    /// returns its position. Replay packs replies on its decoding thread, which has time to
+    /// spare, and the thread applying entries only copies them.
+    @discardableResult
+    mutating func append(_ stored: StoredRef, packedReply: [UInt8]?) -> Int {
         let record = stored.record
         let client = clientNumber(record.client)
         var ref = record.ref.text
         return ref.withUTF8 { ref in
-            record.storedReply.bytes.withUnsafeBytes { reply in
+            if let packedReply {
+                return packedReply.withUnsafeBytes { reply in
+                    append(at: stored.at, client: client, ref: UnsafeRawBufferPointer(ref),
+                           fingerprint: record.fingerprint, action: record.action,
+                           reply: .packed(reply, journalByteCount: record.storedReply.bytes.count))
+                }
+            }
+            return record.storedReply.bytes.withUnsafeBytes { reply in
                 append(at: stored.at, client: client, ref: UnsafeRawBufferPointer(ref),
-                       fingerprint: record.fingerprint, action: record.action, journalReply: reply)
+                       fingerprint: record.fingerprint, action: record.action, reply: .journal(reply))
+            }
+        }
+    }
+
+    /// A reply as `append` gets it.
+    private enum ReplyBytes {
+        /// In the journal layout, to be packed.
+        case journal(UnsafeRawBufferPointer)
+        /// Packed already (by `PackedReply.packed`), and its byte count in the journal layout.
+        case packed(UnsafeRawBufferPointer, journalByteCount: Int)
+
+        /// The reply's byte count in the journal layout: at least its packed count (packing
+        /// never makes a reply longer), and what the record's count is as wide as, either way.
+        var journalByteCount: Int {
+            switch self {
+            case .journal(let bytes): bytes.count
+            case .packed(_, let journalByteCount): journalByteCount
             }
         }
     }
@@ -130,16 +162,15 @@ public struct RefLog: Sendable {
         return number
     }
 
-    /// Appends a record's fields, packing the reply (in the journal layout). The record is built
-    /// in one pass in a buffer on the stack sized for the reply unpacked (packing never makes a
-    /// reply longer), then copied to the chunk: replay appends a million of these at startup.
+    /// Appends a record's fields, packing the reply if it is in the journal layout. The record is
+    /// built in one pass in a buffer on the stack sized for the reply unpacked (packing never
+    /// makes a reply longer), then copied to the chunk: replay appends a million of these at startup.
     private mutating func append(at: Instant, client: Int, ref: UnsafeRawBufferPointer,
-                                 fingerprint: Digest32, action: RecordedAction,
-                                 journalReply: UnsafeRawBufferPointer) -> Int {
+                                 fingerprint: Digest32, action: RecordedAction, reply: ReplyBytes) -> Int {
         precondition(ref.count <= Int(UInt8.max), "refs fit a count byte")
-        let replyCountWidth = ByteSink.varintWidth(journalReply.count)
+        let replyCountWidth = ByteSink.varintWidth(reply.journalByteCount)
         let byteCountMax = RefLog.fixedHeaderBytes + ByteSink.varintWidth(client) + replyCountWidth + ref.count
-            + Digest32.byteCount + RefLog.operandBytes(ofTag: action.tag) + journalReply.count
+            + Digest32.byteCount + RefLog.operandBytes(ofTag: action.tag) + reply.journalByteCount
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: byteCountMax) { buffer in
             let record = UnsafeMutableRawBufferPointer(buffer)
             var sink = ByteSink(writingInto: record)
@@ -156,7 +187,14 @@ public struct RefLog: Sendable {
             sink.u64(fingerprint.w3)
             action.writeOperands(to: &sink)
             let replyOffset = sink.offset
-            let replyBytes = PackedReply.pack(journalReply, into: UnsafeMutableRawBufferPointer(rebasing: record[replyOffset...]))
+            let replyBytes: Int
+            switch reply {
+            case .journal(let journal):
+                replyBytes = PackedReply.pack(journal, into: UnsafeMutableRawBufferPointer(rebasing: record[replyOffset...]))
+            case .packed(let packed, _):
+                UnsafeMutableRawBufferPointer(rebasing: record[replyOffset...]).copyMemory(from: packed)
+                replyBytes = packed.count
+            }
             var replyCount = ByteSink(writingInto: UnsafeMutableRawBufferPointer(
                 rebasing: record[replyCountOffset..<(replyCountOffset + replyCountWidth)]))
             replyCount.varint(replyBytes, width: replyCountWidth)

@@ -27,7 +27,7 @@ enum Recovery {
         // Records are decoded on a second thread while this one applies them (replay ran on one core).
         let report = try JournalRecovery.replayPipelined(directory: directory, afterLSN: snapshotLSN, decode: { lsn, body in
             do {
-                return try EntryCodec.decode(body)
+                return PreparedEntry(try EntryCodec.decode(body))
             } catch {
                 throw ServerError("journal record \(lsn) in \(segmentPath(holding: lsn, directory: directory)) cannot be decoded: \(error)")
             }

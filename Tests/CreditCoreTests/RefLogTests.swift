@@ -1,4 +1,4 @@
-// Proves the packed log of remembered refs gives back every ref exactly as appended (every kind of action, replies with unknown keys, long and non-ASCII values, a reply larger than a chunk) across chunk boundaries; keeps positions when the front is dropped and drops whole chunks; turns a reversed action to none in place; stays independent of its copies; compares by content whatever the positions and the numbers its client ids got; and that a ledger finds, retries and forgets refs held this way.
+// Proves the packed log of remembered refs gives back every ref exactly as appended (every kind of action, replies with unknown keys, long and non-ASCII values, a reply larger than a chunk) across chunk boundaries; keeps positions when the front is dropped and drops whole chunks; keeps a reply packed beforehand (as replay does) exactly as one packed on append; turns a reversed action to none in place; stays independent of its copies; compares by content whatever the positions and the numbers its client ids got; and that a ledger finds, retries and forgets refs held this way.
 
 import Testing
 @testable import CreditCore
@@ -228,4 +228,19 @@ private func storedRef(_ n: Int, at: Instant = t0) -> StoredRef {
     var longer = other
     longer.append(stored(0))
     #expect(forward != longer && other.count == 300)
+}
+
+@Test func aReplyPackedBeforehandIsKeptExactlyAsOnePackedOnAppend() {
+    // Replay packs replies on its decoding thread; the log must not tell the two apart.
+    var packedOnAppend = RefLog()
+    var packedBefore = RefLog()
+    for n in 0..<400 {
+        let stored = storedRef(n)
+        packedOnAppend.append(stored)
+        packedBefore.append(stored, packedReply: stored.record.storedReply.bytes.withUnsafeBytes { PackedReply.packed($0) })
+    }
+    #expect(packedBefore == packedOnAppend)
+    // Same positions: every record took the same bytes, count width included.
+    #expect(Array(packedBefore.positions) == Array(packedOnAppend.positions))
+    #expect(Array(packedBefore) == (0..<400).map { storedRef($0) })
 }

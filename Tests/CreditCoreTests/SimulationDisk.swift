@@ -124,7 +124,7 @@ struct SimulatedDisk {
         }
         var ledger = Ledger(policy: policy, state: try loaded.withBody { try SnapshotCodec.decode($0, currencies: policy.currencies) })
         let report = try JournalRecovery.replay(directory: directory, afterLSN: loaded.lsn) { _, body in
-            ledger.apply(try EntryCodec.decode(body))
+            ledger.apply(PreparedEntry(try EntryCodec.decode(body)))  // as the daemon's replay does
         }
         try readBack(directory: directory, report: report)
         return (ledger, report)
