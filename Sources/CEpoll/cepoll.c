@@ -1,4 +1,4 @@
-// cepoll: thin wrappers over epoll, eventfd, accept4, listening-socket setup and malloc_trim.
+// cepoll: thin wrappers over epoll, eventfd, accept4, listening-socket setup, malloc_trim and thread priority.
 #define _GNU_SOURCE
 #include "cepoll.h"
 
@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 const uint32_t cepoll_in = EPOLLIN;
@@ -61,6 +63,15 @@ int cepoll_accept(int listen_fd, char *peer, int peer_len) {
 int cepoll_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 int cepoll_malloc_trim(void) { return malloc_trim(0); }
+
+int cepoll_lower_thread_priority(int by) {
+    id_t thread = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, thread);  // -1 is a valid nice value: errno tells
+    if (nice == -1 && errno != 0) return -1;
+    nice += by;
+    return setpriority(PRIO_PROCESS, thread, nice > 19 ? 19 : nice);
+}
 
 int cepoll_listen(const char *host, int port, int backlog, int *bound_port) {
     struct addrinfo hints, *res = NULL;

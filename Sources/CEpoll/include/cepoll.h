@@ -35,6 +35,9 @@ int cepoll_nodelay(int fd);
 /// malloc_trim(0): returns the heap's free memory to the kernel (malloc.h is not in Glibc's
 /// module either). Returns 1 if memory was released, 0 if not.
 int cepoll_malloc_trim(void);
+/// Lowers the calling thread's scheduling priority: adds `by` to its nice value (Linux keeps one
+/// per thread), up to 19. Returns 0, or -1 with errno.
+int cepoll_lower_thread_priority(int by);
 
 
 
