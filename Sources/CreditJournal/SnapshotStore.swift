@@ -44,15 +44,24 @@ public enum SnapshotStore {
     /// state of the directory is unknown (the previous snapshot is never deleted before the new
     /// one is durable, so a restart recovers from one or the other).
     public static func write(directory: String, lsn: UInt64, body: [UInt8]) throws {
+        try write(directory: directory, lsn: lsn) { emit in
+            var start = 0
+            while start < body.count {  // in chunks, as an encoder's pieces come, each synced in turn
+                let end = min(start + writeChunkBytes, body.count)
+                try body[start..<end].withUnsafeBytes { try emit($0) }
+                start = end
+            }
+        }
+    }
+
+    /// Writes the snapshot at `lsn` as `write(directory:lsn:body:)` does, the body coming from
+    /// `encodeBody` a piece at a time (`SnapshotCodec.encode(_:pieceBytes:emit:)`): it calls its
+    /// argument with each piece in order. The whole body is never in memory.
+    public static func write(directory: String, lsn: UInt64,
+                             encodeBody: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let finalPath = POSIXFile.join(directory, fileName(lsn: lsn))
         let tempPath = finalPath + tempSuffix
-        var header = ByteWriter(capacity: headerByteCount)
-        header.raw(magic)
-        header.u64(lsn)
-        header.u64(UInt64(body.count))
-        header.u32(CRC32C.checksum(body))
-        precondition(header.count == headerByteCount, "snapshot header layout")
-        try writeSynced(tempPath, header.buffer, body)
+        try writeSynced(tempPath, lsn: lsn, encodeBody)
         try POSIXFile.rename(tempPath, to: finalPath)
         try POSIXFile.syncDirectory(directory)
         try removeStale(directory: directory, olderThan: lsn)
@@ -82,24 +91,40 @@ public enum SnapshotStore {
     /// Bytes a snapshot is written in, each synced before the next. Left to the kernel, hundreds
     /// of MB of dirty snapshot pages go to the disk in large bursts, and the journal's
     /// fdatasyncs (which every reply waits for) queue behind them; a chunk at a time keeps at
-    /// most this much ahead of them.
-    static let writeChunkBytes = 1 << 20
+    /// most this much ahead of them. Also the size of the pieces to encode a body in.
+    public static let writeChunkBytes = 1 << 20
 
-    /// Creates `path`, writes the pieces chunk by chunk (syncing each), fsyncs and closes it.
-    private static func writeSynced(_ path: String, _ header: [UInt8], _ body: [UInt8]) throws(JournalIOError) {
+    /// Creates `path`, writes the body's pieces (syncing whenever a chunk's worth is unsynced)
+    /// after room for the header, then the header, whose length and checksum are known only at
+    /// the end; fsyncs and closes it.
+    private static func writeSynced(_ path: String, lsn: UInt64,
+                                    _ encodeBody: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let fd = try POSIXFile.createTruncating(path)
-        do throws(JournalIOError) {
-            try POSIXFile.writeAll(fd, header[...], path: path)
-            var start = 0
-            while start < body.count {
-                let end = min(start + writeChunkBytes, body.count)
-                try POSIXFile.writeAll(fd, body[start..<end], path: path)
-                try POSIXFile.dataSync(fd, path: path)
-                start = end
+        do {
+            try POSIXFile.writeAll(fd, [UInt8](repeating: 0, count: headerByteCount)[...], path: path)
+            var length: UInt64 = 0
+            var checksum: UInt32 = 0
+            var unsynced = 0
+            try encodeBody { piece in
+                try POSIXFile.writeAll(fd, piece, path: path)
+                checksum = CRC32C.checksum(piece, seed: checksum)
+                length += UInt64(piece.count)
+                unsynced += piece.count
+                if unsynced >= writeChunkBytes {
+                    try POSIXFile.dataSync(fd, path: path)
+                    unsynced = 0
+                }
             }
+            var header = ByteWriter(capacity: headerByteCount)
+            header.raw(magic)
+            header.u64(lsn)
+            header.u64(length)
+            header.u32(checksum)
+            precondition(header.count == headerByteCount, "snapshot header layout")
+            try POSIXFile.pwriteAll(fd, header.buffer[...], at: 0, path: path)
             try POSIXFile.fullSync(fd, path: path)
         } catch {
-            _ = Glibc.close(fd)  // the write or sync error is the one worth reporting
+            _ = Glibc.close(fd)  // the write, sync or encoding error is the one worth reporting
             throw error
         }
         try POSIXFile.close(fd, path: path)

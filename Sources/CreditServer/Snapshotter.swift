@@ -74,7 +74,10 @@ final class Snapshotter {
             // could leave a snapshot holding changes whose replies were never sent.
             while journal.durableLSN < lsn { usleep(200) }
             do {
-                try SnapshotStore.write(directory: directory, lsn: lsn, body: SnapshotCodec.encode(state))
+                // Encoded a piece at a time straight into the file: the whole body is never in memory.
+                try SnapshotStore.write(directory: directory, lsn: lsn) { emit in
+                    try SnapshotCodec.encode(state, pieceBytes: SnapshotStore.writeChunkBytes, emit: emit)
+                }
                 try journal.removeSegments(coveredThrough: lsn)
                 Log.write(.info, "snapshot written", ["lsn": String(lsn), "credits": String(state.credits.count)])
                 progress.completed.add(1, ordering: .relaxed)

@@ -347,6 +347,33 @@ private func laterKinds(from seq: UInt32, balance: MinorUnits) -> [Activity] {
     #expect(SnapshotCodec.encode(decoded) == bytes)
 }
 
+@Test(arguments: [1, 7, 300, 1 << 20])
+func aSnapshotEncodedInPiecesIsTheWholeBodyCutAfterWholeItems(pieceBytes: Int) throws {
+    let state = try everyKindOfState()
+    var pieces: [[UInt8]] = []
+    SnapshotCodec.encode(state, pieceBytes: pieceBytes) { pieces.append(Array($0)) }
+    let joined = pieces.flatMap { $0 }
+    #expect(try SnapshotCodec.decode(joined, currencies: currencies) == state)
+    #expect(joined == SnapshotCodec.encode(state))
+    // Every piece but the last reaches the size asked for; none is empty.
+    #expect(pieces.dropLast().allSatisfy { $0.count >= pieceBytes } && !pieces.contains { $0.isEmpty })
+    if pieceBytes == 1 { #expect(pieces.count > state.credits.count + state.holds.count + state.refs.count) }
+    if pieceBytes == 1 << 20 { #expect(pieces.count == 1) }
+}
+
+@Test func anErrorFromThePieceWriterStopsTheEncodingThere() throws {
+    struct DiskFull: Error {}
+    let state = try everyKindOfState()
+    var pieces = 0
+    #expect(throws: DiskFull.self) {
+        try SnapshotCodec.encode(state, pieceBytes: 1) { (_: UnsafeRawBufferPointer) throws(DiskFull) in
+            pieces += 1
+            if pieces == 3 { throw DiskFull() }
+        }
+    }
+    #expect(pieces == 3)
+}
+
 @Test func aSnapshotCutAtAnyByteThrows() throws {
     let bytes = SnapshotCodec.encode(try everyKindOfState())
     for length in 0..<bytes.count {

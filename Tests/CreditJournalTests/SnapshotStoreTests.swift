@@ -1,4 +1,4 @@
-// Proves snapshots round-trip, replace older ones atomically, ignore leftover temp files, and that a damaged newest snapshot throws instead of falling back.
+// Proves snapshots round-trip, replace older ones atomically, ignore leftover temp files, that a body written in pieces makes the same file as one written whole, that a failed encoding leaves the older snapshot, and that a damaged newest snapshot throws instead of falling back.
 
 import Foundation
 import Testing
@@ -62,5 +62,42 @@ import CreditJournal
         }
         try writeFile(newestPath, good + [0])
         #expect(throws: JournalCorruption.self) { try SnapshotStore.loadLatest(directory: directory) }
+    }
+}
+
+@Test func aBodyWrittenInPiecesMakesTheSameFileAsOneWrittenWhole() throws {
+    let body = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+    try withTempDirectory { whole in
+        try withTempDirectory { pieces in
+            try SnapshotStore.write(directory: whole, lsn: 7, body: body)
+            try SnapshotStore.write(directory: pieces, lsn: 7) { emit in
+                var start = 0
+                for size in [1, 28, 999_999, 2_000_000, 1_000_000] where start < body.count {
+                    let end = min(start + size, body.count)
+                    try body[start..<end].withUnsafeBytes { try emit($0) }
+                    start = end
+                }
+            }
+            let name = "/" + SnapshotStore.fileName(lsn: 7)
+            #expect(FileManager.default.contents(atPath: pieces + name) == FileManager.default.contents(atPath: whole + name))
+            let loaded = try #require(try SnapshotStore.loadLatest(directory: pieces))
+            #expect(loaded.lsn == 7 && loaded.bodyBytes == body)
+        }
+    }
+}
+
+@Test func aFailedEncodingLeavesTheOlderSnapshotInPlace() throws {
+    struct EncodingFailed: Error {}
+    try withTempDirectory { directory in
+        try SnapshotStore.write(directory: directory, lsn: 3, body: [3])
+        #expect(throws: EncodingFailed.self) {
+            try SnapshotStore.write(directory: directory, lsn: 8) { emit in
+                try [8, 8].withUnsafeBytes { try emit($0) }
+                throw EncodingFailed()
+            }
+        }
+        let loaded = try #require(try SnapshotStore.loadLatest(directory: directory))
+        #expect(loaded.lsn == 3 && loaded.bodyBytes == [3])
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 3)])  // the temp file is gone
     }
 }
