@@ -39,9 +39,7 @@ public struct CardGenerator: Sendable {
     public func makeCardNumber() -> CardNumber {
         var digits = prefixDigits
         digits.reserveCapacity(cardLength)
-        for _ in 0..<(cardLength - prefixDigits.count - 1) {
-            digits.append(SecureRandom.digit())
-        }
+        digits += SecureRandom.digits(cardLength - prefixDigits.count - 1)
         digits.append(Luhn.checkDigit(for: digits))
         guard let card = CardNumber(Self.text(digits)) else {
             preconditionFailure("generated card number failed validation")
@@ -51,7 +49,7 @@ public struct CardGenerator: Sendable {
 
     /// A new PIN of uniformly random digits.
     public func makePIN() -> PIN {
-        let digits = (0..<pinLength).map { _ in SecureRandom.digit() }
+        let digits = SecureRandom.digits(pinLength)
         guard let pin = PIN(Self.text(digits)) else {
             preconditionFailure("generated PIN failed validation")
         }

@@ -1,4 +1,4 @@
-// Proves generated cards and PINs have the configured shape, are Luhn-valid, distinct and uniformly random, and bad configs are refused.
+// Proves generated cards and PINs have the configured shape, are Luhn-valid, distinct and uniformly random (card digits, PIN digits, and digits drawn in batches of any size), and bad configs are refused.
 
 import CreditCrypto
 import Testing
@@ -82,4 +82,27 @@ func cardGeneratorAcceptsBoundaryConfiguration(prefix: String, length: Int, pinL
     #expect(seen.count == 7)
     #expect(SecureRandom.uniform(below: 1) == 0)
     #expect((0..<1_000).allSatisfy { _ in SecureRandom.digit() <= 9 })
+    #expect(SecureRandom.digits(0).isEmpty)
+    for count in [1, 7, 17, 300] {
+        let digits = SecureRandom.digits(count)
+        #expect(digits.count == count && digits.allSatisfy { $0 <= 9 })
+    }
+}
+
+/// Chi-square of digit counts against a uniform spread over 0...9 (9 degrees of freedom: above
+/// 60 has probability about 1e-9 for a fair source, so tests using it do not flake).
+private func chiSquare(_ digits: [UInt8]) -> Double {
+    var counts = [Int](repeating: 0, count: 10)
+    for digit in digits { counts[Int(digit)] += 1 }
+    let expected = Double(digits.count) / 10
+    return counts.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+}
+
+@Test func digitsDrawnInBatchesAndPINsAreRoughlyUniform() throws {
+    // Large batches (many refills of the pool) and small ones alike.
+    #expect(chiSquare(SecureRandom.digits(20_000)) < 60)
+    #expect(chiSquare((0..<4_000).flatMap { _ in SecureRandom.digits(5) }) < 60)
+    let generator = try CardGenerator(prefix: "1", length: 16, pinLength: 8)
+    let pins = (0..<2_500).flatMap { _ in generator.makePIN().digits.utf8.map { $0 - UInt8(ascii: "0") } }
+    #expect(pins.count == 20_000 && chiSquare(pins) < 60)
 }
