@@ -6,7 +6,8 @@
 /// whose hold or credit is no longer pending when it pops it.
 struct DeadlineHeap<ID: Comparable & Sendable>: Sendable {
     /// Pops give memory back once the heap uses under a quarter of its storage and the storage is
-    /// above this many entries: two million holds' deadlines kept 17 MB after they were all due.
+    /// above twice this many entries, down to at least this many: two million holds' deadlines
+    /// kept 17 MB after they were all due. A shrink copies what is left (under a quarter).
     static var keptCapacityMin: Int { 4_096 }
 
     private var items: [(deadline: Instant, id: ID)] = []
@@ -37,7 +38,9 @@ struct DeadlineHeap<ID: Comparable & Sendable>: Sendable {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
-        if items.capacity > Self.keptCapacityMin && items.count * 4 < items.capacity { shrink() }
+        // Above twice the floor, not the floor: an allocator that rounds the floor's capacity up
+        // would otherwise make every pop of a small heap copy it.
+        if items.capacity > 2 * Self.keptCapacityMin && items.count * 4 < items.capacity { shrink() }
         var parent = 0
         while true {
             let left = 2 * parent + 1

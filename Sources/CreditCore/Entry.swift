@@ -209,8 +209,10 @@ public struct Entry: Equatable, Sendable {
 
 /// An entry decoded from the journal, with the part of applying it that needs no ledger state
 /// done beside it: packing its idempotency record's reply as the ledger keeps it in memory.
-/// Replay makes these on its decoding thread, which has time to spare while the applying thread
-/// is the bottleneck (packing was a fifth of that thread's instructions on a 100k-card journal).
+/// Replay makes these on its decoding thread, to take work off the applying thread, which was the
+/// bottleneck: packing was a fifth of its instructions on a 100k-card journal. The decoding
+/// thread now runs more instructions than the applying one, and replay's wall-clock time moved by
+/// less than this VM's noise (BENCHMARKS.md).
 public struct PreparedEntry: Sendable {
     /// The entry.
     public let entry: Entry

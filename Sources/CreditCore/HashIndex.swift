@@ -15,10 +15,10 @@
 struct HashIndex: Sendable {
     /// Slots at the first insert; the table doubles past three quarters full.
     static let initialCapacity = 16
-    /// Removals shrink the table once fewer than one slot in this many is used: after refs age
-    /// out or many cards go, a table sized for the peak would otherwise keep its memory (50 MB
-    /// for the three million refs of a busy window). Far below the growth threshold, so a table
-    /// whose count hovers never grows and shrinks by turns.
+    /// `shrinkIfSparse` shrinks the table once fewer than one slot in this many is used: after
+    /// refs age out or many cards go, a table sized for the peak would otherwise keep its memory
+    /// (50 MB for the three million refs of a busy window). Far below the growth threshold, so a
+    /// table whose count hovers never grows and shrinks by turns.
     static let sparseSlotsPerEntry = 8
 
     /// Each slot's stored hash, the low 32 bits; 0 marks an empty slot (0 is stored as 1).
@@ -69,9 +69,6 @@ struct HashIndex: Sendable {
             if hashes[slot] == wanted && values[slot] == value {
                 closeHole(at: slot)
                 count -= 1
-                if count * Self.sparseSlotsPerEntry < hashes.count && hashes.count > Self.initialCapacity {
-                    shrink()
-                }
                 return true
             }
             slot = (slot + 1) & mask
@@ -95,12 +92,18 @@ struct HashIndex: Sendable {
         resize(to: Swift.max(Self.initialCapacity, hashes.count * 2))
     }
 
-    /// Makes the table the smallest power of two at least four times the entries (a quarter full,
-    /// so the next growth is far off), and at least `initialCapacity`.
-    private mutating func shrink() {
+    /// Once fewer than one slot in `sparseSlotsPerEntry` is used, makes the table the smallest
+    /// power of two at least four times the entries (a quarter full, so the next growth is far
+    /// off), and at least `initialCapacity`; returns whether it did. Not done by `remove`: from 4M
+    /// slots a shrink takes about 25 ms, so the daemon does it where it already pauses to give
+    /// memory back (`Ledger.shrinkSparseTables`).
+    @discardableResult
+    mutating func shrinkIfSparse() -> Bool {
+        guard count * Self.sparseSlotsPerEntry < hashes.count && hashes.count > Self.initialCapacity else { return false }
         var capacity = Self.initialCapacity
         while capacity < count * 4 { capacity *= 2 }
         resize(to: capacity)
+        return true
     }
 
     /// Makes a table of `capacity` slots (a power of two) and places every entry again.

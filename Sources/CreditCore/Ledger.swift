@@ -100,6 +100,17 @@ public struct Ledger: Sendable {
     /// Number of refs remembered.
     public var refCount: Int { state.refs.count }
 
+    /// Shrinks the card and ref indexes if they are mostly empty (after refs aged out, say): they
+    /// keep the size of their busiest moment otherwise. Rehashes what is left, which takes tens of
+    /// milliseconds for millions of slots: call it where a pause is already taken.
+    public mutating func shrinkSparseTables() {
+        refIndex.shrinkIfSparse()
+        cardIndex.shrinkIfSparse()
+    }
+
+    /// Slots in the ref index (for tests of `shrinkSparseTables`).
+    var refIndexCapacity: Int { refIndex.capacity }
+
     /// True when a card with this digest exists (the server draws another number if so).
     public func cardExists(_ cardDigest: Digest32) -> Bool {
         creditID(forCard: cardDigest) != nil

@@ -125,6 +125,7 @@ public enum SnapshotStore {
             try POSIXFile.fullSync(fd, path: path)
         } catch {
             _ = Glibc.close(fd)  // the write, sync or encoding error is the one worth reporting
+            _ = Glibc.unlink(path)  // best effort: start-up deletes a leftover temp file anyway
             throw error
         }
         try POSIXFile.close(fd, path: path)

@@ -122,6 +122,11 @@ final class Engine {
         while let entry = ledger.sweep(now: now) { record(entry) }
     }
 
+    /// Shrinks the ledger's mostly empty indexes (see `Ledger.shrinkSparseTables`).
+    func shrinkSparseTables() {
+        ledger.shrinkSparseTables()
+    }
+
     private func handleLedger(_ command: Command, ref: Ref?, request: ParsedRequest, session: inout Session,
                               out: inout [UInt8]) {
         let key = session.key!

@@ -250,6 +250,7 @@ final class EventLoop {
         guard now - lastTickMillis >= EventLoop.tickMillis else { return }
         lastTickMillis = now
         if memoryRelease.releaseDue(refCount: engine.ledger.refCount, nowMillis: now) {
+            engine.shrinkSparseTables()  // first, so malloc_trim also returns the old tables
             releaseFreedMemory(reason: "refs forgotten")
         }
         let idleMillis = config.idleTimeout.value * 1000

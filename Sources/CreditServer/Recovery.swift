@@ -38,6 +38,10 @@ enum Recovery {
             "segments": String(report.segmentCount), "credits": String(ledger.creditCount),
             "snapshot_ms": String(snapshotLoaded - started), "replay_ms": String(monotonicMillis() - snapshotLoaded),
         ])
+        // Indexes sized for refs the replay has since forgotten give their memory back. Here, on
+        // the local ledger: a mutable copy kept by the caller beside the engine's would share the
+        // engine's tables, and every change the engine made would copy them instead.
+        ledger.shrinkSparseTables()
         return (ledger, report.lastLSN, snapshotLSN)
     }
 

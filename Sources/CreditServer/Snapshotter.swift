@@ -43,20 +43,23 @@ final class Snapshotter {
         recordsSince += 1
         guard recordsSince >= everyRecords, !progress.running.load(ordering: .acquiring) else { return }
         recordsSince = 0
-        start(lsn: lsn, state: state(), journal: journal)
+        start(lsn: lsn, state: state(), journal: journal, background: true)
     }
 
-    /// Writes a snapshot covering everything through `lsn` now, and waits for it (shutdown, tests).
+    /// Writes a snapshot covering everything through `lsn` now, and waits for it (BACKUP, tests).
+    /// Its thread keeps the daemon's priority: every request waits for it anyway. A background
+    /// snapshot already running is waited for first, at its lower priority.
     func snapshotNow(lsn: UInt64, ledger: Ledger, journal: JournalWriter) {
         while progress.running.load(ordering: .acquiring) { usleep(1000) }
-        start(lsn: lsn, state: ledger.canonicalState, journal: journal)
+        start(lsn: lsn, state: ledger.canonicalState, journal: journal, background: false)
         while progress.running.load(ordering: .acquiring) { usleep(1000) }
     }
 
     /// How many nice steps the snapshot thread runs below the rest of the daemon.
     static let threadNiceSteps: Int32 = 10
 
-    private func start(lsn: UInt64, state: LedgerState, journal: JournalWriter) {
+    /// Starts the snapshot thread; a `background` one runs `threadNiceSteps` below the daemon.
+    private func start(lsn: UInt64, state: LedgerState, journal: JournalWriter, background: Bool) {
         progress.running.store(true, ordering: .releasing)
         _ = journal.startNewSegment()
         let directory = self.directory
@@ -67,7 +70,7 @@ final class Snapshotter {
             // a million cards) competes with requests for the CPU, and a request must not wait
             // for it. Ten nice steps lower still gets it about a tenth of a busy core, so it
             // always finishes.
-            if cepoll_lower_thread_priority(Snapshotter.threadNiceSteps) != 0 {
+            if background && cepoll_lower_thread_priority(Snapshotter.threadNiceSteps) != 0 {
                 Log.write(.warn, "snapshot thread priority unchanged", ["error": errnoText()])
             }
             // The snapshot may only cover what the journal has made durable: otherwise a crash

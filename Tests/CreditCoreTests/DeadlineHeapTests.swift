@@ -68,5 +68,5 @@ func heapPopsInDeadlineOrderUnderRandomInterleavings(_ seed: UInt64) {
         popped += 1
     }
     #expect(outOfOrder == 0 && popped == 1_000)
-    #expect(heap.capacity <= DeadlineHeap<HoldID>.keptCapacityMin)
+    #expect(heap.capacity <= 2 * DeadlineHeap<HoldID>.keptCapacityMin)
 }

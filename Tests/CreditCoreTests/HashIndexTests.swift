@@ -84,29 +84,57 @@ func aHashIndexAgreesWithADictionaryUnderRandomChanges(hashSpace: UInt64) {
     harness.check(0..<210)
 }
 
-@Test func removingMostEntriesShrinksTheTableAndKeepsTheRest() {
+@Test func shrinkingAMostlyEmptyTableKeepsTheRest() {
     var harness = IndexHarness(hashOf: { $0 &* 0x9E37_79B9_7F4A_7C15 })
     for key in UInt64(0)..<20_000 { harness.insert(key) }
     let peak = harness.index.capacity
     #expect(peak >= 20_000 * 4 / 3)
-    for key in UInt64(0)..<19_900 { harness.remove(key) }
+    // Not while an eighth or more is used, and removing never shrinks by itself.
+    for key in UInt64(0)..<15_000 { harness.remove(key) }  // 5,000 left: more than an eighth
+    let shrankEarly = harness.index.shrinkIfSparse()
+    #expect(!shrankEarly && harness.index.capacity == peak)
+    for key in UInt64(15_000)..<19_900 { harness.remove(key) }
+    #expect(harness.index.capacity == peak)
     // A hundred entries: a quarter-full table of 512 slots at most, not the peak's 32,768.
-    #expect(harness.index.capacity <= 512 && harness.index.capacity >= 100 * 4 / 3)
+    let shrank = harness.index.shrinkIfSparse()
+    #expect(shrank)
+    #expect(harness.index.capacity <= 512 && harness.index.capacity >= 100 * 4)
     harness.check(19_800..<20_000)
     for key in UInt64(19_900)..<20_000 { harness.remove(key) }
-    #expect(harness.index.capacity == HashIndex.initialCapacity && harness.index.count == 0)
+    let shrankToEmpty = harness.index.shrinkIfSparse()
+    #expect(shrankToEmpty && harness.index.capacity == HashIndex.initialCapacity)
+    let shrankAgain = harness.index.shrinkIfSparse()
+    #expect(!shrankAgain && harness.index.count == 0)
     harness.insert(7)
     harness.check([7, 8])
 }
 
-@Test func aCountHoveringAboveTheShrinkThresholdDoesNotResizeTheTable() {
+@Test func aCountHoveringAtTheShrinkThresholdResizesTheTableOnce() {
     var harness = IndexHarness(hashOf: { $0 &* 0x9E37_79B9_7F4A_7C15 })
-    for key in UInt64(0)..<1_000 { harness.insert(key) }
-    let capacity = harness.index.capacity
-    for round in UInt64(0)..<50 {
-        for key in (round * 100)..<(round * 100 + 100) { harness.remove(key) }
-        for key in (round * 100 + 1_000)..<(round * 100 + 1_100) { harness.insert(key) }
-        #expect(harness.index.capacity == capacity)
+    var live = Array(UInt64(0)..<1_000)  // oldest first
+    for key in live { harness.insert(key) }
+    #expect(harness.index.capacity == 2_048)
+    for key in live.prefix(700) { harness.remove(key) }  // 300 left: an eighth of 2,048 is 256
+    live.removeFirst(700)
+    let shrankAbove = harness.index.shrinkIfSparse()
+    #expect(!shrankAbove)
+    // Hover between 250 and 262 entries, shrinking whenever allowed: 2,048 slots, then 1,024 for
+    // good. A shrink to a tighter size (say the next power of two at least the count) would make
+    // the next inserts grow it again, and the capacities would keep changing.
+    var capacities: [Int] = []
+    var next = UInt64(1_000)
+    for _ in 0..<40 {
+        while live.count > 250 { harness.remove(live.removeFirst()) }
+        harness.index.shrinkIfSparse()
+        capacities.append(harness.index.capacity)
+        while live.count < 262 {
+            harness.insert(next)
+            live.append(next)
+            next += 1
+        }
+        harness.index.shrinkIfSparse()
+        capacities.append(harness.index.capacity)
     }
-    harness.check(5_000..<6_000)
+    #expect(capacities.first == 1_024 && Set(capacities) == [1_024], "capacities \(Set(capacities).sorted())")
+    harness.check(0..<next)
 }

@@ -1,6 +1,6 @@
-// Proves a retried ref gets the original reply and no second effect, a reused ref with other arguments conflicts, refs are per client, refusals are not remembered, and refs are forgotten after the ref window.
+// Proves a retried ref gets the original reply and no second effect, a reused ref with other arguments conflicts, refs are per client, refusals are not remembered, refs are forgotten after the ref window, and the ref index shrinks when asked once they are.
 
-import CreditCore
+@testable import CreditCore
 import Testing
 
 @Test func retryWithTheSameRefAndArgumentsReplaysTheReplyAndChangesNothing() throws {
@@ -137,4 +137,21 @@ func mutatingCommandsWithoutARefAreBadRequest(_ command: Command) throws {
     }
     #expect(h.ledger.refCount == 1)
     #expect(h.ledger.canonicalState == before)
+}
+
+@Test func theRefIndexShrinksOnlyWhenAskedOnceItsRefsAreForgotten() throws {
+    var h = Harness()  // refWindow is 1h
+    for n in 0..<2_000 { _ = try #require(h.issue(.store, "1", profile: "p", ref: "many-\(n)").appliedReply) }
+    let peak = h.ledger.refIndexCapacity
+    #expect(h.ledger.refCount == 2_000 && peak >= 2_000 * 4 / 3)
+    // A window later one entry forgets the 2,000 refs; the index keeps its size until asked.
+    let later = Instant(millis: Fixture.t0.millis + Fixture.policy.refWindow.value * 1000)
+    let kept = try #require(h.issue(.store, "1", profile: "p", ref: "kept", at: later).appliedReply)
+    #expect(h.ledger.refCount == 1 && h.ledger.refIndexCapacity == peak)
+    h.ledger.shrinkSparseTables()
+    #expect(h.ledger.refIndexCapacity == HashIndex.initialCapacity)
+    // The ref left is still found, and a forgotten one is a new request.
+    let retried = h.issue(.store, "1", profile: "p", ref: "kept", at: later).replayedReply
+    let forgotten = h.issue(.store, "1", profile: "p", ref: "many-7", at: later).appliedReply
+    #expect(retried == kept && forgotten?.value("credit") == "cr_2002")
 }

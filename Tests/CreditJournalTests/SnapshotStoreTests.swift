@@ -92,12 +92,12 @@ import CreditJournal
         try SnapshotStore.write(directory: directory, lsn: 3, body: [3])
         #expect(throws: EncodingFailed.self) {
             try SnapshotStore.write(directory: directory, lsn: 8) { emit in
-                try [8, 8].withUnsafeBytes { try emit($0) }
+                try [UInt8]([8, 8]).withUnsafeBytes { try emit($0) }
                 throw EncodingFailed()
             }
         }
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 3)])  // the temp file went with the error
         let loaded = try #require(try SnapshotStore.loadLatest(directory: directory))
         #expect(loaded.lsn == 3 && loaded.bodyBytes == [3])
-        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 3)])  // the temp file is gone
     }
 }
