@@ -106,8 +106,8 @@ public struct RefLog: Sendable {
     }
 
     /// Appends a ref whose reply `PackedReply.packed` has already packed (nil: pack it here) and
-    /// returns its position. Replay packs replies on its decoding thread, which has time to
-    /// spare, and the thread applying entries only copies them.
+    /// returns its position. Replay packs replies on its decoding thread (`PreparedEntry`), so
+    /// the thread applying entries, its bottleneck, only copies them.
     @discardableResult
     mutating func append(_ stored: StoredRef, packedReply: [UInt8]?) -> Int {
         let record = stored.record
