@@ -527,7 +527,7 @@ public struct Ledger: Sendable {
     /// (up to `hold_ttl_max`) keeps the holds numbered after it until it is forgotten itself.
     /// Deterministic: depends only on applied entries, so replay forgets alike.
     private mutating func forgetHolds(now: Instant) {
-        let cutoff = Instant(millis: now.millis - policy.refWindow.value * 1000)
+        let cutoff = refWindowCutoff(now: now)
         let start = holdsKeptFrom
         holdsKeptFrom = state.lastHoldNumber + 1  // unless a hold must stay, below
         // Hold by hold, not number by number: a restored state may have long gaps between them.
@@ -550,8 +550,16 @@ public struct Ledger: Sendable {
     }
 
     /// Forgets refs older than the ref window. Deterministic: depends only on applied entries.
+    /// The instant a ref window before `now`: what happened at or before it is older than the
+    /// window. Saturates at the earliest instant: a restored snapshot's last instant is any i64,
+    /// and one near the bottom of the range made the subtraction trap (found by fuzzing).
+    private func refWindowCutoff(now: Instant) -> Instant {
+        let (millis, overflow) = now.millis.subtractingReportingOverflow(policy.refWindow.value * 1000)
+        return Instant(millis: overflow ? Int64.min : millis)
+    }
+
     private mutating func pruneRefs(now: Instant) {
-        let cutoff = Instant(millis: now.millis - policy.refWindow.value * 1000)
+        let cutoff = refWindowCutoff(now: now)
         // Refs are appended in time order, so the old ones are a prefix. Dropping them keeps the
         // others' positions, so `refIndex` needs no rebuild.
         while let position = state.refs.firstPosition, state.refs.at(position) <= cutoff {

@@ -1,8 +1,8 @@
 // Proves resolved holds are forgotten a ref window after their deadline, oldest number first:
 // CAPTURE and VOID then get NOT_FOUND saying so, the refs that name them were forgotten earlier
 // (so REVERSE never meets a forgotten hold), a long pending hold keeps the holds after it, a
-// replayed or restored ledger forgets exactly what the live one did, and the table frees the
-// storage of the chunks it emptied.
+// replayed or restored ledger forgets exactly what the live one did (also from a state whose last
+// instant is the earliest), and the table frees the storage of the chunks it emptied.
 
 @testable import CreditCore
 import Testing
@@ -82,6 +82,23 @@ private func replayed(_ h: Harness) -> Ledger {
     #expect(old.holds.contains(ended))
     let restored = Ledger(policy: Fixture.policy, state: old)
     #expect(restored.canonicalState == h.ledger.canonicalState)
+}
+
+@Test func aStateWhoseLastInstantIsTheEarliestRestoresAndForgetsNothing() throws {
+    // A snapshot's last instant is any i64; a ref window before the earliest one is not a
+    // number (found by fuzzing: restoring trapped). Nothing is older than the window then.
+    var h = Harness()
+    let credit = try h.newCredit(.gift, "100")
+    let ended = try h.newHold(credit, "30")
+    _ = try #require(h.void(ended).appliedReply)
+    var state = h.ledger.canonicalState
+    state.lastAt = Instant(millis: Int64.min)
+    var restored = Ledger(policy: Fixture.policy, state: state)
+    #expect(restored.canonicalState == state && restored.state.holds.contains(ended))
+    #expect(restored.refCount == h.ledger.refCount)
+    // An entry at an ordinary time then forgets by that time, as the live ledger would.
+    restored.apply(Entry(at: Instant(millis: Fixture.t0.millis + ttl + window), idempotency: nil, events: []))
+    #expect(!restored.state.holds.contains(ended) && restored.refCount == 0)
 }
 
 /// Hold `id` as it was when it ended: replaying `h`'s entries up to the first that forgot it.

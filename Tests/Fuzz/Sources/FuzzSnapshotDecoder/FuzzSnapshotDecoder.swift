@@ -21,7 +21,9 @@ func fuzzSnapshotDecoderMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMu
 /// (PROTOCOL.md §13). Restoring changes nothing else.
 func dueHoldsForgotten(_ state: LedgerState) -> LedgerState {
     var expected = state
-    let cutoff = state.lastAt.millis - fuzzPolicy.refWindow.value * 1000
+    // Nothing is a window older than an instant near the bottom of the range.
+    let (difference, overflow) = state.lastAt.millis.subtractingReportingOverflow(fuzzPolicy.refWindow.value * 1000)
+    let cutoff = overflow ? Int64.min : difference
     for hold in state.holds.values {
         guard hold.state != .pending, hold.deadline.millis <= cutoff else { break }
         expected.holds.removeValue(forKey: hold.id)
