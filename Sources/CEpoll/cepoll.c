@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 const uint32_t cepoll_in = EPOLLIN;
@@ -39,6 +40,22 @@ int cepoll_wait(int epfd, cepoll_event *out, int max_events, int timeout_ms) {
     struct epoll_event events[256];
     if (max_events > 256) max_events = 256;
     int n = epoll_wait(epfd, events, max_events, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        out[i].fd = events[i].data.fd;
+        out[i].events = events[i].events;
+    }
+    return n;
+}
+
+int cepoll_wait_micros(int epfd, cepoll_event *out, int max_events, int64_t timeout_us) {
+    struct epoll_event events[256];
+    if (max_events > 256) max_events = 256;
+    if (timeout_us < 0) timeout_us = 0;
+    struct timespec timeout = { .tv_sec = timeout_us / 1000000, .tv_nsec = (timeout_us % 1000000) * 1000 };
+    int n = epoll_pwait2(epfd, events, max_events, &timeout, NULL);
+    if (n < 0 && errno == ENOSYS) {
+        n = epoll_wait(epfd, events, max_events, (int)((timeout_us + 999) / 1000));
+    }
     for (int i = 0; i < n; i++) {
         out[i].fd = events[i].data.fd;
         out[i].events = events[i].events;

@@ -53,7 +53,9 @@ func drive(_ sockets: [Int32], firstIndex: Int, options: Options, cards: [Card],
         _ = fcntl(slot.fd, F_SETFL, fcntl(slot.fd, F_GETFL) | O_NONBLOCK)
         _ = cepoll_ctl(epfd, 0, slot.fd, cepoll_in)
         byFD[Int(slot.fd)] = slot
-        slot.nextIntended = start
+        // Connections start staggered across one interval, so that a fixed rate arrives evenly
+        // rather than in bursts of one request per connection.
+        slot.nextIntended = start + (interval ?? 0) * UInt64(slot.index) / UInt64(max(1, options.connections))
     }
     // The request text the cards need, built once: formatting it per request cost the load
     // generator CPU that this 2-core machine's daemon then lacks.
@@ -78,7 +80,8 @@ func drive(_ sockets: [Int32], firstIndex: Int, options: Options, cards: [Card],
             result.samples.append("replies still missing 10 s after the end")
             break
         }
-        let count = cepoll_wait(epfd, &events, Int32(events.count), interval == nil ? 5 : 1)
+        let count = cepoll_wait_micros(epfd, &events, Int32(events.count),
+                                       waitMicros(slots, now: monotonicMicros(), interval: interval, sending: sending))
         for index in 0..<max(0, Int(count)) {
             let fd = Int(events[index].fd)
             guard fd < byFD.count, let slot = byFD[fd] else { continue }
@@ -90,6 +93,18 @@ func drive(_ sockets: [Int32], firstIndex: Int, options: Options, cards: [Card],
     }
     close(epfd)
     return result
+}
+
+/// How long to wait for replies before sending again: at a fixed rate, until the next request is
+/// due, to the microsecond (a millisecond timeout made requests late by up to a millisecond, and
+/// their latency, measured from the intended send time, counted the generator's lateness as the
+/// daemon's); otherwise 5 ms, as replies wake the wait anyway.
+private func waitMicros(_ slots: [Slot], now: UInt64, interval: UInt64?, sending: Bool) -> Int64 {
+    guard interval != nil, sending else { return 5_000 }
+    var due = UInt64.max
+    for slot in slots where slot.outstanding == 0 { due = min(due, slot.nextIntended) }
+    guard due != UInt64.max else { return 5_000 }
+    return due <= now ? 0 : Int64(min(due - now, 5_000))
 }
 
 /// Queues requests until the pipeline is full (or, at a fixed rate, until the next is not due).
