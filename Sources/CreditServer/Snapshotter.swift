@@ -76,13 +76,15 @@ final class Snapshotter {
             // The snapshot may only cover what the journal has made durable: otherwise a crash
             // could leave a snapshot holding changes whose replies were never sent.
             while journal.durableLSN < lsn { usleep(200) }
+            let startedMillis = monotonicMillis()
             do {
                 // Encoded a piece at a time straight into the file: the whole body is never in memory.
                 try SnapshotStore.write(directory: directory, lsn: lsn) { emit in
                     try SnapshotCodec.encode(state, pieceBytes: SnapshotStore.writeChunkBytes, emit: emit)
                 }
                 try journal.removeSegments(coveredThrough: lsn)
-                Log.write(.info, "snapshot written", ["lsn": String(lsn), "credits": String(state.credits.count)])
+                Log.write(.info, "snapshot written", ["lsn": String(lsn), "credits": String(state.credits.count),
+                                                      "took_ms": String(monotonicMillis() - startedMillis)])
                 progress.completed.add(1, ordering: .relaxed)
             } catch {
                 onFatal("snapshot at lsn \(lsn) failed: \(error)")
