@@ -8,10 +8,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -47,13 +49,27 @@ int cepoll_wait(int epfd, cepoll_event *out, int max_events, int timeout_ms) {
     return n;
 }
 
+/// Set once epoll_pwait2 has failed for a reason other than EINTR (an old kernel, or a seccomp
+/// filter that refuses unknown calls with EPERM): later waits go straight to epoll_wait.
+static atomic_int pwait2_unavailable = 0;
+
 int cepoll_wait_micros(int epfd, cepoll_event *out, int max_events, int64_t timeout_us) {
     struct epoll_event events[256];
     if (max_events > 256) max_events = 256;
     if (timeout_us < 0) timeout_us = 0;
-    struct timespec timeout = { .tv_sec = timeout_us / 1000000, .tv_nsec = (timeout_us % 1000000) * 1000 };
-    int n = epoll_pwait2(epfd, events, max_events, &timeout, NULL);
-    if (n < 0 && errno == ENOSYS) {
+    int n = -1;
+#ifdef SYS_epoll_pwait2
+    if (!atomic_load_explicit(&pwait2_unavailable, memory_order_relaxed)) {
+        // Called through syscall(): glibc has a wrapper only from 2.35. The kernel's timespec
+        // has 64-bit fields on every architecture.
+        struct { int64_t tv_sec; int64_t tv_nsec; } timeout = { timeout_us / 1000000, (timeout_us % 1000000) * 1000 };
+        n = (int)syscall(SYS_epoll_pwait2, epfd, events, max_events, &timeout, NULL, (size_t)0);
+        if (n < 0 && errno != EINTR) atomic_store_explicit(&pwait2_unavailable, 1, memory_order_relaxed);
+    }
+#else
+    atomic_store_explicit(&pwait2_unavailable, 1, memory_order_relaxed);
+#endif
+    if (atomic_load_explicit(&pwait2_unavailable, memory_order_relaxed)) {
         n = epoll_wait(epfd, events, max_events, (int)((timeout_us + 999) / 1000));
     }
     for (int i = 0; i < n; i++) {
@@ -61,6 +77,10 @@ int cepoll_wait_micros(int epfd, cepoll_event *out, int max_events, int64_t time
         out[i].events = events[i].events;
     }
     return n;
+}
+
+int cepoll_set_timer_slack(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0);
 }
 
 int cepoll_accept(int listen_fd, char *peer, int peer_len) {

@@ -92,9 +92,10 @@ public enum SnapshotStore {
     /// of MB of dirty snapshot pages go to the disk in large bursts, and the journal's
     /// fdatasyncs (which every reply waits for) queue behind them; a chunk at a time keeps at
     /// most this much ahead of them. Also the size of the pieces to encode a body in.
-    /// 128 KiB: at 2,000 HOLD/s during 1M-credit snapshots, requests' p99 was 1.8–2.4 ms against
-    /// 3.6–4.5 ms with 1 MiB chunks, and the worst 6–8 ms against 9–23 ms; the snapshot took
-    /// 5.0–5.8 s against 3.4–4.9 s (64 KiB: p99 no better, 6.2–7.4 s).
+    /// 128 KiB: at 2,000 HOLD/s during 1M-credit snapshots, requests' p99 was 1.8–2.7 ms against
+    /// 3.5–5.0 ms with 1 MiB chunks, and the worst 6.0–8.4 ms against 8.2–51.5 ms; a snapshot
+    /// took 5.0–6.1 s against 3.4–4.9 s. 64 KiB was a little better again (p99 1.4–1.9 ms, worst
+    /// 5.4–6.9 ms) but took 6.2–7.4 s (BENCHMARKS.md).
     public static let writeChunkBytes = 128 << 10
 
     /// Creates `path`, writes the body's pieces (syncing whenever a chunk's worth is unsynced)

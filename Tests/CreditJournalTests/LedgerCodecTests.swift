@@ -347,7 +347,7 @@ private func laterKinds(from seq: UInt32, balance: MinorUnits) -> [Activity] {
     #expect(SnapshotCodec.encode(decoded) == bytes)
 }
 
-@Test(arguments: [1, 7, 300, SnapshotStore.writeChunkBytes, 1 << 20])
+@Test(arguments: [1, 7, 300, 1 << 20])
 func aSnapshotEncodedInPiecesIsTheWholeBodyCutAfterWholeItems(pieceBytes: Int) throws {
     let state = try everyKindOfState()
     var pieces: [[UInt8]] = []

@@ -357,9 +357,14 @@ private func observeCredit(_ daemon: Daemon, _ card: IssuedCard) throws -> [[Str
     }
     #expect(Int(stats["snapshots"] ?? "") ?? 0 >= 2, "\(stats)")
     #expect(stats["journal_lsn"] == "2605")
-    // Each snapshot's log line says how long it took to write.
-    let written = daemon.log.split(separator: "\n").filter { $0.contains("msg=\"snapshot written\"") }
-    #expect(written.count >= 2 && written.allSatisfy { $0.contains(/\stook_ms=\d+/) }, "\(written)")
+    // Each snapshot's log line says how long it took to write. The log is read from the
+    // daemon's stderr by another thread, so a line may arrive a moment after STATS counts it.
+    func writtenLines() -> [Substring] {
+        daemon.log.split(separator: "\n").filter { $0.contains("msg=\"snapshot written\"") }
+    }
+    func allTimed(_ lines: [Substring]) -> Bool { lines.count >= 2 && lines.allSatisfy { $0.contains(/\stook_ms=\d+$/) } }
+    for _ in 0..<200 where !allTimed(writtenLines()) { usleep(10_000) }
+    #expect(allTimed(writtenLines()), "\(writtenLines())")
     let names = try daemon.dataFileNames()
     let snapshots = names.filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".bin") }
     let segments = names.filter { $0.hasPrefix("journal-") && $0.hasSuffix(".log") }

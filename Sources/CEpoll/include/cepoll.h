@@ -23,9 +23,13 @@ int cepoll_create(void);
 int cepoll_ctl(int epfd, int op, int fd, uint32_t events);
 /// Waits up to timeout_ms; fills out[0..n) and returns n, or -1 with errno.
 int cepoll_wait(int epfd, cepoll_event *out, int max_events, int timeout_ms);
-/// As cepoll_wait, but waits up to timeout_us microseconds (epoll_pwait2; on a kernel without it,
-/// the wait is rounded up to whole milliseconds).
+/// As cepoll_wait, but waits up to timeout_us microseconds (epoll_pwait2; where the kernel or a
+/// seccomp filter refuses it, epoll_wait with the wait rounded up to whole milliseconds). A
+/// negative timeout returns at once, unlike cepoll_wait's, which waits for ever.
 int cepoll_wait_micros(int epfd, cepoll_event *out, int max_events, int64_t timeout_us);
+/// Sets the calling thread's timer slack (how late Linux may fire its timers, 50 µs by default),
+/// so that short waits end when asked. Returns 0, or -1 with errno.
+int cepoll_set_timer_slack(unsigned long nanoseconds);
 /// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; writes the peer's printable address to peer (size peer_len).
 int cepoll_accept(int listen_fd, char *peer, int peer_len);
 /// eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC).
