@@ -549,7 +549,6 @@ public struct Ledger: Sendable {
         id.number < holdsKeptFrom && !state.holds.contains(id)
     }
 
-    /// Forgets refs older than the ref window. Deterministic: depends only on applied entries.
     /// The instant a ref window before `now`: what happened at or before it is older than the
     /// window. Saturates at the earliest instant: a restored snapshot's last instant is any i64,
     /// and one near the bottom of the range made the subtraction trap (found by fuzzing).
@@ -558,6 +557,7 @@ public struct Ledger: Sendable {
         return Instant(millis: overflow ? Int64.min : millis)
     }
 
+    /// Forgets refs older than the ref window. Deterministic: depends only on applied entries.
     private mutating func pruneRefs(now: Instant) {
         let cutoff = refWindowCutoff(now: now)
         // Refs are appended in time order, so the old ones are a prefix. Dropping them keeps the
