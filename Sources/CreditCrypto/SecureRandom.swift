@@ -26,11 +26,6 @@ public enum SecureRandom {
         }
     }
 
-    /// A uniformly distributed decimal digit, 0...9.
-    public static func digit() -> UInt8 {
-        digits(1)[0]
-    }
-
     /// `count` uniformly distributed decimal digits, 0...9, each from its own CSPRNG byte, drawn
     /// a batch at a time. One `RAND_bytes` call costs about 7,000 instructions whatever its
     /// length, and a card number and PIN took one call per digit: 22 calls, 150,000 instructions

@@ -81,7 +81,7 @@ func cardGeneratorAcceptsBoundaryConfiguration(prefix: String, length: Int, pinL
     }
     #expect(seen.count == 7)
     #expect(SecureRandom.uniform(below: 1) == 0)
-    #expect((0..<1_000).allSatisfy { _ in SecureRandom.digit() <= 9 })
+    #expect((0..<1_000).allSatisfy { _ in SecureRandom.digits(1)[0] <= 9 })
     #expect(SecureRandom.digits(0).isEmpty)
     for count in [1, 7, 17, 300] {
         let digits = SecureRandom.digits(count)
