@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "CEpoll"),
         // CRC-32C with the CPU's crc32 instruction (x86-64 SSE 4.2), for journal records and snapshots.
         .target(name: "CCRC32C"),
+        // sync_file_range, which Swift's Glibc module does not expose (spare journal segments).
+        .target(name: "CSyncFileRange"),
         // Money, currencies, credits, holds and the ledger: pure, no I/O.
         .target(name: "CreditCore"),
         // Card numbers, PINs, keyed hashes, CSPRNG.
@@ -35,7 +37,7 @@ let package = Package(
         // TLS contexts (server and client) and non-blocking sessions over a caller's socket.
         .target(name: "CreditTLS", dependencies: ["CLibSSL"]),
         // Record framing, segments, group commit, snapshots, replay.
-        .target(name: "CreditJournal", dependencies: ["CCRC32C", "CreditCore"]),
+        .target(name: "CreditJournal", dependencies: ["CCRC32C", "CSyncFileRange", "CreditCore"]),
         // Line framing, request parsing, reply encoding, the command table.
         .target(name: "CreditProtocol", dependencies: ["CreditCore"]),
         // Listener, connections, the engine loop, config, signals.

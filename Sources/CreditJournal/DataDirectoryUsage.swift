@@ -4,7 +4,7 @@
 import Glibc
 #endif
 
-/// Sizes of the journal segments and the newest snapshot in a data directory, read from the
+/// Sizes of the journal segments, the spare segment and the newest snapshot in a data directory, read from the
 /// directory listing and `stat`. Files may be deleted while this runs (a snapshot finishing
 /// removes covered segments): those are skipped, so the figures are a moment's approximation.
 public struct DataDirectoryUsage: Sendable {
@@ -12,6 +12,8 @@ public struct DataDirectoryUsage: Sendable {
     public var segmentCount = 0
     /// Bytes in those segment files.
     public var segmentBytes: Int64 = 0
+    /// Bytes in the spare segment file being made or waiting to be used (`SparePreparer`).
+    public var spareBytes: Int64 = 0
     /// LSN of the newest snapshot, nil without one.
     public var snapshotLSN: UInt64?
     /// Bytes in the newest snapshot file.
@@ -27,6 +29,10 @@ public struct DataDirectoryUsage: Sendable {
             guard let info = status(POSIXFile.join(directory, name)) else { continue }
             usage.segmentCount += 1
             usage.segmentBytes += Int64(info.st_size)
+        }
+        if names.contains(SparePreparer.fileName),
+           let info = status(POSIXFile.join(directory, SparePreparer.fileName)) {
+            usage.spareBytes = Int64(info.st_size)
         }
         if let lsn = names.compactMap(SnapshotStore.snapshotLSN(fileName:)).max(),
            let info = status(POSIXFile.join(directory, SnapshotStore.fileName(lsn: lsn))) {

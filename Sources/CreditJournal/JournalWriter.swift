@@ -70,16 +70,21 @@ public final class JournalWriter: Sendable {
     private let fsyncs = Atomic<Int>(0)
     private let written = Atomic<UInt64>(0)
     private let thread = Mutex<JoinableThread?>(nil)
+    private let spares: SparePreparer
 
     /// Creates the new segment `journal-<nextLSN>.log` in `directory` (it must not exist),
     /// fsyncs the directory and starts the writer thread. `nextLSN` is `RecoveryReport.nextLSN`.
-    /// `onDurable` and `onFatal` run on the writer thread: keep them short (a batch waits for
-    /// them) and never call `close()` from them (the thread would wait for itself).
+    /// A spare segment file left by an earlier run is deleted. `onDurable` and `onFatal` run on
+    /// the writer thread: keep them short (a batch waits for them) and never call `close()` from
+    /// them (the thread would wait for itself). `onWarning` reports that spare segments could
+    /// not be made (`SparePreparer`), from the thread that makes them; nothing is lost by it.
     public init(
         directory: String,
         nextLSN: UInt64,
+        spareSizes: SpareSegmentSizes = .standard,
         onDurable: @escaping @Sendable (UInt64) -> Void,
-        onFatal: @escaping @Sendable (String) -> Void
+        onFatal: @escaping @Sendable (String) -> Void,
+        onWarning: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
         precondition(nextLSN >= 1, "LSNs start at 1")
         self.directory = directory
@@ -87,6 +92,8 @@ public final class JournalWriter: Sendable {
         self.onFatal = onFatal
         shared = Mutex(Shared(nextLSN: nextLSN, requestedSegmentFirstLSN: nextLSN, openSegmentFirstLSN: nextLSN))
         durable = Atomic(nextLSN - 1)
+        spares = SparePreparer(directory: directory, sizes: spareSizes, onWarning: onWarning)
+        try SparePreparer.removeLeftover(directory: directory)
         var segment = try OpenSegment.create(directory: directory, firstLSN: nextLSN)
         do {
             let started = try JoinableThread.start(name: Self.threadName) { [self, segment] in
@@ -111,6 +118,9 @@ public final class JournalWriter: Sendable {
     /// Whether the writer hit a fatal error: `durableLSN` will never advance again, so anything
     /// waiting for it must give up (`onFatal` has been or is being called).
     public var hasFailed: Bool { shared.withLock { $0.failed } }
+
+    /// Whether a spare segment file is made and waiting for the next roll-over or switch.
+    public var hasSpareSegment: Bool { spares.isReady }
 
     /// Bytes appended but not yet taken by the writer thread (for back-pressure and stats).
     public var pendingByteCount: Int { shared.withLock { $0.pending.count } }
@@ -184,8 +194,9 @@ public final class JournalWriter: Sendable {
         return removed
     }
 
-    /// Writes and syncs everything pending, stops the writer thread and closes the segment.
-    /// Idempotent; concurrent callers all return after the thread has stopped.
+    /// Writes and syncs everything pending, stops the writer thread and closes the segment,
+    /// then stops making spares and deletes the spare file. Idempotent; concurrent callers all
+    /// return after the threads have stopped.
     public func close() {
         thread.withLock { handle in
             guard let running = handle else { return }
@@ -197,6 +208,7 @@ public final class JournalWriter: Sendable {
             }
             if wakeWriter { writerWake.signal() }
             running.join()
+            spares.close()
             handle = nil
         }
     }
@@ -215,15 +227,23 @@ public final class JournalWriter: Sendable {
     private func runWriter(segment initial: OpenSegment) {
         var segment = initial
         var buffer: [UInt8] = []
+        var batchFirstLSN = initial.firstLSN
+        var spareAskedBySegment: UInt64?
         while let batch = takeBatch(swappingWith: &buffer) {
             do {
-                try write(buffer, switches: batch.switches, segment: &segment)
+                try write(buffer, firstLSN: batchFirstLSN, switches: batch.switches, segment: &segment)
             } catch {
                 fail("journal write failed, records after LSN \(durableLSN) are not durable: \(error)", &segment)
                 return
             }
             publish(batch.lastLSN)
+            batchFirstLSN = batch.lastLSN + 1
             buffer.removeAll(keepingCapacity: true)
+            // One request per segment that has taken enough bytes to show sustained traffic.
+            if spareAskedBySegment != segment.firstLSN && segment.writeOffset >= spares.sizes.requestAfterBytes {
+                spareAskedBySegment = segment.firstLSN
+                spares.request()
+            }
             do {
                 if try fillAheadIfIdle(&segment) { fsyncs.add(1, ordering: .relaxed) }
             } catch {
@@ -238,9 +258,11 @@ public final class JournalWriter: Sendable {
         }
     }
 
-    /// Zero-fills more of the segment ahead of the records when it runs low and no records are
-    /// waiting, so that the fill rarely delays a batch. Returns whether it synced.
+    /// Zero-fills more of the segment ahead of the records when it runs low, no records are
+    /// waiting and no spare is ready (the next batch that does not fit rolls over to the spare),
+    /// so that the fill rarely delays a batch. Returns whether it synced.
     private func fillAheadIfIdle(_ segment: inout OpenSegment) throws(JournalIOError) -> Bool {
+        guard segment.isLowOnFilledSpace, !spares.isReady else { return false }
         guard shared.withLock({ $0.pending.isEmpty && $0.segmentSwitches.isEmpty }) else { return false }
         return try segment.fillAheadIfLow()
     }
@@ -272,22 +294,53 @@ public final class JournalWriter: Sendable {
         }
     }
 
-    /// Writes one batch, switching segments at the recorded offsets, and syncs every segment
-    /// written to. Returns only when all of `bytes` is durable.
-    private func write(_ bytes: [UInt8], switches: [SegmentSwitch], segment: inout OpenSegment) throws(JournalIOError) {
+    /// Writes one batch, whose first record has `firstLSN`, switching segments at the recorded
+    /// offsets, and syncs every segment written to. Returns only when all of `bytes` is durable.
+    private func write(
+        _ bytes: [UInt8], firstLSN: UInt64, switches: [SegmentSwitch], segment: inout OpenSegment
+    ) throws(JournalIOError) {
         var start = 0
+        var pieceFirstLSN = firstLSN
         for next in switches {
             precondition(next.byteOffset >= start && next.byteOffset <= bytes.count, "segment switch inside the batch")
-            try segment.write(bytes[start..<next.byteOffset])
+            try write(bytes[start..<next.byteOffset], firstLSN: pieceFirstLSN, to: &segment)
             try sync(&segment)
             try segment.close()
-            segment = try OpenSegment.create(directory: directory, firstLSN: next.firstLSN)
-            shared.withLock { $0.openSegmentFirstLSN = next.firstLSN }
+            segment = try newSegment(firstLSN: next.firstLSN)
             start = next.byteOffset
+            pieceFirstLSN = next.firstLSN
         }
-        try segment.write(bytes[start...])
+        try write(bytes[start...], firstLSN: pieceFirstLSN, to: &segment)
         try sync(&segment)
         written.add(UInt64(bytes.count), ordering: .relaxed)
+    }
+
+    /// Writes whole records, the first with `firstLSN`, to the segment. If they do not fit in
+    /// its filled space and a spare is ready, the segment is closed (it is synced: this runs
+    /// at the start of a batch or right after a switch) and the records start the spare as the
+    /// segment `journal-<firstLSN>.log`. A segment with no records yet is never rolled over.
+    private func write(_ records: ArraySlice<UInt8>, firstLSN: UInt64, to segment: inout OpenSegment) throws(JournalIOError) {
+        if !records.isEmpty && segment.writeOffset > 0 && !segment.hasFilledRoom(for: records.count),
+           let spare = spares.take() {
+            try segment.close()
+            segment = try adopt(spare, firstLSN: firstLSN)
+        }
+        try segment.write(records)
+    }
+
+    /// Opens the segment that starts at `firstLSN`: the spare if one is ready, else a new file.
+    private func newSegment(firstLSN: UInt64) throws(JournalIOError) -> OpenSegment {
+        if let spare = spares.take() { return try adopt(spare, firstLSN: firstLSN) }
+        let segment = try OpenSegment.create(directory: directory, firstLSN: firstLSN)
+        shared.withLock { $0.openSegmentFirstLSN = firstLSN }
+        return segment
+    }
+
+    /// Makes the spare the open segment starting at `firstLSN`.
+    private func adopt(_ spare: SpareFile, firstLSN: UInt64) throws(JournalIOError) -> OpenSegment {
+        let segment = try OpenSegment.adopt(spare, from: spares.path, directory: directory, firstLSN: firstLSN)
+        shared.withLock { $0.openSegmentFirstLSN = firstLSN }
+        return segment
     }
 
     /// fdatasyncs the segment if it has unsynced bytes, counting the call.

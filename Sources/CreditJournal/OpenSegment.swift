@@ -53,10 +53,39 @@ struct OpenSegment: Sendable {
         return segment
     }
 
+    /// Makes `spare` the segment `journal-<firstLSN>.log` in `directory` (the name must not
+    /// exist: `link` refuses to replace it), drops the spare's temporary name and fsyncs the
+    /// directory. Its zero fill is already synced, so records go into filled space from the
+    /// start. Takes over the spare's descriptor, closing it if this fails.
+    static func adopt(_ spare: SpareFile, from sparePath: String, directory: String, firstLSN: UInt64) throws(JournalIOError) -> OpenSegment {
+        let path = POSIXFile.join(directory, SegmentName.fileName(firstLSN: firstLSN))
+        var segment = OpenSegment(path: path, firstLSN: firstLSN, fd: spare.fd)
+        segment.preallocatedEnd = spare.byteCount
+        do throws(JournalIOError) {
+            try POSIXFile.link(sparePath, to: path)
+            try POSIXFile.remove(sparePath)
+            try POSIXFile.syncDirectory(directory)
+        } catch {
+            segment.abandon()
+            throw error
+        }
+        return segment
+    }
+
     private init(path: String, firstLSN: UInt64, fd: Int32) {
         self.path = path
         self.firstLSN = firstLSN
         self.fd = fd
+    }
+
+    /// Whether `byteCount` more bytes fit in the space already filled.
+    func hasFilledRoom(for byteCount: Int) -> Bool {
+        writeOffset + byteCount <= preallocatedEnd
+    }
+
+    /// Whether less than half a chunk of filled space is left (when `fillAheadIfLow` fills).
+    var isLowOnFilledSpace: Bool {
+        preallocatedEnd - writeOffset < Self.preallocationChunkBytes / 2
     }
 
     /// Writes `bytes` (whole records) after the records already written; they are not durable
@@ -83,7 +112,7 @@ struct OpenSegment: Sendable {
     /// left, so the fill happens while no batch waits. Returns whether it synced.
     mutating func fillAheadIfLow() throws(JournalIOError) -> Bool {
         precondition(fd >= 0 && unsyncedByteCount == 0, "fill ahead only between synced batches")
-        guard preallocatedEnd - writeOffset < Self.preallocationChunkBytes / 2 else { return false }
+        guard isLowOnFilledSpace else { return false }
         try fillChunk()
         return try syncIfNeeded()
     }

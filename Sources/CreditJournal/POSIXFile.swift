@@ -1,5 +1,6 @@
 // POSIXFile: the journal's only contact with the file system — thin, errno-checked syscall wrappers.
 
+import CSyncFileRange
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -195,6 +196,24 @@ enum POSIXFile {
     static func rename(_ from: String, to: String) throws(JournalIOError) {
         if Glibc.rename(from, to) != 0 {
             throw JournalIOError(operation: "rename to \(to)", path: from, code: errno)
+        }
+    }
+
+    /// Writes the range's dirty pages to the device and waits (`sync_file_range`): no metadata
+    /// and no cache flush, so a later `dataSync` must still make them durable. It spreads a
+    /// large write's I/O out without a device cache flush per piece.
+    static func writeOut(_ fd: Int32, offset: Int, count: Int, path: String) throws(JournalIOError) {
+        while csync_file_range_write_wait(fd, Int64(offset), Int64(count)) != 0 {
+            if errno == EINTR { continue }
+            throw JournalIOError(operation: "sync_file_range", path: path, code: errno)
+        }
+    }
+
+    /// Gives a file a second name; fails if `to` exists, so nothing is ever replaced (the
+    /// caller fsyncs the directory).
+    static func link(_ from: String, to: String) throws(JournalIOError) {
+        if Glibc.link(from, to) != 0 {
+            throw JournalIOError(operation: "link to \(to)", path: from, code: errno)
         }
     }
 

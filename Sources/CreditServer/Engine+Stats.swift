@@ -51,7 +51,7 @@ extension Engine {
             Field("journal_records", String(records)),
             Field("journal_bytes", String(journal.bytesWritten)), Field("fsyncs", String(fsyncs)),
             Field("ops_per_fsync", Self.ratio(records, fsyncs)),
-            Field("journal_segments", String(usage.segmentCount)), Field("journal_disk_bytes", String(usage.segmentBytes)),
+            Field("journal_segments", String(usage.segmentCount)), Field("journal_disk_bytes", String(usage.segmentBytes + usage.spareBytes)),
             Field("snapshots", String(snapshotter.completed)),
             Field("snapshot_lsn", String(usage.snapshotLSN ?? 0)), Field("snapshot_bytes", String(usage.snapshotBytes)),
             Field("snapshot_age_seconds", String(snapshotAge)),

@@ -37,7 +37,8 @@ public enum Server {
         let journal = try JournalWriter(
             directory: config.dataDirectory, nextLSN: lastLSN + 1,
             onDurable: { _ in var one: UInt64 = 1; _ = write(wakeFD, &one, 8) },
-            onFatal: { message in fatal("journal failed, stopping without acknowledging: \(message)") })
+            onFatal: { message in fatal("journal failed, stopping without acknowledging: \(message)") },
+            onWarning: { message in Log.write(.warn, "spare journal segments off", ["error": message]) })
         let snapshotter = Snapshotter(directory: config.dataDirectory, everyRecords: config.snapshotEveryRecords,
                                       recordsSince: Int(lastLSN - snapshotLSN), onFatal: { message in fatal(message) })
         let engine = Engine(ledger: ledger, journal: journal, appliedLSN: lastLSN, hasher: KeyedHasher(secret: secret),

@@ -87,17 +87,19 @@ func fileNames(_ directory: String) throws -> [String] {
 
 /// Collects what a writer reports from its thread.
 final class WriterEvents: Sendable {
-    private let state = Mutex<(durable: [UInt64], fatal: [String])>(([], []))
+    private let state = Mutex<(durable: [UInt64], fatal: [String], warnings: [String])>(([], [], []))
 
     var durable: [UInt64] { state.withLock { $0.durable } }
     var fatal: [String] { state.withLock { $0.fatal } }
+    var warnings: [String] { state.withLock { $0.warnings } }
 
     /// Opens a writer whose callbacks record into this object.
-    func makeWriter(_ directory: String, nextLSN: UInt64) throws -> JournalWriter {
+    func makeWriter(_ directory: String, nextLSN: UInt64, spareSizes: SpareSegmentSizes = .standard) throws -> JournalWriter {
         try JournalWriter(
-            directory: directory, nextLSN: nextLSN,
+            directory: directory, nextLSN: nextLSN, spareSizes: spareSizes,
             onDurable: { lsn in self.state.withLock { $0.durable.append(lsn) } },
-            onFatal: { message in self.state.withLock { $0.fatal.append(message) } }
+            onFatal: { message in self.state.withLock { $0.fatal.append(message) } },
+            onWarning: { message in self.state.withLock { $0.warnings.append(message) } }
         )
     }
 }
