@@ -76,8 +76,8 @@ public final class JournalWriter: Sendable {
     /// fsyncs the directory and starts the writer thread. `nextLSN` is `RecoveryReport.nextLSN`.
     /// A spare segment file left by an earlier run is deleted. `onDurable` and `onFatal` run on
     /// the writer thread: keep them short (a batch waits for them) and never call `close()` from
-    /// them (the thread would wait for itself). `onWarning` reports that spare segments could
-    /// not be made (`SparePreparer`), from the thread that makes them; nothing is lost by it.
+    /// them (the thread would wait for itself). `onWarning` reports, from either thread, that
+    /// spare segments are off (`SparePreparer`); nothing is lost by it.
     public init(
         directory: String,
         nextLSN: UInt64,
@@ -228,7 +228,7 @@ public final class JournalWriter: Sendable {
         var segment = initial
         var buffer: [UInt8] = []
         var batchFirstLSN = initial.firstLSN
-        var spareAskedBySegment: UInt64?
+        var demand = SpareDemand(bytesPerSecond: spares.sizes.requestAboveBytesPerSecond)
         while let batch = takeBatch(swappingWith: &buffer) {
             do {
                 try write(buffer, firstLSN: batchFirstLSN, switches: batch.switches, segment: &segment)
@@ -238,12 +238,8 @@ public final class JournalWriter: Sendable {
             }
             publish(batch.lastLSN)
             batchFirstLSN = batch.lastLSN + 1
+            if demand.wantsSpare(afterWriting: buffer.count) { spares.request() }
             buffer.removeAll(keepingCapacity: true)
-            // One request per segment that has taken enough bytes to show sustained traffic.
-            if spareAskedBySegment != segment.firstLSN && segment.writeOffset >= spares.sizes.requestAfterBytes {
-                spareAskedBySegment = segment.firstLSN
-                spares.request()
-            }
             do {
                 if try fillAheadIfIdle(&segment) { fsyncs.add(1, ordering: .relaxed) }
             } catch {
@@ -320,25 +316,31 @@ public final class JournalWriter: Sendable {
     /// at the start of a batch or right after a switch) and the records start the spare as the
     /// segment `journal-<firstLSN>.log`. A segment with no records yet is never rolled over.
     private func write(_ records: ArraySlice<UInt8>, firstLSN: UInt64, to segment: inout OpenSegment) throws(JournalIOError) {
-        if !records.isEmpty && segment.writeOffset > 0 && !segment.hasFilledRoom(for: records.count),
-           let spare = spares.take() {
+        if !records.isEmpty && segment.writeOffset > 0 && !segment.hasFilledRoom(for: records.count) && spares.isReady {
             try segment.close()
-            segment = try adopt(spare, firstLSN: firstLSN)
+            segment = try newSegment(firstLSN: firstLSN)  // only this thread takes the ready spare
         }
         try segment.write(records)
     }
 
-    /// Opens the segment that starts at `firstLSN`: the spare if one is ready, else a new file.
+    /// Opens the segment that starts at `firstLSN`: the spare if one is ready and the file
+    /// system takes the link, else a new file.
     private func newSegment(firstLSN: UInt64) throws(JournalIOError) -> OpenSegment {
-        if let spare = spares.take() { return try adopt(spare, firstLSN: firstLSN) }
-        let segment = try OpenSegment.create(directory: directory, firstLSN: firstLSN)
-        shared.withLock { $0.openSegmentFirstLSN = firstLSN }
-        return segment
-    }
-
-    /// Makes the spare the open segment starting at `firstLSN`.
-    private func adopt(_ spare: SpareFile, firstLSN: UInt64) throws(JournalIOError) -> OpenSegment {
-        let segment = try OpenSegment.adopt(spare, from: spares.path, directory: directory, firstLSN: firstLSN)
+        var opened: OpenSegment?
+        if let spare = spares.take() {
+            switch try OpenSegment.adopt(spare, from: spares.path, directory: directory, firstLSN: firstLSN) {
+            case .adopted(let segment):
+                opened = segment
+            case .refused(let error):
+                spares.turnOff(reason: "could not use a spare journal segment, filling in line from now on: \(error)")
+            }
+        }
+        let segment: OpenSegment
+        if let opened {
+            segment = opened
+        } else {
+            segment = try OpenSegment.create(directory: directory, firstLSN: firstLSN)
+        }
         shared.withLock { $0.openSegmentFirstLSN = firstLSN }
         return segment
     }

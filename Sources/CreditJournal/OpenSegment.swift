@@ -53,23 +53,39 @@ struct OpenSegment: Sendable {
         return segment
     }
 
+    /// What `adopt` did with a spare.
+    enum Adoption {
+        /// The spare is the segment now.
+        case adopted(OpenSegment)
+        /// The file system refused the link (no hard links there, say); nothing changed on disk
+        /// but the spare's deletion, and the caller creates the segment instead.
+        case refused(JournalIOError)
+    }
+
     /// Makes `spare` the segment `journal-<firstLSN>.log` in `directory` (the name must not
     /// exist: `link` refuses to replace it), drops the spare's temporary name and fsyncs the
     /// directory. Its zero fill is already synced, so records go into filled space from the
-    /// start. Takes over the spare's descriptor, closing it if this fails.
-    static func adopt(_ spare: SpareFile, from sparePath: String, directory: String, firstLSN: UInt64) throws(JournalIOError) -> OpenSegment {
+    /// start. Takes over the spare's descriptor: closes it (and deletes the spare) if the link
+    /// is refused, and closes it if a later step throws.
+    static func adopt(_ spare: SpareFile, from sparePath: String, directory: String, firstLSN: UInt64) throws(JournalIOError) -> Adoption {
         let path = POSIXFile.join(directory, SegmentName.fileName(firstLSN: firstLSN))
         var segment = OpenSegment(path: path, firstLSN: firstLSN, fd: spare.fd)
         segment.preallocatedEnd = spare.byteCount
         do throws(JournalIOError) {
             try POSIXFile.link(sparePath, to: path)
+        } catch {
+            segment.abandon()
+            _ = unlink(sparePath)  // best effort: the next start deletes a leftover spare anyway
+            return .refused(error)
+        }
+        do throws(JournalIOError) {
             try POSIXFile.remove(sparePath)
             try POSIXFile.syncDirectory(directory)
         } catch {
             segment.abandon()
             throw error
         }
-        return segment
+        return .adopted(segment)
     }
 
     private init(path: String, firstLSN: UInt64, fd: Int32) {

@@ -11,23 +11,64 @@ public struct SpareSegmentSizes: Sendable {
     /// Zeros in one spare: the filled space a segment rolled over to starts with. 32 MiB is
     /// about three seconds of records at the engine's peak rate.
     public var byteCount: Int
-    /// Bytes the segment being written must have taken before the writer asks for a spare, so
-    /// that a quiet daemon (or a test) never makes one.
-    public var requestAfterBytes: Int
+    /// The writer asks for a spare when it has written at least this many bytes of records in
+    /// a second (checked once a second; the second may stretch to two between batches). A quiet
+    /// daemon, or one at a couple of thousand records a second, never makes one: its in-line
+    /// fills are rare, and a spare's I/O would only compete with the snapshots' (BENCHMARKS.md).
+    /// 0 asks for a spare after every batch, whenever none is ready (for tests).
+    public var requestAboveBytesPerSecond: Int
+    /// Free space the file system must keep besides a spare for one to be made: a spare must
+    /// never take the room a snapshot or the journal's own fills need, which would stop the
+    /// daemon (a failed journal or snapshot write is fatal) where it would otherwise have run on.
+    public var reserveBytes: Int
     /// Zeros written to the device at a time while a spare is prepared (`sync_file_range`,
     /// without a cache flush), so that a journal fdatasync, which replies wait for, never
     /// queues behind much of it; one fdatasync at the end makes the whole spare durable.
     public var pieceBytes: Int
 
-    public init(byteCount: Int, requestAfterBytes: Int, pieceBytes: Int) {
-        precondition(byteCount > 0 && pieceBytes > 0 && requestAfterBytes >= 0, "spare sizes must be positive")
+    public init(byteCount: Int, requestAboveBytesPerSecond: Int, pieceBytes: Int, reserveBytes: Int) {
+        precondition(byteCount > 0 && pieceBytes > 0 && reserveBytes >= 0 && requestAboveBytesPerSecond >= 0,
+                     "spare sizes must be positive")
         self.byteCount = byteCount
-        self.requestAfterBytes = requestAfterBytes
+        self.requestAboveBytesPerSecond = requestAboveBytesPerSecond
         self.pieceBytes = pieceBytes
+        self.reserveBytes = reserveBytes
     }
 
-    /// What the daemon uses.
-    public static let standard = SpareSegmentSizes(byteCount: 32 << 20, requestAfterBytes: 2 << 20, pieceBytes: 128 << 10)
+    /// What the daemon uses: 32 MiB spares, once the journal grows by 1 MiB a second (about
+    /// 3,000 HOLDs), and only while 1 GiB more is free.
+    public static let standard = SpareSegmentSizes(
+        byteCount: 32 << 20, requestAboveBytesPerSecond: 1 << 20, pieceBytes: 128 << 10, reserveBytes: 1 << 30
+    )
+}
+
+/// The writer thread's view of how fast the journal grows: tells it when to ask for a spare
+/// (`SpareSegmentSizes.requestAboveBytesPerSecond`).
+struct SpareDemand {
+    let bytesPerSecond: Int
+    /// Start of the current one-second window, and the bytes written since.
+    private var windowStart = ContinuousClock.now
+    private var windowBytes = 0
+
+    init(bytesPerSecond: Int) {
+        self.bytesPerSecond = bytesPerSecond
+    }
+
+    /// Call after each batch of `byteCount` bytes. Returns whether to ask for a spare: at most
+    /// once a second, when the window that just closed (one to two seconds long: a window is
+    /// closed by the first batch after its second) saw `bytesPerSecond` or more. A longer gap
+    /// is a quiet spell, never a fast one. Reads the clock once per batch (vDSO, tens of ns).
+    mutating func wantsSpare(afterWriting byteCount: Int) -> Bool {
+        if bytesPerSecond == 0 { return true }
+        windowBytes += byteCount
+        let now = ContinuousClock.now
+        let elapsed = now - windowStart
+        guard elapsed >= .seconds(1) else { return false }
+        let fast = windowBytes >= bytesPerSecond && elapsed < .seconds(2)
+        windowStart = now
+        windowBytes = 0
+        return fast
+    }
 }
 
 /// A spare ready for the writer: open, zero-filled to `byteCount` and synced, still under its
@@ -42,11 +83,17 @@ struct SpareFile: Sendable {
 /// zero-filling 1 MiB in front of a batch (one such fill held a batch ~1–1.5 ms here, ten times
 /// a second at 30k HOLD/s; BENCHMARKS.md).
 ///
-/// The writer asks for a spare (`request`) once its segment has taken `requestAfterBytes`, and
+/// The writer asks for a spare (`request`) when the journal grows fast (`SpareDemand`), and
 /// takes it (`take`) when the segment runs out of filled space or a snapshot starts a new one.
-/// The thread starts with the first request. A failure to make a spare (a full disk, say)
-/// deletes the file, is reported through `onWarning`, and ends spares for this writer: the
-/// writer fills in line as before, and a real shortage of space then fails there, fatally.
+/// The thread starts with the first request. A spare is made only while the file system has
+/// `reserveBytes` free besides it; otherwise the request is dropped (a later one checks again).
+/// A failure to make a spare deletes the file, is reported through `onWarning`, and ends spares
+/// for this writer (`turnOff` does the same for the writer's own failures with one): the writer
+/// fills in line as before.
+///
+/// The writer thread alone calls `request`, `take` and `turnOff`, so between its `take` and its
+/// `link` of the spare's path no new spare can be started there: the path still names the
+/// file whose descriptor the writer holds.
 final class SparePreparer: Sendable {
     /// The spare's name in the data directory; not a segment's name, so recovery ignores it.
     static let fileName = "journal-spare.tmp"
@@ -73,6 +120,7 @@ final class SparePreparer: Sendable {
     private struct Cancelled: Error {}
 
     let sizes: SpareSegmentSizes
+    let directory: String
     let path: String
     private let onWarning: @Sendable (String) -> Void
     private let state = Mutex(State())
@@ -80,6 +128,7 @@ final class SparePreparer: Sendable {
 
     init(directory: String, sizes: SpareSegmentSizes, onWarning: @escaping @Sendable (String) -> Void) {
         self.sizes = sizes
+        self.directory = directory
         self.path = POSIXFile.join(directory, Self.fileName)
         self.onWarning = onWarning
     }
@@ -108,6 +157,12 @@ final class SparePreparer: Sendable {
         }
         if signal { wake.signal() }
         if let startFailure { onWarning("no spare journal segments: \(startFailure)") }
+    }
+
+    /// Ends spares for good, reporting `reason` (the writer could not use one).
+    func turnOff(reason: String) {
+        state.withLock { $0.phase = .off }
+        onWarning(reason)
     }
 
     /// Whether a spare is ready to take.
@@ -163,14 +218,21 @@ final class SparePreparer: Sendable {
                 wake.wait()
                 continue
             }
+            guard hasRoomForSpare() else {
+                state.withLock { state in if case .preparing = state.phase { state.phase = .idle } }
+                continue
+            }
             do {
                 let spare = try prepare()
                 let keep = state.withLock { state -> Bool in
-                    guard !state.closing else { return false }
+                    guard !state.closing, case .preparing = state.phase else { return false }  // closed, or off
                     state.phase = .ready(spare)
                     return true
                 }
-                if !keep { _ = Glibc.close(spare.fd) }
+                if !keep {
+                    _ = Glibc.close(spare.fd)
+                    _ = unlink(path)
+                }
             } catch is Cancelled {
                 return
             } catch {
@@ -179,6 +241,15 @@ final class SparePreparer: Sendable {
                 return
             }
         }
+    }
+
+    /// Whether the file system has room for a spare and `reserveBytes` besides (as an
+    /// unprivileged process sees it). If it cannot tell, no.
+    private func hasRoomForSpare() -> Bool {
+        var info = statvfs()
+        guard statvfs(directory, &info) == 0 else { return false }
+        let free = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
+        return free.overflow || free.partialValue >= UInt64(sizes.byteCount) + UInt64(sizes.reserveBytes)
     }
 
     /// Creates the spare afresh, writes its zeros a piece at a time, each written out to the

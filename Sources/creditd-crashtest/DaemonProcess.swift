@@ -144,7 +144,7 @@ final class DaemonProcess {
     /// segments it covers, so many segments and no snapshot mean start-up replays everything).
     func dataSummary() -> String {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory)) ?? []
-        let segments = names.filter { $0.hasPrefix("journal-") }.count
+        let segments = names.filter { $0.hasPrefix("journal-") && $0.hasSuffix(".log") }.count
         let snapshots = names.filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".bin") }.count
         return "data: \(segments) journal segments, \(snapshots) snapshots"
     }

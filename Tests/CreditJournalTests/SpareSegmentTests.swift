@@ -1,17 +1,20 @@
-// Proves the writer rolls over to spare segment files made ahead of need, that the records replay exactly across roll-overs and switches, that a spare is never part of the journal (left over, zero-filled or failing), and that a failed spare only turns spares off.
+// Proves the writer rolls over to spare segment files made ahead of need, that the records replay exactly across roll-overs and switches, that a spare is never part of the journal (left over, zero-filled or failing), that none is made without free space to spare, and that a spare that cannot be made or linked only turns spares off.
 
 import Foundation
 import Testing
 import CreditJournal
 
-/// Small spares, so that a test rolls over several times in a few megabytes. Bigger than the
-/// 1 MiB the writer fills in line: a segment runs low (under half of that left) only after its
-/// spare is ready, so the writer never fills it further and rolls when it overflows.
-private let smallSpares = SpareSegmentSizes(byteCount: 2 << 20, requestAfterBytes: 64 << 10, pieceBytes: 32 << 10)
+/// Small spares, so that a test rolls over several times in a few megabytes, asked for after
+/// every batch whenever none is ready. Bigger than the 1 MiB the writer fills in line: a
+/// segment runs low (under half of that left) only after its spare is ready, so the writer
+/// never fills it further and rolls when it overflows.
+private let smallSpares = SpareSegmentSizes(byteCount: 2 << 20, requestAboveBytesPerSecond: 0, pieceBytes: 32 << 10, reserveBytes: 0)
+
+/// Rounds of 200 records of about 1 KB after which a test's spare has surely been asked for.
+private let roundsUntilSpareRequested = 1
 
 private let spareName = "journal-spare.tmp"
 
-/// Waits up to `seconds` for the writer's spare to be ready; returns whether it is.
 private func waitForSpare(_ writer: JournalWriter, seconds: Int) -> Bool {
     for _ in 0..<(seconds * 1000) where !writer.hasSpareSegment { usleep(1_000) }
     return writer.hasSpareSegment
@@ -40,12 +43,11 @@ private func fileSize(_ path: String) -> Int {
         let writer = try events.makeWriter(directory, nextLSN: 1, spareSizes: smallSpares)
         var expected: [Replayed] = []
         var rolledInto: [String] = []
-        for _ in 0..<60 {
-            // Each round is ~200 KB: the first segment lasts five or six rounds, a spare about ten.
+        for round in 0..<80 {
+            // Each round is ~200 KB: the first segment lasts about five rounds, a spare ten.
             let before = try fileNames(directory).filter { $0.hasSuffix(".log") }
-            // The first round's batch passes requestAfterBytes; from then on a spare is asked
-            // for in every segment before its first roll-over could be needed.
-            let spareWasReady = !expected.isEmpty && waitForSpare(writer, seconds: 5)
+            // From then on a spare is asked for in every segment before it can run out.
+            let spareWasReady = round >= roundsUntilSpareRequested && waitForSpare(writer, seconds: 60)
             appendRound(writer, &expected, count: 200)
             let after = try fileNames(directory).filter { $0.hasSuffix(".log") }
             let added = after.filter { !before.contains($0) }
@@ -75,17 +77,18 @@ private func fileSize(_ path: String) -> Int {
         let events = WriterEvents()
         let writer = try events.makeWriter(directory, nextLSN: 1, spareSizes: smallSpares)
         var expected: [Replayed] = []
-        appendRound(writer, &expected, count: 80)  // past requestAfterBytes
-        #expect(waitForSpare(writer, seconds: 10))
+        for _ in 0..<roundsUntilSpareRequested { appendRound(writer, &expected, count: 200) }
+        #expect(waitForSpare(writer, seconds: 60))
         #expect(try fileNames(directory).contains(spareName))
-        let first = writer.startNewSegment()
-        #expect(first == 81)
+        let first = UInt64(expected.count + 1)
+        #expect(writer.startNewSegment() == first)
         appendRound(writer, &expected, count: 3)
-        #expect(!writer.hasSpareSegment)
-        #expect(!(try fileNames(directory)).contains(spareName))
-        #expect(fileSize(segmentPath(directory, 81)) == smallSpares.byteCount)
+        #expect(fileSize(segmentPath(directory, first)) == smallSpares.byteCount)
+        // The next spare is asked for after the next batch (these sizes ask whenever none is ready).
+        #expect(waitForSpare(writer, seconds: 60))
         writer.close()
-        #expect(fileSize(segmentPath(directory, 81)) == 3 * RecordFormat.recordByteCount(bodyCount: 1000))
+        #expect(!(try fileNames(directory)).contains(spareName))
+        #expect(fileSize(segmentPath(directory, first)) == 3 * RecordFormat.recordByteCount(bodyCount: 1000))
         let (records, report) = try replayAll(directory)
         #expect(records == expected)
         #expect(report.segmentCount == 2)
@@ -125,11 +128,11 @@ private func fileSize(_ path: String) -> Int {
         // A directory where the spare goes: creating the file fails (EEXIST) and cannot be undone.
         try FileManager.default.createDirectory(atPath: directory + "/" + spareName, withIntermediateDirectories: false)
         var expected: [Replayed] = []
-        appendRound(writer, &expected, count: 80)
+        for _ in 0..<roundsUntilSpareRequested { appendRound(writer, &expected, count: 200) }
         for _ in 0..<10_000 where events.warnings.isEmpty { usleep(1_000) }
         #expect(events.warnings.count == 1)
         #expect(events.warnings.first?.contains(spareName) == true)
-        for _ in 0..<12 { appendRound(writer, &expected, count: 100) }  // past the first 1 MiB fill
+        for _ in 0..<10 { appendRound(writer, &expected, count: 200) }  // more fills in line
         #expect(!writer.hasSpareSegment)
         #expect(writer.durableLSN == UInt64(expected.count))
         writer.close()
@@ -138,5 +141,49 @@ private func fileSize(_ path: String) -> Int {
         let (records, report) = try replayAll(directory)
         #expect(records == expected)
         #expect(report.segmentCount == 1)
+    }
+}
+
+@Test func noSpareIsMadeWithoutTheReserveFreeBesideIt() throws {
+    try withTempDirectory { directory in
+        let events = WriterEvents()
+        var sizes = smallSpares
+        sizes.reserveBytes = Int.max / 4  // more than any test machine's disk
+        let writer = try events.makeWriter(directory, nextLSN: 1, spareSizes: sizes)
+        var expected: [Replayed] = []
+        for _ in 0..<(roundsUntilSpareRequested + 10) {
+            appendRound(writer, &expected, count: 200)
+            #expect(!(try fileNames(directory)).contains(spareName))
+        }
+        #expect(!writer.hasSpareSegment)
+        writer.close()
+        #expect(events.warnings.isEmpty)
+        #expect(events.fatal.isEmpty)
+        let (records, report) = try replayAll(directory)
+        #expect(records == expected)
+        #expect(report.segmentCount == 1)
+    }
+}
+
+@Test func aSpareWhoseNameIsTakenTurnsSparesOffAndTheSegmentCreationFailsAsWithout() throws {
+    try withTempDirectory { directory in
+        let events = WriterEvents()
+        let writer = try events.makeWriter(directory, nextLSN: 1, spareSizes: smallSpares)
+        var expected: [Replayed] = []
+        for _ in 0..<roundsUntilSpareRequested { appendRound(writer, &expected, count: 200) }
+        #expect(waitForSpare(writer, seconds: 60))
+        let next = UInt64(expected.count + 1)
+        try writeFile(segmentPath(directory, next), [])  // link refuses it (EEXIST), and so does O_EXCL
+        #expect(writer.startNewSegment() == next)
+        _ = writer.append(testBody(next))
+        writer.flush()
+        for _ in 0..<60_000 where events.fatal.isEmpty { usleep(1_000) }
+        #expect(events.warnings.count == 1)
+        #expect(events.warnings.first?.contains("link") == true)
+        #expect(events.fatal.count == 1)
+        #expect(events.fatal.first?.contains(SegmentName.fileName(firstLSN: next)) == true)
+        #expect(writer.durableLSN == UInt64(expected.count))
+        #expect(!(try fileNames(directory)).contains(spareName))
+        writer.close()
     }
 }
