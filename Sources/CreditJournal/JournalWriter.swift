@@ -122,6 +122,9 @@ public final class JournalWriter: Sendable {
     /// Whether a spare segment file is made and waiting for the next roll-over or switch.
     public var hasSpareSegment: Bool { spares.isReady }
 
+    /// Spares not made because the file system lacked the room (`SpareSegmentSizes.reserveBytes`).
+    public var sparesDeclinedForSpace: Int { spares.declinedForSpace }
+
     /// Bytes appended but not yet taken by the writer thread (for back-pressure and stats).
     public var pendingByteCount: Int { shared.withLock { $0.pending.count } }
 
@@ -228,7 +231,7 @@ public final class JournalWriter: Sendable {
         var segment = initial
         var buffer: [UInt8] = []
         var batchFirstLSN = initial.firstLSN
-        var demand = SpareDemand(bytesPerSecond: spares.sizes.requestAboveBytesPerSecond)
+        var demand = SpareDemand(bytesPerSecond: spares.sizes.requestAboveBytesPerSecond, start: .now)
         while let batch = takeBatch(swappingWith: &buffer) {
             do {
                 try write(buffer, firstLSN: batchFirstLSN, switches: batch.switches, segment: &segment)
@@ -238,7 +241,7 @@ public final class JournalWriter: Sendable {
             }
             publish(batch.lastLSN)
             batchFirstLSN = batch.lastLSN + 1
-            if demand.wantsSpare(afterWriting: buffer.count) { spares.request() }
+            if demand.wantsSpare(afterWriting: buffer.count, at: .now) { spares.request() }
             buffer.removeAll(keepingCapacity: true)
             do {
                 if try fillAheadIfIdle(&segment) { fsyncs.add(1, ordering: .relaxed) }
@@ -313,8 +316,9 @@ public final class JournalWriter: Sendable {
 
     /// Writes whole records, the first with `firstLSN`, to the segment. If they do not fit in
     /// its filled space and a spare is ready, the segment is closed (it is synced: this runs
-    /// at the start of a batch or right after a switch) and the records start the spare as the
-    /// segment `journal-<firstLSN>.log`. A segment with no records yet is never rolled over.
+    /// at the start of a batch or right after a switch) and the records start a new segment
+    /// `journal-<firstLSN>.log`: the spare, or a created file if the link is refused
+    /// (`newSegment`). A segment with no records yet is never rolled over.
     private func write(_ records: ArraySlice<UInt8>, firstLSN: UInt64, to segment: inout OpenSegment) throws(JournalIOError) {
         if !records.isEmpty && segment.writeOffset > 0 && !segment.hasFilledRoom(for: records.count) && spares.isReady {
             try segment.close()

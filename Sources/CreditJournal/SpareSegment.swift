@@ -9,17 +9,18 @@ import Glibc
 /// When spare segment files are made, and how big. Public so that tests can make them small.
 public struct SpareSegmentSizes: Sendable {
     /// Zeros in one spare: the filled space a segment rolled over to starts with. 32 MiB is
-    /// about three seconds of records at the engine's peak rate.
+    /// about three seconds of records at 30k HOLDs a second.
     public var byteCount: Int
-    /// The writer asks for a spare when it has written at least this many bytes of records in
-    /// a second (checked once a second; the second may stretch to two between batches). A quiet
-    /// daemon, or one at a couple of thousand records a second, never makes one: its in-line
-    /// fills are rare, and a spare's I/O would only compete with the snapshots' (BENCHMARKS.md).
-    /// 0 asks for a spare after every batch, whenever none is ready (for tests).
+    /// The writer asks for a spare when it writes records at least this fast, measured over
+    /// windows of a second or a little more (`SpareDemand`). A quiet daemon, or one at a couple
+    /// of thousand records a second, never makes one: its in-line fills are rare, and a spare's
+    /// I/O would only compete with the snapshots' (BENCHMARKS.md). 0 asks for a spare after
+    /// every batch, whenever none is ready (for tests).
     public var requestAboveBytesPerSecond: Int
-    /// Free space the file system must keep besides a spare for one to be made: a spare must
-    /// never take the room a snapshot or the journal's own fills need, which would stop the
-    /// daemon (a failed journal or snapshot write is fatal) where it would otherwise have run on.
+    /// Free space the file system must keep besides a spare for one to be made, or 5/4 of the
+    /// newest snapshot file if that is more (the next snapshot is written beside it): a spare
+    /// should not take the room a snapshot or the journal's own fills need, which would stop
+    /// the daemon (a failed journal or snapshot write is fatal). Checked when a spare is begun.
     public var reserveBytes: Int
     /// Zeros written to the device at a time while a spare is prepared (`sync_file_range`,
     /// without a cache flush), so that a journal fdatasync, which replies wait for, never
@@ -42,32 +43,42 @@ public struct SpareSegmentSizes: Sendable {
     )
 }
 
-/// The writer thread's view of how fast the journal grows: tells it when to ask for a spare
-/// (`SpareSegmentSizes.requestAboveBytesPerSecond`).
-struct SpareDemand {
-    let bytesPerSecond: Int
-    /// Start of the current one-second window, and the bytes written since.
-    private var windowStart = ContinuousClock.now
+/// How fast the journal grows, as the writer thread sees it after each batch: tells it when to
+/// ask for a spare (`SpareSegmentSizes.requestAboveBytesPerSecond`). Public so that tests can
+/// drive it with their own instants.
+public struct SpareDemand: Sendable {
+    public let bytesPerSecond: Int
+    /// Start of the current window (at least a second long), and the bytes written since.
+    private var windowStart: ContinuousClock.Instant
     private var windowBytes = 0
 
-    init(bytesPerSecond: Int) {
+    public init(bytesPerSecond: Int, start: ContinuousClock.Instant) {
+        precondition(bytesPerSecond >= 0, "a rate is not negative")
         self.bytesPerSecond = bytesPerSecond
+        self.windowStart = start
     }
 
-    /// Call after each batch of `byteCount` bytes. Returns whether to ask for a spare: at most
-    /// once a second, when the window that just closed (one to two seconds long: a window is
-    /// closed by the first batch after its second) saw `bytesPerSecond` or more. A longer gap
-    /// is a quiet spell, never a fast one. Reads the clock once per batch (vDSO, tens of ns).
-    mutating func wantsSpare(afterWriting byteCount: Int) -> Bool {
+    /// Call after each batch of `byteCount` bytes, finished at `now`. Returns whether to ask
+    /// for a spare: when the first batch at least a second after the window began closes it,
+    /// and the window's bytes over its length reach `bytesPerSecond` (so at most once a
+    /// second). A window of a minute or more is a quiet spell, never a fast one.
+    /// `bytesPerSecond` 0 asks after every batch.
+    public mutating func wantsSpare(afterWriting byteCount: Int, at now: ContinuousClock.Instant) -> Bool {
         if bytesPerSecond == 0 { return true }
         windowBytes += byteCount
-        let now = ContinuousClock.now
         let elapsed = now - windowStart
         guard elapsed >= .seconds(1) else { return false }
-        let fast = windowBytes >= bytesPerSecond && elapsed < .seconds(2)
-        windowStart = now
-        windowBytes = 0
-        return fast
+        defer {
+            windowStart = now
+            windowBytes = 0
+        }
+        guard elapsed < .seconds(60) else { return false }
+        let (seconds, attoseconds) = elapsed.components
+        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let written = windowBytes.multipliedReportingOverflow(by: 1_000_000_000)
+        let wanted = bytesPerSecond.multipliedReportingOverflow(by: Int(nanoseconds))
+        if wanted.overflow { return false }
+        return written.overflow || written.partialValue >= wanted.partialValue
     }
 }
 
@@ -86,7 +97,8 @@ struct SpareFile: Sendable {
 /// The writer asks for a spare (`request`) when the journal grows fast (`SpareDemand`), and
 /// takes it (`take`) when the segment runs out of filled space or a snapshot starts a new one.
 /// The thread starts with the first request. A spare is made only while the file system has
-/// `reserveBytes` free besides it; otherwise the request is dropped (a later one checks again).
+/// room for it and the reserve besides (`SpareSegmentSizes.reserveBytes`); otherwise the
+/// request is dropped (a later one checks again).
 /// A failure to make a spare deletes the file, is reported through `onWarning`, and ends spares
 /// for this writer (`turnOff` does the same for the writer's own failures with one): the writer
 /// fills in line as before.
@@ -125,6 +137,10 @@ final class SparePreparer: Sendable {
     private let onWarning: @Sendable (String) -> Void
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
+    private let declines = Atomic<Int>(0)
+
+    /// Requests dropped so far because the file system lacked the room (`hasRoomForSpare`).
+    var declinedForSpace: Int { declines.load(ordering: .relaxed) }
 
     init(directory: String, sizes: SpareSegmentSizes, onWarning: @escaping @Sendable (String) -> Void) {
         self.sizes = sizes
@@ -243,13 +259,20 @@ final class SparePreparer: Sendable {
         }
     }
 
-    /// Whether the file system has room for a spare and `reserveBytes` besides (as an
-    /// unprivileged process sees it). If it cannot tell, no.
+    /// Whether the file system has room for a spare and, besides it, `reserveBytes` or 5/4 of
+    /// the newest snapshot, whichever is more (as an unprivileged process sees it). If it cannot
+    /// tell, no. Counts the declines.
     private func hasRoomForSpare() -> Bool {
         var info = statvfs()
-        guard statvfs(directory, &info) == 0 else { return false }
-        let free = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
-        return free.overflow || free.partialValue >= UInt64(sizes.byteCount) + UInt64(sizes.reserveBytes)
+        let snapshotBytes = UInt64(max(0, DataDirectoryUsage.measure(directory: directory).snapshotBytes))
+        let reserve = max(UInt64(sizes.reserveBytes), snapshotBytes / 4 * 5)
+        var room = false
+        if statvfs(directory, &info) == 0 {
+            let free = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
+            room = free.overflow || free.partialValue >= UInt64(sizes.byteCount) + reserve
+        }
+        if !room { declines.add(1, ordering: .relaxed) }
+        return room
     }
 
     /// Creates the spare afresh, writes its zeros a piece at a time, each written out to the

@@ -1,4 +1,4 @@
-// Proves the writer rolls over to spare segment files made ahead of need, that the records replay exactly across roll-overs and switches, that a spare is never part of the journal (left over, zero-filled or failing), that none is made without free space to spare, and that a spare that cannot be made or linked only turns spares off.
+// Proves the writer rolls over to spare segment files made ahead of need, that the records replay exactly across roll-overs and switches, that a spare is never part of the journal (left over, zero-filled or failing), that none is made without free space to spare, that a spare that cannot be made or linked only turns spares off, and when the writer's rate asks for one.
 
 import Foundation
 import Testing
@@ -129,7 +129,7 @@ private func fileSize(_ path: String) -> Int {
         try FileManager.default.createDirectory(atPath: directory + "/" + spareName, withIntermediateDirectories: false)
         var expected: [Replayed] = []
         for _ in 0..<roundsUntilSpareRequested { appendRound(writer, &expected, count: 200) }
-        for _ in 0..<10_000 where events.warnings.isEmpty { usleep(1_000) }
+        for _ in 0..<60_000 where events.warnings.isEmpty { usleep(1_000) }
         #expect(events.warnings.count == 1)
         #expect(events.warnings.first?.contains(spareName) == true)
         for _ in 0..<10 { appendRound(writer, &expected, count: 200) }  // more fills in line
@@ -155,6 +155,9 @@ private func fileSize(_ path: String) -> Int {
             appendRound(writer, &expected, count: 200)
             #expect(!(try fileNames(directory)).contains(spareName))
         }
+        // The preparer looked, and declined: not merely slow to start.
+        for _ in 0..<60_000 where writer.sparesDeclinedForSpace == 0 { usleep(1_000) }
+        #expect(writer.sparesDeclinedForSpace >= 1)
         #expect(!writer.hasSpareSegment)
         writer.close()
         #expect(events.warnings.isEmpty)
@@ -186,4 +189,74 @@ private func fileSize(_ path: String) -> Int {
         #expect(!(try fileNames(directory)).contains(spareName))
         writer.close()
     }
+}
+
+@Test func aRefusedLinkFallsBackToCreatingTheSegmentAndTurnsSparesOff() throws {
+    try withTempDirectory { directory in
+        let events = WriterEvents()
+        let writer = try events.makeWriter(directory, nextLSN: 1, spareSizes: smallSpares)
+        var expected: [Replayed] = []
+        for _ in 0..<roundsUntilSpareRequested { appendRound(writer, &expected, count: 200) }
+        #expect(waitForSpare(writer, seconds: 60))
+        // The spare's name gone from under the ready spare: link fails (ENOENT), as on a file
+        // system without hard links, while creating the segment works.
+        try FileManager.default.removeItem(atPath: directory + "/" + spareName)
+        let next = UInt64(expected.count + 1)
+        #expect(writer.startNewSegment() == next)
+        appendRound(writer, &expected, count: 200)
+        #expect(fileSize(segmentPath(directory, next)) == 1 << 20)  // created, filled in line
+        for _ in 0..<2 { appendRound(writer, &expected, count: 200) }
+        #expect(events.warnings.count == 1)
+        #expect(events.warnings.first?.contains("link") == true)
+        #expect(events.fatal.isEmpty)
+        #expect(!writer.hasSpareSegment)  // off: none asked for since
+        #expect(try writer.removeSegments(coveredThrough: UInt64(expected.count)) == 1)
+        #expect(FileManager.default.fileExists(atPath: segmentPath(directory, next)))
+        writer.close()
+        let (records, report) = try replayAll(directory, afterLSN: next - 1)
+        #expect(records == Array(expected[Int(next - 1)...]))
+        #expect(report.segmentCount == 1)
+    }
+}
+
+@Test func theDemandForSparesIsARateOverWindowsOfASecondOrMore() {
+    let start = ContinuousClock.now
+    func at(_ milliseconds: Int) -> ContinuousClock.Instant { start + .milliseconds(milliseconds) }
+
+    // 100 KB every 50 ms is 2 MB a second: asked for when the first window closes, then not
+    // again until the next one does.
+    var fast = SpareDemand(bytesPerSecond: 1 << 20, start: start)
+    var asked: [Int] = []
+    for step in 1...60 where fast.wantsSpare(afterWriting: 100_000, at: at(step * 50)) { asked.append(step * 50) }
+    #expect(asked == [1000, 2000, 3000])
+
+    // 680 KB a second (2,000 HOLDs), in batches that a slow fdatasync spaces 800 ms apart: a
+    // window closes at 1.6 s with 1,088,000 bytes, more than 1 MiB but less than 1.6 s of it.
+    var slow = SpareDemand(bytesPerSecond: 1 << 20, start: start)
+    for step in 1...20 {
+        let wanted = slow.wantsSpare(afterWriting: 544_000, at: at(step * 800))
+        #expect(!wanted)
+    }
+
+    // Just above and just below 1 MiB over a window of exactly 1.5 s.
+    var above = SpareDemand(bytesPerSecond: 1 << 20, start: start)
+    let aboveAsks = above.wantsSpare(afterWriting: (1 << 20) * 3 / 2, at: at(1500))
+    #expect(aboveAsks)
+    var below = SpareDemand(bytesPerSecond: 1 << 20, start: start)
+    let belowAsks = below.wantsSpare(afterWriting: (1 << 20) * 3 / 2 - 1, at: at(1500))
+    #expect(!belowAsks)
+
+    // A long quiet spell followed by a burst is not a rate, however big the burst.
+    var quiet = SpareDemand(bytesPerSecond: 1 << 20, start: start)
+    let burstAsks = quiet.wantsSpare(afterWriting: 512 << 20, at: at(90_000))
+    let nextAsks = quiet.wantsSpare(afterWriting: 1_000, at: at(90_010))
+    #expect(!burstAsks && !nextAsks)
+
+    // 0 asks after every batch; the largest rate never asks.
+    var always = SpareDemand(bytesPerSecond: 0, start: start)
+    let alwaysAsks = always.wantsSpare(afterWriting: 1, at: at(1))
+    #expect(alwaysAsks)
+    var never = SpareDemand(bytesPerSecond: .max, start: start)
+    let neverAsks = never.wantsSpare(afterWriting: 64 << 20, at: at(1000))
+    #expect(!neverAsks)
 }
