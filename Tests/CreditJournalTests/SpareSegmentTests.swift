@@ -32,6 +32,18 @@ private func appendRound(_ writer: JournalWriter, _ expected: inout [Replayed], 
     waitUntilDurable(writer, UInt64(expected.count))
 }
 
+/// Closes the writer, then checks that it never failed and that its records, all in one
+/// segment (nothing rolled over), replay as `expected`.
+private func closeExpectingOneSegment(
+    _ writer: JournalWriter, _ events: WriterEvents, _ directory: String, replaying expected: [Replayed]
+) throws {
+    writer.close()
+    #expect(events.fatal.isEmpty)
+    let (records, report) = try replayAll(directory)
+    #expect(records == expected)
+    #expect(report.segmentCount == 1)
+}
+
 private func fileSize(_ path: String) -> Int {
     var info = stat()
     return stat(path, &info) == 0 ? Int(info.st_size) : -1
@@ -135,12 +147,8 @@ private func fileSize(_ path: String) -> Int {
         for _ in 0..<10 { appendRound(writer, &expected, count: 200) }  // more fills in line
         #expect(!writer.hasSpareSegment)
         #expect(writer.durableLSN == UInt64(expected.count))
-        writer.close()
-        #expect(events.fatal.isEmpty)
+        try closeExpectingOneSegment(writer, events, directory, replaying: expected)
         #expect(events.warnings.count == 1)
-        let (records, report) = try replayAll(directory)
-        #expect(records == expected)
-        #expect(report.segmentCount == 1)
     }
 }
 
@@ -159,12 +167,8 @@ private func fileSize(_ path: String) -> Int {
         for _ in 0..<60_000 where writer.sparesDeclinedForSpace == 0 { usleep(1_000) }
         #expect(writer.sparesDeclinedForSpace >= 1)
         #expect(!writer.hasSpareSegment)
-        writer.close()
+        try closeExpectingOneSegment(writer, events, directory, replaying: expected)
         #expect(events.warnings.isEmpty)
-        #expect(events.fatal.isEmpty)
-        let (records, report) = try replayAll(directory)
-        #expect(records == expected)
-        #expect(report.segmentCount == 1)
     }
 }
 
