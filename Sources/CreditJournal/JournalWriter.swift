@@ -330,23 +330,21 @@ public final class JournalWriter: Sendable {
     /// Opens the segment that starts at `firstLSN`: the spare if one is ready and the file
     /// system takes the link, else a new file.
     private func newSegment(firstLSN: UInt64) throws(JournalIOError) -> OpenSegment {
-        var opened: OpenSegment?
+        let segment = try adoptSpareOrCreate(firstLSN: firstLSN)
+        shared.withLock { $0.openSegmentFirstLSN = firstLSN }
+        return segment
+    }
+
+    private func adoptSpareOrCreate(firstLSN: UInt64) throws(JournalIOError) -> OpenSegment {
         if let spare = spares.take() {
             switch try OpenSegment.adopt(spare, from: spares.path, directory: directory, firstLSN: firstLSN) {
             case .adopted(let segment):
-                opened = segment
+                return segment
             case .refused(let error):
                 spares.turnOff(reason: "could not use a spare journal segment, filling in line from now on: \(error)")
             }
         }
-        let segment: OpenSegment
-        if let opened {
-            segment = opened
-        } else {
-            segment = try OpenSegment.create(directory: directory, firstLSN: firstLSN)
-        }
-        shared.withLock { $0.openSegmentFirstLSN = firstLSN }
-        return segment
+        return try OpenSegment.create(directory: directory, firstLSN: firstLSN)
     }
 
     /// fdatasyncs the segment if it has unsynced bytes, counting the call.
