@@ -189,7 +189,7 @@ final class SparePreparer: Sendable {
         }
     }
 
-    /// The ready spare, now the caller's (it must rename it and close its descriptor), or nil.
+    /// The ready spare, now the caller's (`OpenSegment.adopt` links it in and keeps its descriptor), or nil.
     func take() -> SpareFile? {
         state.withLock { state in
             guard case .ready(let spare) = state.phase else { return nil }
