@@ -32,6 +32,17 @@ private func appendRound(_ writer: JournalWriter, _ expected: inout [Replayed], 
     waitUntilDurable(writer, UInt64(expected.count))
 }
 
+/// A writer with `smallSpares` that has written until its spare was asked for, and waited
+/// (up to 60 s) until the spare is ready: its events, itself and the records written.
+private func writerWithReadySpare(_ directory: String) throws -> (WriterEvents, JournalWriter, [Replayed]) {
+    let events = WriterEvents()
+    let writer = try events.makeWriter(directory, nextLSN: 1, spareSizes: smallSpares)
+    var expected: [Replayed] = []
+    for _ in 0..<roundsUntilSpareRequested { appendRound(writer, &expected, count: 200) }
+    #expect(waitForSpare(writer, seconds: 60))
+    return (events, writer, expected)
+}
+
 /// Closes the writer, then checks that it never failed and that its records, all in one
 /// segment (nothing rolled over), replay as `expected`.
 private func closeExpectingOneSegment(
@@ -86,11 +97,8 @@ private func fileSize(_ path: String) -> Int {
 
 @Test func aSnapshotSwitchTakesTheReadySpare() throws {
     try withTempDirectory { directory in
-        let events = WriterEvents()
-        let writer = try events.makeWriter(directory, nextLSN: 1, spareSizes: smallSpares)
-        var expected: [Replayed] = []
-        for _ in 0..<roundsUntilSpareRequested { appendRound(writer, &expected, count: 200) }
-        #expect(waitForSpare(writer, seconds: 60))
+        let (events, writer, firstRecords) = try writerWithReadySpare(directory)
+        var expected = firstRecords
         #expect(try fileNames(directory).contains(spareName))
         let first = UInt64(expected.count + 1)
         #expect(writer.startNewSegment() == first)
@@ -174,11 +182,7 @@ private func fileSize(_ path: String) -> Int {
 
 @Test func aSpareWhoseNameIsTakenTurnsSparesOffAndTheSegmentCreationFailsAsWithout() throws {
     try withTempDirectory { directory in
-        let events = WriterEvents()
-        let writer = try events.makeWriter(directory, nextLSN: 1, spareSizes: smallSpares)
-        var expected: [Replayed] = []
-        for _ in 0..<roundsUntilSpareRequested { appendRound(writer, &expected, count: 200) }
-        #expect(waitForSpare(writer, seconds: 60))
+        let (events, writer, expected) = try writerWithReadySpare(directory)
         let next = UInt64(expected.count + 1)
         try writeFile(segmentPath(directory, next), [])  // link refuses it (EEXIST), and so does O_EXCL
         #expect(writer.startNewSegment() == next)
@@ -197,11 +201,8 @@ private func fileSize(_ path: String) -> Int {
 
 @Test func aRefusedLinkFallsBackToCreatingTheSegmentAndTurnsSparesOff() throws {
     try withTempDirectory { directory in
-        let events = WriterEvents()
-        let writer = try events.makeWriter(directory, nextLSN: 1, spareSizes: smallSpares)
-        var expected: [Replayed] = []
-        for _ in 0..<roundsUntilSpareRequested { appendRound(writer, &expected, count: 200) }
-        #expect(waitForSpare(writer, seconds: 60))
+        let (events, writer, firstRecords) = try writerWithReadySpare(directory)
+        var expected = firstRecords
         // The spare's name gone from under the ready spare: link fails (ENOENT), as on a file
         // system without hard links, while creating the segment works.
         try FileManager.default.removeItem(atPath: directory + "/" + spareName)
