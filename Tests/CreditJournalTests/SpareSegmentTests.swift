@@ -97,7 +97,7 @@ private func fileSize(_ path: String) -> Int {
 
 @Test func aSnapshotSwitchTakesTheReadySpare() throws {
     try withTempDirectory { directory in
-        let (events, writer, firstRecords) = try writerWithReadySpare(directory)
+        let (_, writer, firstRecords) = try writerWithReadySpare(directory)
         var expected = firstRecords
         #expect(try fileNames(directory).contains(spareName))
         let first = UInt64(expected.count + 1)
