@@ -333,17 +333,6 @@ private func observeCredit(_ daemon: Daemon, _ card: IssuedCard) throws -> [[Str
     let credits = (1...5).map { "cr_\($0)" }
     for credit in credits { #expect(try admin.issueGift(amount: "1000.00", ref: "snap-\(credit)").credit == credit) }
 
-    // Snapshots run in the background: wait (up to 60 s, for CI's busiest moments) until `count`
-    // have been written, and return STATS.
-    func statsOnceSnapshotted(_ count: Int) throws -> [String: String] {
-        var stats = try admin.ok("STATS")
-        for _ in 0..<3000 where Int(stats["snapshots"] ?? "") ?? 0 < count {
-            usleep(20_000)
-            stats = try admin.ok("STATS")
-        }
-        return stats
-    }
-
     // 1300 HOLD + CAPTURE pairs, pipelined 200 pairs per write: 2605 records in all. This
     // connection is the only one, so the holds are numbered hd_1, hd_2, … in order.
     var firstReplies: [[String]] = []
@@ -353,7 +342,7 @@ private func observeCredit(_ daemon: Daemon, _ card: IssuedCard) throws -> [[Str
         // Batch 2 passed record 1000 and started the first snapshot; let it finish before batch
         // 4 passes record 2000. A snapshot due while one runs starts at the next record, and a
         // first snapshot slowed by a busy machine would otherwise see every record arrive first.
-        if batch == 3 { _ = try statsOnceSnapshotted(1) }
+        if batch == 3 { _ = try admin.statsOnceSnapshotted(1) }
         var lines = ""
         for pair in pairs {
             lines += "HOLD credit=\(credits[pair % 5]) amount=0.0\(1 + pair % 9) currency=AUD ref=sh\(pair)\n"
@@ -365,7 +354,7 @@ private func observeCredit(_ daemon: Daemon, _ card: IssuedCard) throws -> [[Str
         if batch == 0 { firstReplies = Array(replies.prefix(2)) }
     }
 
-    let stats = try statsOnceSnapshotted(2)
+    let stats = try admin.statsOnceSnapshotted(2)
     #expect(Int(stats["snapshots"] ?? "") ?? 0 >= 2, "\(stats)")
     #expect(stats["journal_lsn"] == "2605")
     // Each snapshot's log line says how long it took to write. The log is read from the

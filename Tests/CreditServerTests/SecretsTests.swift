@@ -79,11 +79,7 @@ private func useCards(_ daemon: Daemon, _ cards: [IssuedCard], round: String, ex
     }
     try admin.send(lines)
     #expect(try admin.readReplies(1000).allSatisfy { $0.count == 1 && $0[0].hasPrefix("OK hold=") })
-    var snapshots = "0"
-    for _ in 0..<3000 where snapshots == "0" {  // up to 60 s: a background snapshot on a busy machine
-        snapshots = try admin.ok("STATS")["snapshots"] ?? "0"
-        if snapshots == "0" { usleep(20_000) }
-    }
+    let snapshots = try admin.statsOnceSnapshotted(1)["snapshots"] ?? "0"
     #expect(snapshots != "0")
 
     // A backup lands under the data directory, so the scan below reads it too.

@@ -22,11 +22,7 @@ import Testing
     daemon.kill9()
     try daemon.start()
     try burst(1)  // 700 more: 1401 since the start, so one snapshot is due
-    var snapshots = "0"
-    for _ in 0..<3000 where snapshots == "0" {  // up to 60 s: a background snapshot on a busy machine
-        snapshots = try daemon.connect(as: "dev-admin").ok("STATS")["snapshots"] ?? "0"
-        if snapshots == "0" { usleep(20_000) }
-    }
+    let snapshots = try daemon.connect(as: "dev-admin").statsOnceSnapshotted(1)["snapshots"]
     #expect(snapshots == "1")
     let files = try FileManager.default.contentsOfDirectory(atPath: daemon.dataDirectory)
     #expect(files.contains { $0.hasPrefix("snapshot-") }, "\(files)")

@@ -191,6 +191,18 @@ extension WireClient {
         return IssuedCard(credit: credit, card: card, pin: pin)
     }
 
+    /// STATS (needs an admin connection) once the daemon has written `count` snapshots, which it
+    /// does in the background: polls every 20 ms for up to 60 s (CI's busiest moments), then
+    /// returns the last STATS whatever it says, for the caller to check.
+    func statsOnceSnapshotted(_ count: Int) throws -> [String: String] {
+        var stats = try ok("STATS")
+        for _ in 0..<3000 where Int(stats["snapshots"] ?? "") ?? 0 < count {
+            usleep(20_000)
+            stats = try ok("STATS")
+        }
+        return stats
+    }
+
     /// The item lines of a HISTORY reply as field dictionaries, oldest first, and the final line.
     func history(_ credit: String, limit: Int = 1000) throws -> (items: [[String: String]], final: String) {
         let reply = try request("HISTORY credit=\(credit) limit=\(limit)")
