@@ -41,7 +41,13 @@ struct DeadlineHeap<ID: Comparable & Sendable>: Sendable {
         // Above twice the floor, not the floor: an allocator that rounds the floor's capacity up
         // would otherwise make every pop of a small heap copy it.
         if items.capacity > 2 * Self.keptCapacityMin && items.count * 4 < items.capacity { shrink() }
-        var parent = 0
+        siftDown(from: 0)
+        return top
+    }
+
+    /// Moves the entry at `start` down until neither child precedes it.
+    private mutating func siftDown(from start: Int) {
+        var parent = start
         while true {
             let left = 2 * parent + 1
             let right = left + 1
@@ -52,7 +58,21 @@ struct DeadlineHeap<ID: Comparable & Sendable>: Sendable {
             items.swapAt(parent, smallest)
             parent = smallest
         }
-        return top
+    }
+
+    /// Drops every entry `keep` rejects (stale ones: resolved holds) and rebuilds the heap from the
+    /// rest in linear time, in storage twice their number. Order is by (deadline, id), a total
+    /// order, so pops after it come out as they would have without it, less the dropped entries.
+    mutating func removeAll(keeping keep: (ID) -> Bool) {
+        var kept: [(deadline: Instant, id: ID)] = []
+        kept.reserveCapacity(Swift.max(Self.keptCapacityMin, items.count * 2))
+        for item in items where keep(item.id) { kept.append(item) }
+        items = kept
+        var parent = items.count / 2 - 1
+        while parent >= 0 {
+            siftDown(from: parent)
+            parent -= 1
+        }
     }
 
     /// Moves the entries to storage twice their number, so pops and inserts after it do not

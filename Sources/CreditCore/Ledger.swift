@@ -103,9 +103,15 @@ public struct Ledger: Sendable {
     /// Shrinks the card and ref indexes if they are mostly empty (after refs aged out, say): they
     /// keep the size of their busiest moment otherwise. Rehashes what is left, which takes tens of
     /// milliseconds for millions of slots: call it where a pause is already taken.
+    ///
+    /// Also drops the deadlines of holds already resolved, which the sweep would otherwise pop
+    /// one by one when they come due: replay never sweeps, so after it the heap held the deadline
+    /// of every hold replayed, and the first sweep after a restart popped them all at once.
     public mutating func shrinkSparseTables() {
         refIndex.shrinkIfSparse()
         cardIndex.shrinkIfSparse()
+        let holds = state.holds  // a read inside the closure would overlap the heap's modify of `self`
+        deadlines.removeAll { holds[$0]?.state == .pending }
     }
 
     /// Slots in the ref index (for tests of `shrinkSparseTables`).

@@ -1,4 +1,4 @@
-// Proves the deadline heap always yields its earliest deadline first, under random interleavings of inserts and pops.
+// Proves the deadline heap always yields its earliest deadline first, under random interleavings of inserts and pops and after entries are removed, and that a replayed ledger drops the deadlines of resolved holds when asked and then expires exactly what the live one does.
 
 @testable import CreditCore
 import Testing
@@ -69,4 +69,48 @@ func heapPopsInDeadlineOrderUnderRandomInterleavings(_ seed: UInt64) {
     }
     #expect(outOfOrder == 0 && popped == 1_000)
     #expect(heap.capacity <= 2 * DeadlineHeap<HoldID>.keptCapacityMin)
+}
+
+@Test(arguments: UInt64(1)...10)
+func removingEntriesKeepsTheRestPoppingInOrderAndGivesStorageBack(_ seed: UInt64) {
+    var rng = SplitMix64(seed: seed)
+    var heap = DeadlineHeap<HoldID>()
+    var reference: [(deadline: Int64, hold: UInt64)] = []
+    for hold in UInt64(1)...20_000 {
+        let deadline = rng.inRange(0...500)  // ties are common, so the id's part of the order counts
+        heap.insert(Instant(millis: deadline), HoldID(hold))
+        reference.append((deadline, hold))
+    }
+    for _ in 0..<5_000 { _ = heap.popFirst() }  // a heap that has been used, not just built
+    reference.sort { ($0.deadline, $0.hold) < ($1.deadline, $1.hold) }
+    reference.removeFirst(5_000)
+    let keep: (HoldID) -> Bool = { $0.number % 7 == seed % 7 }  // about one in seven stays
+    heap.removeAll(keeping: keep)
+    let expected = reference.filter { keep(HoldID($0.hold)) }
+    #expect(heap.count == expected.count)
+    #expect(heap.capacity < 15_000 / 2)
+    var popped: [(deadline: Int64, hold: UInt64)] = []
+    while let next = heap.popFirst() { popped.append((next.deadline.millis, next.id.number)) }
+    #expect(popped.map(\.hold) == expected.map(\.hold))
+    #expect(popped.map(\.deadline) == expected.map(\.deadline))
+}
+
+@Test func aReplayedLedgerKeepsOnlyPendingHoldsDeadlinesOnceShrunkAndSweepsAsTheLiveOneDoes() throws {
+    var h = Harness()
+    let credits = [try h.newCredit(.gift, "100"), try h.newCredit(.gift, "100")]  // three holds each at most
+    var holds: [HoldID] = []
+    for index in 0..<6 { holds.append(try h.newHold(credits[index % 2], "5", ttl: Seconds(30))) }
+    for index in [0, 2, 4] { _ = try #require(h.capture(holds[index], "2").appliedReply) }
+    _ = try #require(h.void(holds[1]).appliedReply)
+    var replayed = Ledger(policy: Fixture.policy)
+    for entry in h.entries { replayed.apply(entry) }
+    #expect(replayed.deadlines.count == 6, "replay never sweeps: every hold's deadline is still there")
+    replayed.shrinkSparseTables()
+    #expect(replayed.deadlines.count == 2)
+    #expect(replayed.deadlines.first?.id == holds[3])
+    let due = Instant(millis: Fixture.t0.millis + 30_000)
+    let expected = Entry(at: due, idempotency: nil, events: [.expired(holds[3]), .expired(holds[5])])
+    #expect(h.ledger.sweep(now: due) == expected)
+    #expect(replayed.sweep(now: due) == expected)
+    #expect(replayed.deadlines.count == 0 && replayed.pendingHoldCount == 0)
 }
