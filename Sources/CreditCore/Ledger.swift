@@ -60,6 +60,11 @@ public struct Ledger: Sendable {
     public private(set) var pendingHoldCount = 0
     /// Holds numbered below this were forgotten (or never existed): `forgetHolds` goes on from here.
     private var holdsKeptFrom: UInt64 = 1
+    /// `forgetHolds` can forget nothing while the ref window's cutoff is before this: the deadline
+    /// of the hold it stopped at (a hold is forgotten only once resolved and its deadline is past
+    /// the cutoff, and a hold's deadline never changes). The earliest instant when no hold was
+    /// kept, since the next hold's deadline is not known yet.
+    private var holdsKeptUntil = Instant(millis: .min)
 
     /// An empty ledger.
     public init(policy: LedgerPolicy) {
@@ -534,14 +539,19 @@ public struct Ledger: Sendable {
     /// Deterministic: depends only on applied entries, so replay forgets alike.
     private mutating func forgetHolds(now: Instant) {
         let cutoff = refWindowCutoff(now: now)
+        // Checked after every entry applied: looking the kept hold up each time was 3% of the
+        // instructions of replaying HOLDs and CAPTUREs, and a tenth of the time sampled there.
+        guard cutoff >= holdsKeptUntil else { return }
         let start = holdsKeptFrom
         holdsKeptFrom = state.lastHoldNumber + 1  // unless a hold must stay, below
+        holdsKeptUntil = Instant(millis: .min)
         // Hold by hold, not number by number: a restored state may have long gaps between them.
         var from = HoldID(start)
         while let id = state.holds.firstID(atOrAbove: from) {
             let hold = state.holds[id]!
             if hold.state == .pending || hold.deadline > cutoff {
                 holdsKeptFrom = id.number
+                holdsKeptUntil = hold.deadline
                 break
             }
             state.holds.removeValue(forKey: id)
