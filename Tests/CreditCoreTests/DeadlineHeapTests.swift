@@ -1,4 +1,4 @@
-// Proves the deadline heap always yields its earliest deadline first, under random interleavings of inserts and pops and after entries are removed, and that a replayed ledger drops the deadlines of resolved holds when asked and then expires exactly what the live one does.
+// Proves the deadline heap always yields its earliest deadline first, under random interleavings of inserts and pops and after entries are removed; that a replayed ledger drops the deadlines of resolved holds when asked and then expires exactly what the live one does; and that a live ledger drops them once they are most of the heap, keeping the pending ones.
 
 @testable import CreditCore
 import Testing
@@ -113,4 +113,24 @@ func removingEntriesKeepsTheRestPoppingInOrderAndGivesStorageBack(_ seed: UInt64
     #expect(h.ledger.sweep(now: due) == expected)
     #expect(replayed.sweep(now: due) == expected)
     #expect(replayed.deadlines.count == 0 && replayed.pendingHoldCount == 0)
+}
+
+@Test func resolvedHoldsDeadlinesAreDroppedOnceMostOfTheHeapSoItStaysNearThePendingHolds() throws {
+    var h = Harness()
+    let credits = [try h.newCredit(.gift, "1000"), try h.newCredit(.gift, "1000")]
+    let kept = try h.newHold(credits[0], "1", ttl: Seconds(900))  // pending throughout
+    let limit = 2 * 1 + DeadlineHeap<HoldID>.keptCapacityMin
+    var largest = 0
+    for _ in 0..<10_000 {
+        let hold = try h.newHold(credits[1], "1", ttl: Seconds(900))
+        _ = try #require(h.capture(hold, "0.05").appliedReply)
+        largest = max(largest, h.ledger.deadlines.count)
+    }
+    #expect(largest == limit, "the heap grew to the limit, then was cut back")
+    #expect(h.ledger.deadlines.count < limit && h.ledger.pendingHoldCount == 1)
+    // The pending hold's deadline survived every cut: it expires when due, and nothing else does.
+    let due = Instant(millis: Fixture.t0.millis + 900_000)
+    #expect(h.ledger.sweep(now: Instant(millis: due.millis - 1)) == nil)
+    #expect(h.ledger.sweep(now: due) == Entry(at: due, idempotency: nil, events: [.expired(kept)]))
+    #expect(try h.credit(credits[1]).balance == MinorUnits(100_000 - 50_000))
 }
