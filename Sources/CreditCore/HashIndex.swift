@@ -1,5 +1,7 @@
 // HashIndex: the ledger's large lookup tables (card digests, remembered refs) as 12-byte slots.
 
+import Glibc
+
 /// A map from a key's 64-bit hash to a 64-bit value (a credit number, a ref position), with
 /// open addressing and linear probing. Keys themselves are not stored: a lookup passes a check
 /// that tells, for a candidate value, whether it belongs to the key (the card's credit has that
@@ -7,6 +9,11 @@
 /// Only the hash's low 32 bits are kept (they pick the home slot too, and tables stay far below
 /// 2³² slots): hashes that differ only above them meet the check, which sorts them out, and a
 /// slot takes 12 bytes instead of 16 (about 24 MB for a million cards and three million refs).
+///
+/// Growing is incremental: a full table is not rehashed in one go (6.3 million refs took the
+/// daemon 750 ms, every request waiting), but kept as the old table while each insert moves
+/// `movedSlotsPerInsert` of its slots into the new one, twice its size; lookups and removals see
+/// both until the old one is empty.
 ///
 /// Why not a `Dictionary`: with a million cards, `[Digest32: CreditID]` and `[RefKey: Int]` took
 /// about 84 MB each (40-byte slots), and each probe of the ref index compared two strings, one
@@ -20,55 +27,172 @@ struct HashIndex: Sendable {
     /// (50 MB for the three million refs of a busy window). Far below the growth threshold, so a
     /// table whose count hovers never grows and shrinks by turns.
     static let sparseSlotsPerEntry = 8
+    /// Slots of the old table moved into the new one by each insert while growing. The old table
+    /// is empty after a quarter of its slots' worth of inserts, long before the new one (twice
+    /// its size, and three eighths full when growing starts) could fill to three quarters.
+    static let movedSlotsPerInsert = 4
 
-    /// Each slot's stored hash, the low 32 bits; 0 marks an empty slot (0 is stored as 1).
-    private var hashes: [UInt32] = []
-    /// Each slot's value.
-    private var values: [UInt64] = []
+    /// The table inserts go to.
+    private var table = Table(capacity: 0)
+    /// While growing: the table before it. Its slots below `moved` were moved into `table` and are
+    /// ignored (left as they were, so that probe runs across them stay unbroken); the rest is
+    /// looked up and removed from here. Nothing is inserted into it.
+    private var old: Table?
+    private var moved = 0
     /// Number of entries.
     private(set) var count = 0
 
     /// An empty index.
     init() {}
 
-    private var mask: Int { hashes.count - 1 }
-
-    private static func stored(_ hash: UInt64) -> UInt32 {
-        let low = UInt32(truncatingIfNeeded: hash)
-        return low == 0 ? 1 : low
-    }
-
-    private func home(_ storedHash: UInt32) -> Int { Int(storedHash) & mask }
-
     /// The value of the first entry with this hash that `belongs` accepts.
     func first(hash: UInt64, where belongs: (UInt64) -> Bool) -> UInt64? {
         guard count > 0 else { return nil }
-        let wanted = Self.stored(hash)
-        var slot = home(wanted)
-        while hashes[slot] != 0 {
-            if hashes[slot] == wanted && belongs(values[slot]) { return values[slot] }
-            slot = (slot + 1) & mask
-        }
-        return nil
+        let wanted = Table.stored(hash)
+        if let found = table.first(wanted, from: 0, where: belongs) { return found }
+        return old?.first(wanted, from: moved, where: belongs)
     }
 
     /// Adds an entry. The caller makes sure its key is not indexed already.
     mutating func insert(hash: UInt64, value: UInt64) {
-        if (count + 1) * 4 > hashes.count * 3 { grow() }
-        place(Self.stored(hash), value)
+        precondition(value != Table.removedValue, "a hash index value is a credit number or a ref position")
+        if old == nil && (count + 1) * 4 > table.capacity * 3 { startGrowing() }
+        table.place(Table.stored(hash), value)
         count += 1
+        if old != nil { moveSlots(Self.movedSlotsPerInsert) }
     }
 
     /// Removes the entry with exactly this hash and value; false if there is none.
     @discardableResult
     mutating func remove(hash: UInt64, value: UInt64) -> Bool {
         guard count > 0 else { return false }
-        let wanted = Self.stored(hash)
+        let wanted = Table.stored(hash)
+        if table.remove(wanted, value) || old?.markRemoved(wanted, value, from: moved) == true {
+            count -= 1
+            return true
+        }
+        return false
+    }
+
+    /// Slots in the table that inserts go to (a power of two, or 0 before the first insert).
+    var capacity: Int { table.capacity }
+
+    /// True while an old table is being emptied into the new one.
+    var isGrowing: Bool { old != nil }
+
+    /// Makes a table twice the size (or `initialCapacity`) and starts moving the entries over.
+    private mutating func startGrowing() {
+        let bigger = Table(capacity: Swift.max(Self.initialCapacity, table.capacity * 2))
+        if count == 0 {
+            table = bigger
+        } else {
+            old = table
+            table = bigger
+            moved = 0
+        }
+    }
+
+    /// Moves up to `slots` more slots of the old table into the new one; drops the old table once
+    /// every slot is moved.
+    private mutating func moveSlots(_ slots: Int) {
+        guard let from = old else { return }
+        let end = Swift.min(moved + slots, from.capacity)
+        for slot in moved..<end where from.hash(at: slot) != 0 && from.value(at: slot) != Table.removedValue {
+            table.place(from.hash(at: slot), from.value(at: slot))
+        }
+        moved = end
+        if moved == from.capacity { old = nil }
+    }
+
+    /// Once fewer than one slot in `sparseSlotsPerEntry` is used, makes the table the smallest
+    /// power of two at least four times the entries (a quarter full, so the next growth is far
+    /// off), and at least `initialCapacity`; returns whether it did. Not done by `remove`: from 4M
+    /// slots a shrink takes about 25 ms, so the daemon does it where it already pauses to give
+    /// memory back (`Ledger.shrinkSparseTables`). Finishes a growth first.
+    @discardableResult
+    mutating func shrinkIfSparse() -> Bool {
+        if let from = old { moveSlots(from.capacity) }
+        guard count * Self.sparseSlotsPerEntry < table.capacity && table.capacity > Self.initialCapacity else { return false }
+        var capacity = Self.initialCapacity
+        while capacity < count * 4 { capacity *= 2 }
+        var smaller = Table(capacity: capacity)
+        for slot in 0..<table.capacity where table.hash(at: slot) != 0 { smaller.place(table.hash(at: slot), table.value(at: slot)) }
+        table = smaller
+        return true
+    }
+}
+
+/// One open-addressing table of `HashIndex`: stored hashes and values, in memory from `calloc`.
+/// A table of millions of slots is mostly fresh pages that the kernel hands over zeroed as they are
+/// first touched; an array filled with zeros touched them all at once, and for the 16M slots of a
+/// table growing past 6.3M refs that was 0.7 s of page faults with every request waiting. Copied
+/// on write, like the arrays it replaces.
+private struct Table: @unchecked Sendable {
+    private var storage: TableStorage
+
+    /// The value of an old table's slot whose entry was removed while growing: the slot keeps its
+    /// hash so that probe runs across it stay unbroken. No credit number or ref position is this.
+    static let removedValue = UInt64.max
+
+    init(capacity: Int) {
+        storage = TableStorage(capacity: capacity)
+    }
+
+    var capacity: Int { storage.capacity }
+
+    private var mask: Int { storage.capacity - 1 }
+
+    /// Slot `slot`'s stored hash (0: empty).
+    func hash(at slot: Int) -> UInt32 { storage.hashes[slot] }
+
+    /// Slot `slot`'s value.
+    func value(at slot: Int) -> UInt64 { storage.values[slot] }
+
+    static func stored(_ hash: UInt64) -> UInt32 {
+        let low = UInt32(truncatingIfNeeded: hash)
+        return low == 0 ? 1 : low
+    }
+
+    private func home(_ storedHash: UInt32) -> Int { Int(storedHash) & mask }
+
+    /// Gives this table its own storage before a change, if another copy shares it.
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    }
+
+    /// The value of the first entry with this stored hash that `belongs` accepts, among slots at
+    /// or above `lowest` (the old table's slots below it were moved).
+    func first(_ wanted: UInt32, from lowest: Int, where belongs: (UInt64) -> Bool) -> UInt64? {
+        guard capacity > 0 else { return nil }
+        let (hashes, values) = (storage.hashes, storage.values)
         var slot = home(wanted)
         while hashes[slot] != 0 {
-            if hashes[slot] == wanted && values[slot] == value {
+            if slot >= lowest && hashes[slot] == wanted && values[slot] != Self.removedValue && belongs(values[slot]) {
+                return values[slot]
+            }
+            slot = (slot + 1) & mask
+        }
+        return nil
+    }
+
+    /// Puts an entry in the first empty slot from its home (there always is one).
+    mutating func place(_ storedHash: UInt32, _ value: UInt64) {
+        makeUnique()
+        let (hashes, values) = (storage.hashes, storage.values)
+        var slot = home(storedHash)
+        while hashes[slot] != 0 { slot = (slot + 1) & mask }
+        hashes[slot] = storedHash
+        values[slot] = value
+    }
+
+    /// Removes the entry with exactly this stored hash and value, closing the hole it leaves.
+    mutating func remove(_ wanted: UInt32, _ value: UInt64) -> Bool {
+        guard capacity > 0 else { return false }
+        var slot = home(wanted)
+        while storage.hashes[slot] != 0 {
+            if storage.hashes[slot] == wanted && storage.values[slot] == value {
+                makeUnique()
                 closeHole(at: slot)
-                count -= 1
                 return true
             }
             slot = (slot + 1) & mask
@@ -76,47 +200,26 @@ struct HashIndex: Sendable {
         return false
     }
 
-    /// Puts an entry in the first empty slot from its home (there always is one).
-    private mutating func place(_ storedHash: UInt32, _ value: UInt64) {
-        var slot = home(storedHash)
-        while hashes[slot] != 0 { slot = (slot + 1) & mask }
-        hashes[slot] = storedHash
-        values[slot] = value
-    }
-
-    /// Slots the table has (a power of two, or 0 before the first insert).
-    var capacity: Int { hashes.count }
-
-    /// Doubles the table and places every entry again.
-    private mutating func grow() {
-        resize(to: Swift.max(Self.initialCapacity, hashes.count * 2))
-    }
-
-    /// Once fewer than one slot in `sparseSlotsPerEntry` is used, makes the table the smallest
-    /// power of two at least four times the entries (a quarter full, so the next growth is far
-    /// off), and at least `initialCapacity`; returns whether it did. Not done by `remove`: from 4M
-    /// slots a shrink takes about 25 ms, so the daemon does it where it already pauses to give
-    /// memory back (`Ledger.shrinkSparseTables`).
-    @discardableResult
-    mutating func shrinkIfSparse() -> Bool {
-        guard count * Self.sparseSlotsPerEntry < hashes.count && hashes.count > Self.initialCapacity else { return false }
-        var capacity = Self.initialCapacity
-        while capacity < count * 4 { capacity *= 2 }
-        resize(to: capacity)
-        return true
-    }
-
-    /// Makes a table of `capacity` slots (a power of two) and places every entry again.
-    private mutating func resize(to capacity: Int) {
-        let (oldHashes, oldValues) = (hashes, values)
-        hashes = [UInt32](repeating: 0, count: capacity)
-        values = [UInt64](repeating: 0, count: capacity)
-        for slot in oldHashes.indices where oldHashes[slot] != 0 { place(oldHashes[slot], oldValues[slot]) }
+    /// In an old table: marks the entry with exactly this stored hash and value, at or above
+    /// `lowest`, removed. Closing the hole would shift entries of its run to slots below `lowest`,
+    /// which count as moved.
+    mutating func markRemoved(_ wanted: UInt32, _ value: UInt64, from lowest: Int) -> Bool {
+        var slot = home(wanted)
+        while storage.hashes[slot] != 0 {
+            if slot >= lowest && storage.hashes[slot] == wanted && storage.values[slot] == value {
+                makeUnique()
+                storage.values[slot] = Self.removedValue
+                return true
+            }
+            slot = (slot + 1) & mask
+        }
+        return false
     }
 
     /// Empties `slot` by shifting later entries of its run back (no tombstones), so every entry
     /// stays reachable from its home without passing an empty slot.
     private mutating func closeHole(at slot: Int) {
+        let (hashes, values) = (storage.hashes, storage.values)
         var hole = slot
         var next = slot
         while true {
@@ -134,5 +237,36 @@ struct HashIndex: Sendable {
         }
         hashes[hole] = 0
         values[hole] = 0
+    }
+}
+
+/// A table's memory. Never shared between threads while changed: the ledger that owns it runs on
+/// one thread, and a copy made for another thread gets its own storage at its first change.
+private final class TableStorage: @unchecked Sendable {
+    let capacity: Int
+    let hashes: UnsafeMutablePointer<UInt32>
+    let values: UnsafeMutablePointer<UInt64>
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        // calloc of a large size maps fresh zero pages instead of writing zeros.
+        guard let hashMemory = calloc(Swift.max(capacity, 1), MemoryLayout<UInt32>.stride),
+              let valueMemory = calloc(Swift.max(capacity, 1), MemoryLayout<UInt64>.stride)
+        else { fatalError("out of memory for a hash index of \(capacity) slots") }
+        hashes = hashMemory.bindMemory(to: UInt32.self, capacity: Swift.max(capacity, 1))
+        values = valueMemory.bindMemory(to: UInt64.self, capacity: Swift.max(capacity, 1))
+    }
+
+    /// A storage with the same contents.
+    func copy() -> TableStorage {
+        let twin = TableStorage(capacity: capacity)
+        twin.hashes.update(from: hashes, count: capacity)
+        twin.values.update(from: values, count: capacity)
+        return twin
+    }
+
+    deinit {
+        free(hashes)
+        free(values)
     }
 }

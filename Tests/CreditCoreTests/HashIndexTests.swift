@@ -1,4 +1,4 @@
-// Proves the ledger's hash index agrees with a dictionary under random inserts, lookups and removals — with hashes forced to collide, runs that wrap around the end of the table, a hash of 0, hashes alike in their low 32 bits, and growth — so no entry is ever lost or found for the wrong key.
+// Proves the ledger's hash index agrees with a dictionary under random inserts, lookups and removals — with hashes forced to collide, runs that wrap around the end of the table, a hash of 0, hashes alike in their low 32 bits, and growth, checked at every step while a growth moves entries from the old table to the new — so no entry is ever lost or found for the wrong key; and that a growth ends after a quarter of the old table's slots in inserts.
 
 import Testing
 @testable import CreditCore
@@ -18,6 +18,11 @@ private struct IndexHarness {
     mutating func remove(_ key: UInt64) {
         let hash = hashOf(key)
         #expect(index.remove(hash: hash, value: key) == (reference.removeValue(forKey: key) != nil))
+    }
+
+    /// Keys whose lookup disagrees with the dictionary (one expectation, for checks made often).
+    func mismatches(_ keys: some Sequence<UInt64>) -> [UInt64] {
+        keys.filter { key in index.first(hash: hashOf(key)) { $0 == key } != (reference[key] != nil ? key : nil) }
     }
 
     func check(_ keys: some Sequence<UInt64>) {
@@ -137,4 +142,55 @@ func aHashIndexAgreesWithADictionaryUnderRandomChanges(hashSpace: UInt64) {
     }
     #expect(capacities.first == 1_024 && Set(capacities) == [1_024], "capacities \(Set(capacities).sorted())")
     harness.check(0..<next)
+}
+
+@Test(arguments: [UInt64(1), 5, UInt64.max])
+func everyEntryIsFoundAtEveryStepWhileTheTableGrowsInSteps(hashSpace: UInt64) {
+    // hashSpace 1 puts every key in one run, 5 in five long ones that wrap around the table's end.
+    var harness = IndexHarness(hashOf: { hashSpace == UInt64.max ? $0 &* 0x9E37_79B9_7F4A_7C15 : $0 % hashSpace })
+    var random = SplitMix64(seed: hashSpace)
+    let keyCount = UInt64(hashSpace == UInt64.max ? 5_000 : 400)  // long runs make every lookup slow
+    var growthsSeen = 0
+    var wasGrowing = false
+    for key in UInt64(0)..<keyCount {
+        harness.insert(key)
+        // Removals mid-growth hit entries still in the old table as well as moved ones.
+        let victim = UInt64(random.below(Int(key) + 1))
+        if random.chance(30) && harness.reference[victim] != nil { harness.remove(victim) }
+        let growing = harness.index.isGrowing
+        if growing && !wasGrowing { growthsSeen += 1 }
+        wasGrowing = growing
+        if growing || key % 97 == 0 {
+            let wrong = harness.mismatches(0..<keyCount)
+            guard wrong.isEmpty && harness.index.count == harness.reference.count else {
+                Issue.record("after inserting \(key): \(wrong.count) keys looked up wrongly, first \(wrong.prefix(5))")
+                return
+            }
+        }
+    }
+    harness.check(0..<keyCount)
+    #expect(growthsSeen >= (hashSpace == UInt64.max ? 8 : 5), "grew in steps \(growthsSeen) times")
+    // Growth finishes only by inserting; shrinking finishes it first.
+    for key in harness.reference.keys.sorted().dropFirst(20) { harness.remove(key) }
+    harness.index.shrinkIfSparse()
+    #expect(!harness.index.isGrowing && harness.index.count == 20)
+    harness.check(0..<keyCount)
+}
+
+@Test func aGrowingTableIsEmptiedAfterAQuarterOfItsSlotsInInserts() {
+    var harness = IndexHarness(hashOf: { $0 &* 0x9E37_79B9_7F4A_7C15 })
+    var key = UInt64(0)
+    while !(harness.index.isGrowing && harness.index.capacity == 2_048) {
+        harness.insert(key)
+        key += 1
+    }
+    #expect(harness.index.capacity == 2_048 && key == 769, "grows at the insert past three quarters of 1,024")
+    var inserts = 0
+    while harness.index.isGrowing {
+        harness.insert(key)
+        key += 1
+        inserts += 1
+    }
+    #expect(inserts == 1_024 / HashIndex.movedSlotsPerInsert - 1)
+    harness.check(0..<key)
 }
