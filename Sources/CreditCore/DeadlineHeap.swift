@@ -64,10 +64,10 @@ struct DeadlineHeap<ID: Comparable & Sendable>: Sendable {
     /// rest in linear time, in storage twice their number. Order is by (deadline, id), a total
     /// order, so pops after it come out as they would have without it, less the dropped entries.
     mutating func removeAll(keeping keep: (ID) -> Bool) {
-        var kept: [(deadline: Instant, id: ID)] = []
-        kept.reserveCapacity(Swift.max(Self.keptCapacityMin, items.count * 2))
-        for item in items where keep(item.id) { kept.append(item) }
-        items = kept
+        let kept = items.filter { keep($0.id) }
+        items = []
+        items.reserveCapacity(Swift.max(Self.keptCapacityMin, kept.count * 2))
+        items.append(contentsOf: kept)
         var parent = items.count / 2 - 1
         while parent >= 0 {
             siftDown(from: parent)
