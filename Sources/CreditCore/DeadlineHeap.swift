@@ -64,10 +64,8 @@ struct DeadlineHeap<ID: Comparable & Sendable>: Sendable {
     /// rest in linear time, in storage twice their number. Order is by (deadline, id), a total
     /// order, so pops after it come out as they would have without it, less the dropped entries.
     mutating func removeAll(keeping keep: (ID) -> Bool) {
-        let kept = items.filter { keep($0.id) }
-        items = []
-        items.reserveCapacity(Swift.max(Self.keptCapacityMin, kept.count * 2))
-        items.append(contentsOf: kept)
+        items = items.filter { keep($0.id) }
+        shrink()
         var parent = items.count / 2 - 1
         while parent >= 0 {
             siftDown(from: parent)

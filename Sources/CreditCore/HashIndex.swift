@@ -10,10 +10,11 @@ import Glibc
 /// 2³² slots): hashes that differ only above them meet the check, which sorts them out, and a
 /// slot takes 12 bytes instead of 16 (about 24 MB for a million cards and three million refs).
 ///
-/// Growing is incremental: a full table is not rehashed in one go (6.3 million refs took the
-/// daemon 750 ms, every request waiting), but kept as the old table while each insert moves
-/// `movedSlotsPerInsert` of its slots into the new one, twice its size; lookups and removals see
-/// both until the old one is empty.
+/// Growing is incremental: a full table is not copied into a zero-filled one twice its size in
+/// one go (past 6.3 million refs that stalled every request for 0.7–0.9 s), but kept as the old
+/// table while each insert moves `movedSlotsPerInsert` of its slots into the new one, whose pages
+/// are zeroed as they are first used (`Table`); lookups and removals see both until the old one
+/// is empty.
 ///
 /// Why not a `Dictionary`: with a million cards, `[Digest32: CreditID]` and `[RefKey: Int]` took
 /// about 84 MB each (40-byte slots), and each probe of the ref index compared two strings, one
