@@ -188,33 +188,31 @@ private struct Table: @unchecked Sendable {
 
     /// Removes the entry with exactly this stored hash and value, closing the hole it leaves.
     mutating func remove(_ wanted: UInt32, _ value: UInt64) -> Bool {
-        guard capacity > 0 else { return false }
-        var slot = home(wanted)
-        while storage.hashes[slot] != 0 {
-            if storage.hashes[slot] == wanted && storage.values[slot] == value {
-                makeUnique()
-                closeHole(at: slot)
-                return true
-            }
-            slot = (slot + 1) & mask
-        }
-        return false
+        guard let slot = slot(of: wanted, value, from: 0) else { return false }
+        makeUnique()
+        closeHole(at: slot)
+        return true
     }
 
     /// In an old table: marks the entry with exactly this stored hash and value, at or above
     /// `lowest`, removed. Closing the hole would shift entries of its run to slots below `lowest`,
     /// which count as moved.
     mutating func markRemoved(_ wanted: UInt32, _ value: UInt64, from lowest: Int) -> Bool {
+        guard let slot = slot(of: wanted, value, from: lowest) else { return false }
+        makeUnique()
+        storage.values[slot] = Self.removedValue
+        return true
+    }
+
+    /// The slot at or above `lowest` holding exactly this stored hash and value, if any.
+    private func slot(of wanted: UInt32, _ value: UInt64, from lowest: Int) -> Int? {
+        guard capacity > 0 else { return nil }
         var slot = home(wanted)
         while storage.hashes[slot] != 0 {
-            if slot >= lowest && storage.hashes[slot] == wanted && storage.values[slot] == value {
-                makeUnique()
-                storage.values[slot] = Self.removedValue
-                return true
-            }
+            if slot >= lowest && storage.hashes[slot] == wanted && storage.values[slot] == value { return slot }
             slot = (slot + 1) & mask
         }
-        return false
+        return nil
     }
 
     /// Empties `slot` by shifting later entries of its run back (no tombstones), so every entry
