@@ -30,8 +30,10 @@ let package = Package(
         .target(name: "CCRC32C"),
         // sync_file_range, which Swift's Glibc module does not expose (spare journal segments).
         .target(name: "CSyncFileRange"),
+        // The CPU's prefetch hint, for replay's look-ahead over the ledger's tables.
+        .target(name: "CPrefetch"),
         // Money, currencies, credits, holds and the ledger: pure, no I/O.
-        .target(name: "CreditCore"),
+        .target(name: "CreditCore", dependencies: ["CPrefetch"]),
         // Card numbers, PINs, keyed hashes, CSPRNG.
         .target(name: "CreditCrypto", dependencies: ["CLibCrypto", "CreditCore"]),
         // TLS contexts (server and client) and non-blocking sessions over a caller's socket.

@@ -218,11 +218,30 @@ public struct PreparedEntry: Sendable {
     public let entry: Entry
     /// Its idempotency record's reply packed (`PackedReply`), nil when it has no record.
     let packedReply: [UInt8]?
+    /// The ref index's hash of its idempotency record's client and ref (`Ledger.refHash`), nil
+    /// when it has no record. `Hasher`'s seed is the process's, the same on every thread.
+    let refHash: UInt64?
+    /// The credit of the first leg of the first hold it places, if any, and the first hold it
+    /// captures, voids or expires: what `Ledger.prefetch(for:)` asks for, found here so that the
+    /// applying thread need not walk the events twice (copying each one, as a walk did).
+    let heldCredit: CreditID?
+    let resolvedHold: HoldID?
 
     /// Prepares `entry` for `Ledger.apply(_:)`.
     public init(_ entry: consuming Entry) {
         // Read through the optional in place: `map` on the record copied it, and the entry.
         packedReply = entry.idempotency?.storedReply.bytes.withUnsafeBytes { PackedReply.packed($0) }
+        refHash = entry.idempotency.map { Ledger.refHash(client: $0.client, ref: $0.ref) }
+        var heldCredit: CreditID?
+        var resolvedHold: HoldID?
+        for event in entry.events {
+            switch event {
+            case .held(let placed): heldCredit = heldCredit ?? placed.legs.first?.credit
+            case .captured(let id, _), .voided(let id), .expired(let id): resolvedHold = resolvedHold ?? id
+            default: break
+            }
+        }
+        (self.heldCredit, self.resolvedHold) = (heldCredit, resolvedHold)
         self.entry = entry
     }
 }

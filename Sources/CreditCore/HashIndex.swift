@@ -1,5 +1,6 @@
 // HashIndex: the ledger's large lookup tables (card digests, remembered refs) as 12-byte slots.
 
+import CPrefetch
 import Glibc
 
 /// A map from a key's 64-bit hash to a 64-bit value (a credit number, a ref position), with
@@ -54,6 +55,14 @@ struct HashIndex: Sendable {
         return old?.first(wanted, from: moved, where: belongs)
     }
 
+    /// Asks the CPU for the slots where a lookup or insert of this hash starts (in both tables
+    /// while growing), ahead of it: a hint, which changes nothing.
+    func prefetch(hash: UInt64) {
+        let wanted = Table.stored(hash)
+        table.prefetch(wanted)
+        old?.prefetch(wanted)
+    }
+
     /// Adds an entry. The caller makes sure its key is not indexed already.
     mutating func insert(hash: UInt64, value: UInt64) {
         precondition(value != Table.removedValue, "a hash index value is a credit number or a ref position")
@@ -98,9 +107,7 @@ struct HashIndex: Sendable {
     private mutating func moveSlots(_ slots: Int) {
         guard let from = old else { return }
         let end = Swift.min(moved + slots, from.capacity)
-        for slot in moved..<end where from.hash(at: slot) != 0 && from.value(at: slot) != Table.removedValue {
-            table.place(from.hash(at: slot), from.value(at: slot))
-        }
+        table.place(entriesOf: from, slots: moved..<end)
         moved = end
         if moved == from.capacity { old = nil }
     }
@@ -176,9 +183,32 @@ private struct Table: @unchecked Sendable {
         return nil
     }
 
+    /// Prefetches the home slot of this stored hash (its hash and its value).
+    func prefetch(_ storedHash: UInt32) {
+        guard capacity > 0 else { return }
+        let slot = home(storedHash)
+        creditd_prefetch(storage.hashes + slot)
+        creditd_prefetch(storage.values + slot)
+    }
+
     /// Puts an entry in the first empty slot from its home (there always is one).
     mutating func place(_ storedHash: UInt32, _ value: UInt64) {
         makeUnique()
+        put(storedHash, value)
+    }
+
+    /// Puts the entries of `from`'s slots `slots` (skipping those marked removed) in this table.
+    /// One uniqueness check for them all: placing them one by one retained and released both
+    /// tables' storage for every slot.
+    mutating func place(entriesOf from: Table, slots: Range<Int>) {
+        makeUnique()
+        for slot in slots where from.hash(at: slot) != 0 && from.value(at: slot) != Self.removedValue {
+            put(from.hash(at: slot), from.value(at: slot))
+        }
+    }
+
+    /// `place` once the storage is this table's own.
+    private func put(_ storedHash: UInt32, _ value: UInt64) {
         let (hashes, values) = (storage.hashes, storage.values)
         var slot = home(storedHash)
         while hashes[slot] != 0 { slot = (slot + 1) & mask }

@@ -31,7 +31,7 @@ enum Recovery {
             } catch {
                 throw ServerError("journal record \(lsn) in \(segmentPath(holding: lsn, directory: directory)) cannot be decoded: \(error)")
             }
-        }, apply: { ledger.apply($0) })
+        }, lookAhead: { ledger.prefetch(for: $0) }, apply: { ledger.apply($0) })
         if let torn = report.tornTail { Log.write(.warn, "journal tail cut", ["detail": torn]) }
         Log.write(.info, "recovered", [
             "snapshot_lsn": String(snapshotLSN), "records_replayed": String(report.recordsApplied),

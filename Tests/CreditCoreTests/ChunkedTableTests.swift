@@ -72,6 +72,18 @@ import Testing
     #expect(!table.isEmpty && NumberedTable<CreditID, String>().isEmpty)
 }
 
+@Test func prefetchingAnyIDOfANumberedTableChangesNothing() {
+    var table = NumberedTable<CreditID, String>()
+    let total = UInt64(NumberedTable<CreditID, String>.chunkCount + 10)
+    for number in 1...total where number % 4 != 0 { table[CreditID(number)] = "v\(number)" }
+    let before = table
+    for number in [0, 1, 4, 5, total - 1, total, total + 1, 1 << 33, UInt64.max] as [UInt64] {
+        table.prefetch(CreditID(number))  // a hint: any id, present or not
+    }
+    NumberedTable<CreditID, String>().prefetch(CreditID(1))
+    #expect(table == before && table.count == before.count)
+}
+
 @Test func aCopyOfANumberedTableIsIndependentAndEqualUntilChanged() {
     var table: NumberedTable<HoldID, [Int]> = [HoldID(1): [1], HoldID(2): [2]]
     let snapshot = table

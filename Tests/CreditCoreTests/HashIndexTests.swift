@@ -160,6 +160,7 @@ func everyEntryIsFoundAtEveryStepWhileTheTableGrowsInSteps(hashSpace: UInt64) {
     var growthsSeen = 0
     var wasGrowing = false
     for key in UInt64(0)..<keyCount {
+        harness.index.prefetch(hash: harness.hashOf(key))  // a hint: on an empty table too, or both while growing
         harness.insert(key)
         // Removals mid-growth hit entries still in the old table as well as moved ones.
         let victim = UInt64(random.below(Int(key) + 1))

@@ -123,9 +123,11 @@ struct SimulatedDisk {
             throw SimulationFailure(description: "the snapshot just written is not found")
         }
         var ledger = Ledger(policy: policy, state: try loaded.withBody { try SnapshotCodec.decode($0, currencies: policy.currencies) })
-        let report = try JournalRecovery.replay(directory: directory, afterLSN: loaded.lsn) { _, body in
-            ledger.apply(PreparedEntry(try EntryCodec.decode(body)))  // as the daemon's replay does
-        }
+        // As the daemon's replay does: decoded on a second thread, prefetched ahead of each apply
+        // (which must change nothing the checks after this can see).
+        let report = try JournalRecovery.replayPipelined(directory: directory, afterLSN: loaded.lsn, decode: { _, body in
+            PreparedEntry(try EntryCodec.decode(body))
+        }, lookAhead: { ledger.prefetch(for: $0) }, apply: { ledger.apply($0) })
         try readBack(directory: directory, report: report)
         return (ledger, report)
     }

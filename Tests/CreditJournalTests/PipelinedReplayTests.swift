@@ -65,3 +65,26 @@ func aDecodeFailureAppliesEveryRecordBeforeItThenThrows(refused: UInt64) throws 
         #expect(applied > 0 && applied < 2_500, "the records before the damage were applied, no others")
     }
 }
+
+@Test(arguments: [UInt64(0), 2_046, 2_047])
+func everyRecordIsLookedAtAheadOfItsApply(afterLSN: UInt64) throws {
+    try withTempDirectory { directory in
+        let count = UInt64(JournalRecovery.pipelineBatchCount * 2 + 5)
+        try writeJournal(directory, count: count, perSegment: 3_000)
+        var lookedAt: [UInt64] = []
+        var applied: [UInt64] = []
+        var misses: [String] = []
+        _ = try JournalRecovery.replayPipelined(directory: directory, afterLSN: afterLSN, decode: { lsn, _ in lsn },
+                                                lookAhead: { lookedAt.append($0) }, apply: { lsn in
+            // Records are handed over in batches from `afterLSN + 1`; looking ahead stays within one.
+            let batch = UInt64(JournalRecovery.pipelineBatchCount)
+            let batchEnd = min(afterLSN + ((lsn - afterLSN - 1) / batch + 1) * batch, count)
+            let expected = min(lsn + UInt64(JournalRecovery.lookAheadRecords), batchEnd)
+            if lookedAt.last != expected { misses.append("apply \(lsn) with the last look at \(lookedAt.last ?? 0)") }
+            applied.append(lsn)
+        })
+        #expect(misses.isEmpty, "\(misses.prefix(5))")
+        #expect(applied == Array((afterLSN + 1)...count))
+        #expect(lookedAt == applied, "each record looked at once, in order")
+    }
+}

@@ -1,0 +1,35 @@
+// Proves that what replay's decoding thread works out beside an entry (its ref's hash, the credit
+// its hold changes, the hold it resolves) is what the ledger itself would use, and that a ledger
+// replayed from prepared entries, prefetching ahead as replay does (for credits and holds that
+// are not there yet, too), ends equal to the live one and finds every ref again.
+
+import Testing
+@testable import CreditCore
+
+@Test func aPreparedEntryNamesItsRefsHashTheCreditItHoldsAndTheHoldItResolves() throws {
+    var h = Harness()
+    let credits = [try h.newCredit(.gift, "100"), try h.newCredit(.gift, "50")]
+    let holds = [try h.newHold(credits[0], "5"), try h.newHold(credits[1], "7")]
+    _ = try #require(h.capture(holds[0], "2").appliedReply)
+    _ = try #require(h.void(holds[1]).appliedReply)
+    let prepared = h.entries.map { PreparedEntry($0) }
+    try #require(prepared.count == 6)
+    for (entry, prepared) in zip(h.entries, prepared) {
+        let record = try #require(entry.idempotency)
+        #expect(prepared.refHash == Ledger.refHash(client: record.client, ref: record.ref))
+    }
+    #expect(prepared.map(\.heldCredit) == [nil, nil, credits[0], credits[1], nil, nil])
+    #expect(prepared.map(\.resolvedHold) == [nil, nil, nil, nil, holds[0], holds[1]])
+    #expect(PreparedEntry(Entry(at: Fixture.t0, idempotency: nil, events: [])).refHash == nil)
+
+    var replayed = Ledger(policy: Fixture.policy)
+    for index in prepared.indices {
+        if index + 2 < prepared.count { replayed.prefetch(for: prepared[index + 2]) }
+        replayed.apply(prepared[index])
+    }
+    #expect(replayed.state == h.ledger.state)
+    for entry in h.entries {
+        let record = try #require(entry.idempotency)
+        #expect(replayed.refPosition(client: record.client, ref: record.ref) != nil, "ref \(record.ref.text)")
+    }
+}
