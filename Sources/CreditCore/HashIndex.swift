@@ -105,11 +105,13 @@ struct HashIndex: Sendable {
     /// Moves up to `slots` more slots of the old table into the new one; drops the old table once
     /// every slot is moved.
     private mutating func moveSlots(_ slots: Int) {
-        guard let from = old else { return }
-        let end = Swift.min(moved + slots, from.capacity)
-        table.place(entriesOf: from, slots: moved..<end)
+        guard let capacity = old?.capacity else { return }
+        let end = Swift.min(moved + slots, capacity)
+        // `old!` lent in place: binding it to a constant retained and released its storage on
+        // every insert of a growth, and each of those atomics waited for the table writes before.
+        table.place(entriesOf: old!, slots: moved..<end)
         moved = end
-        if moved == from.capacity { old = nil }
+        if moved == capacity { old = nil }
     }
 
     /// Once fewer than one slot in `sparseSlotsPerEntry` is used, makes the table the smallest
