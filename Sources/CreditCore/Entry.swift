@@ -221,9 +221,9 @@ public struct PreparedEntry: Sendable {
     /// The ref index's hash of its idempotency record's client and ref (`Ledger.refHash`), nil
     /// when it has no record. `Hasher`'s seed is the process's, the same on every thread.
     let refHash: UInt64?
-    /// The credit of the first leg of the first hold it places, if any, and the first hold it
-    /// captures, voids or expires: what `Ledger.prefetch(for:)` asks for, found here so that the
-    /// applying thread need not walk the events twice (copying each one, as a walk did).
+    /// The credit of the first hold leg it places, if any, and the first hold it captures, voids
+    /// or expires: what `Ledger.prefetch(for:)` asks for, found here so that the applying thread
+    /// need not walk the events twice (copying each one, as a walk did).
     let heldCredit: CreditID?
     let resolvedHold: HoldID?
 

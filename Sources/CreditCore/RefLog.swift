@@ -110,19 +110,25 @@ public struct RefLog: Sendable {
     /// the thread applying entries, its bottleneck, only copies them.
     @discardableResult
     mutating func append(_ stored: StoredRef, packedReply: [UInt8]?) -> Int {
-        let record = stored.record
+        append(stored.record, at: stored.at, packedReply: packedReply)
+    }
+
+    /// `append(_:packedReply:)` of the record applied at `at`, without making a `StoredRef` of it
+    /// (which copied the record, retaining its strings and arrays, for every ref replayed).
+    @discardableResult
+    mutating func append(_ record: IdempotencyRecord, at: Instant, packedReply: [UInt8]?) -> Int {
         let client = clientNumber(record.client)
         var ref = record.ref.text
         return ref.withUTF8 { ref in
             if let packedReply {
                 return packedReply.withUnsafeBytes { reply in
-                    append(at: stored.at, client: client, ref: UnsafeRawBufferPointer(ref),
+                    append(at: at, client: client, ref: UnsafeRawBufferPointer(ref),
                            fingerprint: record.fingerprint, action: record.action,
                            reply: .packed(reply, journalByteCount: record.storedReply.bytes.count))
                 }
             }
             return record.storedReply.bytes.withUnsafeBytes { reply in
-                append(at: stored.at, client: client, ref: UnsafeRawBufferPointer(ref),
+                append(at: at, client: client, ref: UnsafeRawBufferPointer(ref),
                        fingerprint: record.fingerprint, action: record.action, reply: .journal(reply))
             }
         }

@@ -49,8 +49,7 @@ extension JournalRecovery {
                 let report = try replay(directory: directory, afterLSN: afterLSN, repair: repair) { lsn, body in
                     batch.append(try decode(lsn, body))
                     if batch.count == pipelineBatchCount {
-                        pipe.send(.batch(batch))
-                        batch.removeAll(keepingCapacity: true)
+                        pipe.send(.batch(takeBatch(&batch)))
                         pipe.dropSpent()
                     }
                 }
@@ -58,7 +57,7 @@ extension JournalRecovery {
             } catch {
                 outcome = .failure(error)
             }
-            if !batch.isEmpty { pipe.send(.batch(batch)) }  // what came before a failure is applied first
+            if !batch.isEmpty { pipe.send(.batch(takeBatch(&batch))) }  // what came before a failure is applied first
             pipe.send(.finished(outcome))
         }
         defer { producer.join() }
@@ -82,6 +81,16 @@ extension JournalRecovery {
             }
         }
     }
+}
+
+/// Hands over `batch`'s records, leaving it empty with room for a whole batch. Moved out, not
+/// copied: a batch the decoding thread still referred to when the applying thread took it was not
+/// uniquely referenced, and lending its records `inout` would have copied all of them first.
+private func takeBatch<Decoded>(_ batch: inout [Decoded]) -> [Decoded] {
+    var next: [Decoded] = []
+    next.reserveCapacity(JournalRecovery.pipelineBatchCount)
+    swap(&next, &batch)
+    return next
 }
 
 /// What the decoding thread hands the applying one.

@@ -202,3 +202,22 @@ func everyEntryIsFoundAtEveryStepWhileTheTableGrowsInSteps(hashSpace: UInt64) {
     #expect(inserts == 1_024 / HashIndex.movedSlotsPerInsert - 1)
     harness.check(0..<key)
 }
+
+@Test func aCopyThatFinishesAGrowthLeavesTheOriginalsTablesAsTheyWere() {
+    var harness = IndexHarness(hashOf: { $0 &* 0x9E37_79B9_7F4A_7C15 })
+    var key = UInt64(0)
+    while !harness.index.isGrowing {
+        harness.insert(key)
+        key += 1
+    }
+    harness.insert(key)  // a growth under way, some of the old table moved
+    key += 1
+    var copy = harness.index
+    copy.shrinkIfSparse()  // finishes the copy's growth: every old slot moved into its new table
+    #expect(!copy.isGrowing && harness.index.isGrowing)
+    // Had the copy's moves written into the new table the two share, removing a key from the
+    // original would take that moved duplicate and leave the key found in its old table.
+    for removed in stride(from: UInt64(0), to: key, by: 2) { harness.remove(removed) }
+    #expect(harness.mismatches(0..<key).isEmpty && harness.index.count == harness.reference.count)
+    #expect((0..<key).allSatisfy { wanted in copy.first(hash: harness.hashOf(wanted)) { $0 == wanted } == wanted })
+}

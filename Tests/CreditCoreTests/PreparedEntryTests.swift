@@ -16,7 +16,11 @@ import Testing
     try #require(prepared.count == 6)
     for (entry, prepared) in zip(h.entries, prepared) {
         let record = try #require(entry.idempotency)
-        #expect(prepared.refHash == Ledger.refHash(client: record.client, ref: record.ref))
+        var (client, ref) = (record.client.text, record.ref.text)  // the bytes the ledger hashes
+        let expected = client.withUTF8 { client in
+            ref.withUTF8 { ref in Ledger.refHash(UnsafeRawBufferPointer(client), UnsafeRawBufferPointer(ref)) }
+        }
+        #expect(prepared.refHash == expected)
     }
     #expect(prepared.map(\.heldCredit) == [nil, nil, credits[0], credits[1], nil, nil])
     #expect(prepared.map(\.resolvedHold) == [nil, nil, nil, nil, holds[0], holds[1]])
