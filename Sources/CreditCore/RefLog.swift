@@ -102,19 +102,14 @@ public struct RefLog: Sendable {
     /// Appends a ref and returns its position.
     @discardableResult
     public mutating func append(_ stored: StoredRef) -> Int {
-        append(stored, packedReply: nil)
+        append(stored.record, at: stored.at, packedReply: nil)
     }
 
-    /// Appends a ref whose reply `PackedReply.packed` has already packed (nil: pack it here) and
-    /// returns its position. Replay packs replies on its decoding thread (`PreparedEntry`), so
-    /// the thread applying entries, its bottleneck, only copies them.
-    @discardableResult
-    mutating func append(_ stored: StoredRef, packedReply: [UInt8]?) -> Int {
-        append(stored.record, at: stored.at, packedReply: packedReply)
-    }
-
-    /// `append(_:packedReply:)` of the record applied at `at`, without making a `StoredRef` of it
-    /// (which copied the record, retaining its strings and arrays, for every ref replayed).
+    /// Appends the ref of `record`, applied at `at`, whose reply `PackedReply.packed` has already
+    /// packed (nil: pack it here), and returns its position. Replay packs replies on its decoding
+    /// thread (`PreparedEntry`), so the thread applying entries, its bottleneck, only copies them.
+    /// Takes the record, not a `StoredRef`: making one copied the record (retaining its strings
+    /// and arrays) for every ref replayed.
     @discardableResult
     mutating func append(_ record: IdempotencyRecord, at: Instant, packedReply: [UInt8]?) -> Int {
         let client = clientNumber(record.client)

@@ -237,7 +237,8 @@ private func storedRef(_ n: Int, at: Instant = t0) -> StoredRef {
     for n in 0..<400 {
         let stored = storedRef(n)
         packedOnAppend.append(stored)
-        packedBefore.append(stored, packedReply: stored.record.storedReply.bytes.withUnsafeBytes { PackedReply.packed($0) })
+        packedBefore.append(stored.record, at: stored.at,
+                            packedReply: stored.record.storedReply.bytes.withUnsafeBytes { PackedReply.packed($0) })
     }
     #expect(packedBefore == packedOnAppend)
     // Same positions: every record took the same bytes, count width included.
