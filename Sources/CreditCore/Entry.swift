@@ -234,11 +234,14 @@ public struct PreparedEntry: Sendable {
         refHash = entry.idempotency.map { Ledger.refHash(client: $0.client, ref: $0.ref) }
         var heldCredit: CreditID?
         var resolvedHold: HoldID?
-        for event in entry.events {
-            switch event {
-            case .held(let placed): heldCredit = heldCredit ?? placed.legs.first?.credit
-            case .captured(let id, _), .voided(let id), .expired(let id): resolvedHold = resolvedHold ?? id
-            default: break
+        // Each event read where it lies, as `Ledger.apply` does: a for-in loop copied each one.
+        entry.events.withUnsafeBufferPointer { events in
+            for index in events.indices {
+                switch events[index] {
+                case .held(let placed): heldCredit = heldCredit ?? placed.legs.first?.credit
+                case .captured(let id, _), .voided(let id), .expired(let id): resolvedHold = resolvedHold ?? id
+                default: break
+                }
             }
         }
         (self.heldCredit, self.resolvedHold) = (heldCredit, resolvedHold)
