@@ -82,6 +82,19 @@ import Testing
     }
     NumberedTable<CreditID, String>().prefetch(CreditID(1))
     #expect(table == before && table.count == before.count)
+
+    // Chunks freed by `releaseEmptyChunks`, and chunks never filled between two that were.
+    let chunk = UInt64(NumberedTable<CreditID, String>.chunkCount)
+    var sparse = NumberedTable<CreditID, String>()
+    for number in 1...chunk + 1 { sparse[CreditID(number)] = "v" }
+    for number in 1...chunk { sparse[CreditID(number)] = nil }
+    sparse.releaseEmptyChunks(below: CreditID(chunk + 1))
+    sparse[CreditID(4 * chunk + 1)] = "far"
+    let sparseBefore = sparse
+    for number in [1, chunk, chunk + 1, 2 * chunk + 5, 3 * chunk, 4 * chunk + 1, 4 * chunk + 2] as [UInt64] {
+        sparse.prefetch(CreditID(number))
+    }
+    #expect(sparse.allocatedChunkCount == 2 && sparse == sparseBefore)
 }
 
 @Test func aCopyOfANumberedTableIsIndependentAndEqualUntilChanged() {
