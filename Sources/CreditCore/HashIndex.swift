@@ -126,7 +126,7 @@ struct HashIndex: Sendable {
         var capacity = Self.initialCapacity
         while capacity < count * 4 { capacity *= 2 }
         var smaller = Table(capacity: capacity)
-        for slot in 0..<table.capacity where table.hash(at: slot) != 0 { smaller.place(table.hash(at: slot), table.value(at: slot)) }
+        smaller.place(entriesOf: table, slots: 0..<table.capacity)
         table = smaller
         return true
     }
