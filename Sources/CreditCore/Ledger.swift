@@ -105,6 +105,13 @@ public struct Ledger: Sendable {
     /// Number of refs remembered.
     public var refCount: Int { state.refs.count }
 
+    /// Gives the ref log a spare chunk from `supply` (one made by `RefLog.makeSpareChunk()`, or
+    /// nil if none is ready) when it wants one (`RefLog.wantsSpareChunk`).
+    /// `mutating` for the reason `prefetch(for:)` is: replay calls it for every record.
+    public mutating func offerSpareRefChunk(_ supply: () -> [UInt8]?) {
+        if state.refs.wantsSpareChunk, let chunk = supply() { state.refs.giveSpareChunk(chunk) }
+    }
+
     /// Shrinks the card and ref indexes if they are mostly empty (after refs aged out, say): they
     /// keep the size of their busiest moment otherwise. Rehashes what is left, which takes tens of
     /// milliseconds for millions of slots: call it where a pause is already taken.

@@ -99,6 +99,20 @@ public struct RefLog: Sendable {
     /// Number of chunks kept (for tests of chunk dropping).
     var chunkCount: Int { chunks.count }
 
+    /// The next chunk to fill once the last one is full, if the log has one: given
+    /// (`giveSpareChunk`), or a dropped chunk kept. Not part of the log's value (`==`).
+    private var spare: [UInt8]?
+
+    /// True when the log keeps a spare chunk (for tests).
+    var hasSpareChunk: Bool { spare != nil }
+
+    /// Where the memory of chunk `index` (0 the oldest kept), or with nil of the spare, starts
+    /// (for tests: a chunk given is the one filled).
+    func chunkAddress(_ index: Int?) -> UnsafeRawPointer? {
+        let chunk = index.map { chunks[$0] } ?? spare
+        return chunk?.withUnsafeBytes { $0.baseAddress }
+    }
+
     /// Appends a ref and returns its position.
     @discardableResult
     public mutating func append(_ stored: StoredRef) -> Int {
@@ -209,7 +223,17 @@ public struct RefLog: Sendable {
     /// Copies a record to the end of the last chunk (or of a new one if it does not fit) and
     /// returns its position.
     private mutating func appendRecord(_ record: UnsafeBufferPointer<UInt8>) -> Int {
-        if chunks.isEmpty || chunks[chunks.count - 1].count + record.count > RefLog.chunkBytes { chunks.append([]) }
+        if chunks.isEmpty || chunks[chunks.count - 1].count + record.count > RefLog.chunkBytes {
+            if let chunk = spare, record.count <= chunk.capacity {
+                spare = nil
+                chunks.append(chunk)
+            } else if chunks.isEmpty {
+                chunks.append([])  // grown by doubling: a small log stays small
+            } else {
+                // A log that has filled a chunk is a large one: a whole chunk at once.
+                chunks.append(RefLog.emptyChunk(capacity: Swift.max(RefLog.chunkBytes, record.count)))
+            }
+        }
         let last = chunks.count - 1
         let offset = chunks[last].count
         let needed = offset + record.count
@@ -223,13 +247,52 @@ public struct RefLog: Sendable {
         return RefLog.position(serial: firstSerial + last, offset: offset)
     }
 
+    /// True when the log has no spare chunk and its last chunk is at least half full: the next
+    /// chunk is due soon, and a small log is not given a whole chunk it may never fill.
+    public var wantsSpareChunk: Bool {
+        // By index: `chunks.last` copied the chunk (a retain and release), on every record replayed.
+        spare == nil && !chunks.isEmpty && chunks[chunks.count - 1].count >= RefLog.chunkBytes / 2
+    }
+
+    /// Keeps `chunk` (empty, with room for a whole chunk) as the next chunk to fill, when the log
+    /// has none. Replay hands over chunks that another thread made with `makeSpareChunk()`, so
+    /// the thread appending refs writes to pages already mapped: the first write to each fresh
+    /// page faulted, and on this project's VM that was a tenth of the replay's applying thread.
+    public mutating func giveSpareChunk(_ chunk: [UInt8]) {
+        precondition(chunk.isEmpty && chunk.capacity >= RefLog.chunkBytes, "a spare chunk is empty and whole")
+        if spare == nil { spare = chunk }
+    }
+
+    /// An empty chunk with room for a whole chunk and a byte written to each page of its memory, so
+    /// that the kernel has mapped them all: appending to it then takes no page fault.
+    public static func makeSpareChunk() -> [UInt8] {
+        // Every 4 KiB: the smallest page size, so every page is written whatever its size.
+        [UInt8](unsafeUninitializedCapacity: chunkBytes) { buffer, initializedCount in
+            for offset in stride(from: 0, to: buffer.count, by: 4096) { buffer[offset] = 0 }
+            initializedCount = 0
+        }
+    }
+
+    /// An empty chunk with room for `capacity` bytes.
+    private static func emptyChunk(capacity: Int) -> [UInt8] {
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(capacity)
+        return chunk
+    }
+
     /// Forgets the oldest ref kept; positions of the others do not change.
     public mutating func removeFirst() {
         precondition(!isEmpty, "cannot remove a ref from an empty log")
         headOffset = withRecord(at: RefLog.position(serial: firstSerial, offset: headOffset)) { $0.end }
         count -= 1
         if headOffset == chunks[0].count && (chunks.count > 1 || count == 0) {
-            chunks.removeFirst()
+            var dropped = chunks.removeFirst()
+            // A whole chunk becomes the spare, its pages still mapped: a log whose old refs age
+            // out as new ones come then writes to no fresh page.
+            if spare == nil && dropped.capacity >= RefLog.chunkBytes {
+                dropped.removeAll(keepingCapacity: true)
+                spare = dropped
+            }
             firstSerial += 1
             headOffset = 0
         }

@@ -1,4 +1,4 @@
-// Proves the packed log of remembered refs gives back every ref exactly as appended (every kind of action, replies with unknown keys, long and non-ASCII values, a reply larger than a chunk) across chunk boundaries; keeps positions when the front is dropped and drops whole chunks; keeps a reply packed beforehand (as replay does) exactly as one packed on append; turns a reversed action to none in place; stays independent of its copies; compares by content whatever the positions and the numbers its client ids got; and that a ledger finds, retries and forgets refs held this way.
+// Proves the packed log of remembered refs gives back every ref exactly as appended (every kind of action, replies with unknown keys, long and non-ASCII values, a reply larger than a chunk) across chunk boundaries; keeps positions when the front is dropped and drops whole chunks; fills a spare chunk given it (and keeps a whole dropped chunk as the spare), asking for one only when its last chunk is half full; keeps a reply packed beforehand (as replay does) exactly as one packed on append; turns a reversed action to none in place; stays independent of its copies; compares by content whatever the positions and the numbers its client ids got; and that a ledger finds, retries and forgets refs held this way.
 
 import Testing
 @testable import CreditCore
@@ -85,6 +85,68 @@ private func storedRef(_ n: Int, at: Instant = t0) -> StoredRef {
     #expect(log.chunkCount == 0 && log.first == nil && log.last == nil && Array(log.positions).isEmpty)
     let position = log.append(storedRef(1))
     #expect(position >> 32 == 4 && log[position] == storedRef(1) && Array(log) == [storedRef(1)])
+}
+
+@Test func aSpareChunkIsTheNextFilledAndAWholeDroppedChunkBecomesTheSpare() {
+    // Held in an optional so that it can be moved into the log: a copy kept here would make the
+    // log's first append to it copy it.
+    var spareChunk: [UInt8]? = RefLog.makeSpareChunk()
+    #expect(spareChunk!.isEmpty && spareChunk!.capacity >= RefLog.chunkBytes)
+    var log = RefLog()
+    var kept: [(position: Int, stored: StoredRef)] = []
+    func append() {
+        let stored = storedRef(kept.count, at: Instant(millis: t0.millis + Int64(kept.count)))
+        kept.append((log.append(stored), stored))
+    }
+    #expect(!log.wantsSpareChunk)  // nothing appended yet
+    while !log.wantsSpareChunk { append() }
+    // It asks once its only chunk is half full, not before.
+    #expect(log.chunkCount == 1 && kept.count > 1000)
+    let given = spareChunk!.withUnsafeBytes { $0.baseAddress }
+    log.giveSpareChunk(spareChunk.take()!)
+    #expect(log.hasSpareChunk && !log.wantsSpareChunk && log.chunkAddress(nil) == given)
+    while log.chunkCount < 2 { append() }
+    // The chunk given is the one written next.
+    #expect(!log.hasSpareChunk && log.chunkAddress(1) == given)
+    while log.chunkCount < 3 { append() }  // none given: a chunk made whole
+    #expect(!log.hasSpareChunk && log.wantsSpareChunk == false)
+    // Forget every ref of the first chunk: that whole chunk becomes the spare, then the next one.
+    let firstChunk = log.chunkAddress(0)
+    let inFirst = kept.firstIndex { $0.position >> 32 == 1 }!
+    for _ in 0..<inFirst { log.removeFirst() }
+    kept.removeFirst(inFirst)
+    #expect(log.chunkCount == 2 && log.hasSpareChunk && log.chunkAddress(nil) == firstChunk)
+    while log.chunkCount < 3 { append() }
+    #expect(log.chunkAddress(2) == firstChunk)
+    // Whatever chunk it went into, every ref reads back at its position, in order.
+    #expect(Array(log.positions) == kept.map(\.position) && Array(log) == kept.map(\.stored))
+    for (position, stored) in kept.suffix(50) { #expect(log[position] == stored) }
+    // A spare is not part of the log's value, and a log with none compares equal.
+    var other: RefLog = []
+    for (_, stored) in kept { other.append(stored) }
+    #expect(other == log)
+}
+
+@Test func aLedgerAsksForASpareRefChunkOnlyWhenItsRefLogWantsOne() {
+    var ledger = Ledger(policy: Fixture.policy)
+    var asked = 0
+    let supply = { () -> [UInt8]? in
+        asked += 1
+        return asked == 1 ? nil : RefLog.makeSpareChunk()  // the first time, none is ready
+    }
+    ledger.offerSpareRefChunk(supply)
+    #expect(asked == 0)
+    var n = 0
+    while !ledger.state.refs.wantsSpareChunk {
+        ledger.apply(Entry(at: Instant(millis: t0.millis + Int64(n)), idempotency: storedRef(n).record, events: []))
+        n += 1
+    }
+    ledger.offerSpareRefChunk(supply)
+    #expect(asked == 1 && !ledger.state.refs.hasSpareChunk)
+    ledger.offerSpareRefChunk(supply)
+    #expect(asked == 2 && ledger.state.refs.hasSpareChunk)
+    ledger.offerSpareRefChunk(supply)
+    #expect(asked == 2)
 }
 
 @Test func aReplyLargerThanAChunkGetsAChunkOfItsOwn() {

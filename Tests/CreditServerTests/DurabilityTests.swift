@@ -1,4 +1,4 @@
-// Proves no acknowledged operation is lost and none is half-applied across kill -9, that a journal cut at any byte of its last record recovers the state before it, that damage mid-journal stops start-up naming file and offset, and that snapshots recover the identical state.
+// Proves no acknowledged operation is lost and none is half-applied across kill -9, that a journal cut at any byte of its last record recovers the state before it, that damage mid-journal stops start-up naming file and offset, that snapshots recover the identical state, and that refs replayed across several ref-log chunks (written into chunks mapped ahead on another thread) still give their first replies.
 
 @testable import CreditTestSupport
 import Foundation
@@ -392,6 +392,44 @@ private func observeCredit(_ daemon: Daemon, _ card: IssuedCard) throws -> [[Str
     #expect(try client.request("HOLD credit=cr_1 amount=0.01 currency=AUD ref=sh0") == firstReplies[0])
     #expect(try client.request("CAPTURE hold=hd_1 ref=sc0") == firstReplies[1])
     #expect(try client.ok("HOLD credit=cr_1 amount=0.01 currency=AUD ref=after-snapshot")["hold"] == "hd_1301")
+}
+
+@Test func aRestartReplaysRefsFillingSeveralRefLogChunksIntoChunksMappedAhead() throws {
+    let daemon = try Daemon()
+    let admin = try daemon.connect(as: "dev-admin")
+    let credits = (1...4).map { "cr_\($0)" }
+    for credit in credits { #expect(try admin.issueGift(amount: "10000.00", ref: "chunks-\(credit)").credit == credit) }
+    // 8000 HOLD + CAPTURE pairs, pipelined 400 pairs per write: 16,000 remembered refs, about
+    // 1.3 MB of the ref log's 1 MiB chunks, so replay fills a second chunk and starts a third.
+    let pairs = 8000
+    var replies: [[String]] = []
+    for batch in stride(from: 0, to: pairs, by: 400) {
+        var lines = ""
+        for pair in batch..<(batch + 400) {
+            lines += "HOLD credit=\(credits[pair % 4]) amount=0.0\(1 + pair % 9) currency=AUD ref=ch-hold-\(pair)\n"
+            lines += "CAPTURE hold=hd_\(pair + 1) ref=ch-capture-\(pair)\n"
+        }
+        try admin.send(lines)
+        replies += try admin.readReplies(800)
+    }
+    #expect(replies.allSatisfy { $0.count == 1 && $0[0].hasPrefix("OK hold=") }, "\(replies.first { !$0[0].hasPrefix("OK") } ?? [])")
+    let balances = try credits.map { try admin.request("BALANCE credit=\($0)") }
+
+    daemon.kill9()
+    try daemon.start()
+    let recovered = daemon.log.split(separator: "\n").last { $0.contains("msg=recovered") } ?? ""
+    #expect(recovered.contains(" records_replayed=16004 "), "\(recovered)")
+    // The refs of the second chunk on went into chunks mapped on the spare-chunk thread.
+    let premapped = recovered.firstMatch(of: /ref_chunks_premapped=(\d+)/).map { Int($0.1)! } ?? 0
+    #expect(premapped >= 1, "\(recovered)")
+    let client = try daemon.connect(as: "dev-admin")
+    #expect(try credits.map { try client.request("BALANCE credit=\($0)") } == balances)
+    // Retries of refs from every part of the log get their first replies back.
+    for pair in [0, 1, pairs / 2, pairs * 3 / 4, pairs - 1] {
+        #expect(try client.request("HOLD credit=\(credits[pair % 4]) amount=0.0\(1 + pair % 9) currency=AUD ref=ch-hold-\(pair)") == replies[2 * pair])
+        #expect(try client.request("CAPTURE hold=hd_\(pair + 1) ref=ch-capture-\(pair)") == replies[2 * pair + 1])
+    }
+    #expect(daemon.stop() == 0)
 }
 
 // MARK: Graceful stop
