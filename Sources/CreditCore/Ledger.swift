@@ -150,21 +150,28 @@ public struct Ledger: Sendable {
 
     /// The position in `state.refs` of the ref `ref` remembered for `client`.
     func refPosition(client: ClientID, ref: Ref) -> Int? {
-        refLookup(client: client, ref: ref).position
+        Ledger.refLookup(refIndex, state.refs, client: client, ref: ref).position
     }
 
     /// The ref index's hash of a client and a ref, and the position of the record remembered for
-    /// them. Not mutating on purpose: done inside `remember` (mutating), the closures below made
-    /// the compiler copy the whole ledger for every ref remembered, a fifth of replay's applying.
+    /// them in `refs`. Static, with the index and the log borrowed: done inside `remember`
+    /// (mutating), the closures below made the compiler copy the whole ledger for every ref
+    /// remembered, a fifth of replay's applying, and as a non-mutating method called from
+    /// there it still copied the ledger's 408 bytes every time.
     /// `knownHash`, when given, is their hash already (`PreparedEntry.refHash`).
-    private func refLookup(client: ClientID, ref: Ref, knownHash: UInt64? = nil) -> (hash: UInt64, position: Int?) {
+    private static func refLookup(_ refIndex: borrowing HashIndex, _ refs: borrowing RefLog, client: ClientID, ref: Ref,
+                                  knownHash: UInt64? = nil) -> (hash: UInt64, position: Int?) {
         var clientText = client.text
         var refText = ref.text
         return clientText.withUTF8 { client in
             refText.withUTF8 { ref in
                 let (client, ref) = (UnsafeRawBufferPointer(client), UnsafeRawBufferPointer(ref))
                 let hash = knownHash ?? Ledger.refHash(client, ref)
-                return (hash, refPosition(client: client, ref: ref, hash: hash))
+                // A hash hit is confirmed against the remembered record's client and ref bytes.
+                let position = refIndex.first(hash: hash) { position in
+                    refs.withKey(at: Int(position)) { $0.elementsEqual(client) && $1.elementsEqual(ref) }
+                }
+                return (hash, position.map { Int($0) })
             }
         }
     }
@@ -176,14 +183,6 @@ public struct Ledger: Sendable {
         return clientText.withUTF8 { client in
             refText.withUTF8 { ref in Ledger.refHash(UnsafeRawBufferPointer(client), UnsafeRawBufferPointer(ref)) }
         }
-    }
-
-    /// `refPosition(client:ref:)` with the UTF-8 bytes and the hash at hand. A hash hit is
-    /// confirmed against the remembered record's client and ref bytes.
-    private func refPosition(client: UnsafeRawBufferPointer, ref: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
-        refIndex.first(hash: hash) { position in
-            state.refs.withKey(at: Int(position)) { $0.elementsEqual(client) && $1.elementsEqual(ref) }
-        }.map { Int($0) }
     }
 
     /// Points the ref index's entry for a client and ref (whose hash is `hash`) at `position`,
@@ -316,7 +315,7 @@ public struct Ledger: Sendable {
         // Hashed and looked up from the record's own strings, before the append: reading the key
         // back from the log inside a closure on `state.refs` made the compiler copy the whole log
         // value (and retain and release its arrays) for every ref replayed.
-        let (hash, old) = refLookup(client: record.client, ref: record.ref, knownHash: refHash)
+        let (hash, old) = Ledger.refLookup(refIndex, state.refs, client: record.client, ref: record.ref, knownHash: refHash)
         let position = state.refs.append(record, at: at, packedReply: packedReply)
         pointRef(hash: hash, at: position, replacing: old)
     }
