@@ -249,8 +249,8 @@ public struct Ledger: Sendable {
     /// and `refHash` its ref's hash, if known.
     private mutating func apply(_ entry: Entry, packedReply: [UInt8]?, refHash: UInt64? = nil) {
         let context = ApplyContext(at: entry.at, ref: entry.idempotency?.ref)
-        // Each event read where it lies: a loop over the array copied every event (264 bytes, and
-        // a retain and release of what it holds) before applying it.
+        // Each event read where it lies: a loop over the array copied every event (then 264 bytes,
+        // and a retain and release of what it holds) before applying it.
         entry.events.withUnsafeBufferPointer { events in
             for index in events.indices { apply(events.baseAddress! + index, context) }
         }
