@@ -43,7 +43,9 @@ public struct StoredRef: Equatable, Sendable {
 /// numbered from 0 as they are made) and its byte offset in that chunk: it stays valid while the
 /// record is kept, so the ledger's index of positions never needs rebuilding when old refs are
 /// dropped, and needs no table of offsets beside it. A chunk is dropped once every record in it
-/// is; refs are pruned oldest first, so that is each chunk in turn.
+/// is; refs are pruned oldest first, so that is each chunk in turn. The log keeps one empty
+/// chunk aside as the next to fill: one given to it with its pages already mapped
+/// (`giveSpareChunk`, as replay does), or the last whole chunk it dropped.
 ///
 /// Copying is cheap, as with `NumberedTable`: a snapshot's copy shares every chunk, and the first
 /// change afterwards copies only the chunk it touches (the last one, for an append).
@@ -289,7 +291,9 @@ public struct RefLog: Sendable {
             var dropped = chunks.removeFirst()
             // A whole chunk becomes the spare, its pages still mapped: a log whose old refs age
             // out as new ones come then writes to no fresh page.
-            if spare == nil && dropped.capacity >= RefLog.chunkBytes {
+            // (Not one made larger for a record larger than a chunk: only a chunk's worth of it
+            // would ever be filled again.)
+            if spare == nil && dropped.capacity >= RefLog.chunkBytes && dropped.capacity < 2 * RefLog.chunkBytes {
                 dropped.removeAll(keepingCapacity: true)
                 spare = dropped
             }

@@ -78,8 +78,8 @@ private func replayed(_ h: Harness) -> Ledger {
     _ = try h.newHold(credit, "1")
     #expect(!h.ledger.state.holds.contains(ended))
     var old = h.ledger.canonicalState
-    let replayed = try #require(replayedHold(ended, h))
-    old.holds[ended] = replayed
+    let hold = try #require(replayedHold(ended, h))
+    old.holds[ended] = hold
     #expect(old.holds.contains(ended))
     let restored = Ledger(policy: Fixture.policy, state: old)
     #expect(restored.canonicalState == h.ledger.canonicalState)
