@@ -33,6 +33,9 @@ struct HashIndex: Sendable {
     /// is empty after a quarter of its slots' worth of inserts, long before the new one (twice
     /// its size, and three eighths full when growing starts) could fill to three quarters.
     static let movedSlotsPerInsert = 4
+    /// Slots a growth's new table must have to be worth a spare made ahead (`spareCapacityWanted`):
+    /// a smaller one's pages are few enough to fault in where they are first written.
+    static let spareCapacityMin = 1 << 20
 
     /// The table inserts go to.
     private var table = Table(capacity: 0)
@@ -43,6 +46,8 @@ struct HashIndex: Sendable {
     private var moved = 0
     /// Number of entries.
     private(set) var count = 0
+    /// A table made ahead for the next growth, its pages mapped (`giveSpare`), if any.
+    private var spare: Table?
 
     /// An empty index.
     init() {}
@@ -90,9 +95,36 @@ struct HashIndex: Sendable {
     /// True while an old table is being emptied into the new one.
     var isGrowing: Bool { old != nil }
 
+    /// The capacity of the table the next growth makes, when that growth is near (the table half
+    /// full: it grows at three quarters) and large (`spareCapacityMin`), and no spare was given
+    /// for it; nil otherwise.
+    var spareCapacityWanted: Int? {
+        guard old == nil && spare == nil && table.capacity * 2 >= Self.spareCapacityMin && count * 2 >= table.capacity
+        else { return nil }
+        return table.capacity * 2
+    }
+
+    /// Keeps `spare` for the next growth if it is the size that growth makes; a growth then
+    /// writes to pages already mapped. Replay's applying thread took 5–7% of its samples in page
+    /// faults on a new table of the ref index when the index grew (BENCHMARKS.md).
+    mutating func giveSpare(_ spare: SpareIndexTable) {
+        if old == nil && spare.table.capacity == table.capacity * 2 { self.spare = spare.table }
+    }
+
+    /// True when a spare table is kept (for tests).
+    var hasSpare: Bool { spare != nil }
+
+    /// Where the memory of the stored hashes of the table inserts go to starts, or with `spare`
+    /// of the spare's (for tests: a spare given is the table a growth fills).
+    func tableAddress(spare: Bool = false) -> UnsafeRawPointer? {
+        (spare ? self.spare : table).map { UnsafeRawPointer($0.hashAddress) }
+    }
+
     /// Makes a table twice the size (or `initialCapacity`) and starts moving the entries over.
     private mutating func startGrowing() {
-        let bigger = Table(capacity: Swift.max(Self.initialCapacity, table.capacity * 2))
+        let capacity = Swift.max(Self.initialCapacity, table.capacity * 2)
+        let bigger = spare?.capacity == capacity ? spare! : Table(capacity: capacity)
+        spare = nil
         if count == 0 {
             table = bigger
         } else {
@@ -121,6 +153,7 @@ struct HashIndex: Sendable {
     /// memory back (`Ledger.shrinkSparseTables`). Finishes a growth first.
     @discardableResult
     mutating func shrinkIfSparse() -> Bool {
+        spare = nil  // made for a growth that has not come: its memory goes back too
         if let from = old { moveSlots(from.capacity) }
         guard count * Self.sparseSlotsPerEntry < table.capacity && table.capacity > Self.initialCapacity else { return false }
         var capacity = Self.initialCapacity
@@ -149,6 +182,12 @@ private struct Table: @unchecked Sendable {
     }
 
     var capacity: Int { storage.capacity }
+
+    /// Where the stored hashes' memory starts (for tests).
+    var hashAddress: UnsafeMutablePointer<UInt32> { storage.hashes }
+
+    /// Has the kernel map every page of the table's memory (`TableStorage.mapPages`).
+    func mapPages() { storage.mapPages() }
 
     private var mask: Int { storage.capacity - 1 }
 
@@ -288,6 +327,13 @@ private final class TableStorage: @unchecked Sendable {
         values = valueMemory.bindMemory(to: UInt64.self, capacity: Swift.max(capacity, 1))
     }
 
+    /// Writes a zero (what calloc left there) every 4 KiB of both arrays, so that the kernel
+    /// maps all their pages now.
+    func mapPages() {
+        for slot in stride(from: 0, to: capacity, by: 4096 / MemoryLayout<UInt32>.stride) { hashes[slot] = 0 }
+        for slot in stride(from: 0, to: capacity, by: 4096 / MemoryLayout<UInt64>.stride) { values[slot] = 0 }
+    }
+
     /// A storage with the same contents.
     func copy() -> TableStorage {
         let twin = TableStorage(capacity: capacity)
@@ -300,4 +346,21 @@ private final class TableStorage: @unchecked Sendable {
         free(hashes)
         free(values)
     }
+}
+
+/// An empty table for a growth of the ref index, made ahead with its pages mapped: replay makes
+/// one on another thread (`Ledger.offerSpareRefIndexTable`) so that the thread applying records
+/// does not take the page faults of the growth.
+public struct SpareIndexTable: Sendable {
+    fileprivate let table: Table
+
+    /// An empty table of `capacity` slots (a power of two), every page of it written.
+    public init(capacity: Int) {
+        precondition(capacity > 0 && capacity & (capacity - 1) == 0, "a hash index table's capacity is a power of two")
+        table = Table(capacity: capacity)
+        table.mapPages()
+    }
+
+    /// Its slots.
+    public var capacity: Int { table.capacity }
 }

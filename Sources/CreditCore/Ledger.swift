@@ -105,9 +105,18 @@ public struct Ledger: Sendable {
     /// Number of refs remembered.
     public var refCount: Int { state.refs.count }
 
+    /// Gives the ref index a table for its next growth from `supply` (asked for that table's
+    /// capacity; nil if none is ready) when the growth is near and large
+    /// (`HashIndex.spareCapacityWanted`). `shrinkSparseTables()` drops one no growth used.
+    /// Checked in here for the reason `offerSpareRefChunk` is.
+    public mutating func offerSpareRefIndexTable(_ supply: (Int) -> SpareIndexTable?) {
+        if let capacity = refIndex.spareCapacityWanted, let table = supply(capacity) { refIndex.giveSpare(table) }
+    }
+
     /// Gives the ref log a spare chunk from `supply` (one made by `RefLog.makeSpareChunk()`, or
-    /// nil if none is ready) when it wants one (`RefLog.wantsSpareChunk`).
-    /// `mutating` for the reason `prefetch(for:)` is: replay calls it for every record.
+    /// nil if none is ready) when it wants one (`RefLog.wantsSpareChunk`). The check is in here,
+    /// not a property the caller reads: replay calls this for every record, and reading a
+    /// property of the ledger captured by its closure copied the whole ledger each time.
     public mutating func offerSpareRefChunk(_ supply: () -> [UInt8]?) {
         if state.refs.wantsSpareChunk, let chunk = supply() { state.refs.giveSpareChunk(chunk) }
     }

@@ -1,4 +1,4 @@
-// Proves the ledger's hash index agrees with a dictionary under random inserts, lookups and removals — with hashes forced to collide, runs that wrap around the end of the table, a hash of 0, hashes alike in their low 32 bits, and growth, checked at every step while a growth moves entries from the old table to the new — so no entry is ever lost or found for the wrong key; and that a growth ends after a quarter of the old table's slots in inserts.
+// Proves the ledger's hash index agrees with a dictionary under random inserts, lookups and removals — with hashes forced to collide, runs that wrap around the end of the table, a hash of 0, hashes alike in their low 32 bits, and growth, checked at every step while a growth moves entries from the old table to the new — so no entry is ever lost or found for the wrong key; that a growth ends after a quarter of the old table's slots in inserts; and that a large growth fills the spare table given for it, and shrinking drops one not used.
 
 import Testing
 @testable import CreditCore
@@ -220,4 +220,43 @@ func everyEntryIsFoundAtEveryStepWhileTheTableGrowsInSteps(hashSpace: UInt64) {
     for removed in stride(from: UInt64(0), to: key, by: 2) { harness.remove(removed) }
     #expect(harness.mismatches(0..<key).isEmpty && harness.index.count == harness.reference.count)
     #expect((0..<key).allSatisfy { wanted in copy.first(hash: harness.hashOf(wanted)) { $0 == wanted } == wanted })
+}
+
+@Test func aLargeGrowthFillsTheSpareTableGivenForItAndShrinkingDropsAnUnusedOne() {
+    var harness = IndexHarness(hashOf: { $0 &* 0x9E37_79B9_7F4A_7C15 })
+    var key = UInt64(0)
+    // Small tables never ask: their growths fault in few pages.
+    while harness.index.spareCapacityWanted == nil {
+        #expect(harness.index.capacity * 2 < HashIndex.spareCapacityMin || harness.index.count * 2 < harness.index.capacity)
+        harness.insert(key)
+        key += 1
+    }
+    let capacity = harness.index.capacity
+    #expect(capacity * 2 == HashIndex.spareCapacityMin && harness.index.count == capacity / 2)
+    #expect(harness.index.spareCapacityWanted == capacity * 2 && !harness.index.isGrowing)
+    harness.index.giveSpare(SpareIndexTable(capacity: capacity))  // the wrong size: ignored
+    #expect(!harness.index.hasSpare)
+    harness.index.giveSpare(SpareIndexTable(capacity: capacity * 2))
+    let spare = harness.index.tableAddress(spare: true)
+    #expect(harness.index.hasSpare && spare != nil && harness.index.spareCapacityWanted == nil)
+    while !harness.index.isGrowing {
+        harness.insert(key)
+        key += 1
+    }
+    // The growth's new table is the one given.
+    #expect(harness.index.capacity == capacity * 2 && !harness.index.hasSpare && harness.index.tableAddress() == spare)
+    while harness.index.isGrowing {
+        harness.insert(key)
+        key += 1
+    }
+    #expect(harness.mismatches(0..<key).isEmpty && harness.index.count == harness.reference.count)
+    // A spare no growth used goes when the index is shrunk (as after replay).
+    while harness.index.spareCapacityWanted == nil {
+        harness.insert(key)
+        key += 1
+    }
+    harness.index.giveSpare(SpareIndexTable(capacity: harness.index.capacity * 2))
+    #expect(harness.index.hasSpare)
+    harness.index.shrinkIfSparse()
+    #expect(!harness.index.hasSpare && harness.mismatches(stride(from: 0, to: key, by: 97)).isEmpty)
 }

@@ -399,9 +399,11 @@ private func observeCredit(_ daemon: Daemon, _ card: IssuedCard) throws -> [[Str
     let admin = try daemon.connect(as: "dev-admin")
     let credits = (1...4).map { "cr_\($0)" }
     for credit in credits { #expect(try admin.issueGift(amount: "10000.00", ref: "chunks-\(credit)").credit == credit) }
-    // 8000 HOLD + CAPTURE pairs, pipelined 400 pairs per write: 16,000 remembered refs, about
-    // 1.3 MB of the ref log's 1 MiB chunks, so replay fills a second chunk and starts a third.
-    let pairs = 8000
+    // 16,000 HOLD + CAPTURE pairs, pipelined 400 pairs per write: 32,000 remembered refs, about
+    // 2.9 MB of the ref log's 1 MiB chunks. Replay asks for a spare chunk from the time the last
+    // one is half full until it is full (thousands of records), three times here, and a chunk
+    // takes a millisecond or so to make.
+    let pairs = 16_000
     var replies: [[String]] = []
     for batch in stride(from: 0, to: pairs, by: 400) {
         var lines = ""
@@ -418,8 +420,8 @@ private func observeCredit(_ daemon: Daemon, _ card: IssuedCard) throws -> [[Str
     daemon.kill9()
     try daemon.start()
     let recovered = daemon.log.split(separator: "\n").last { $0.contains("msg=recovered") } ?? ""
-    #expect(recovered.contains(" records_replayed=16004 "), "\(recovered)")
-    // The refs of the second chunk on went into chunks mapped on the spare-chunk thread.
+    #expect(recovered.contains(" records_replayed=32004 "), "\(recovered)")
+    // Chunks made on another thread were handed to the ref log.
     let premapped = recovered.firstMatch(of: /ref_chunks_premapped=(\d+)/).map { Int($0.1)! } ?? 0
     #expect(premapped >= 1, "\(recovered)")
     let client = try daemon.connect(as: "dev-admin")
