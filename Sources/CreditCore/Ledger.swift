@@ -113,6 +113,14 @@ public struct Ledger: Sendable {
         if let capacity = refIndex.spareCapacityWanted, let table = supply(capacity) { refIndex.giveSpare(table) }
     }
 
+    /// Gives the holds and credits tables a spare chunk each from `holds` and `credits` (made by
+    /// `NumberedTable.makeSpareChunk()`; nil if none is ready) when they want one
+    /// (`NumberedTable.wantsSpareChunk`). Checked in here for the reason `offerSpareRefChunk` is.
+    public mutating func offerSpareTableChunks(holds: () -> [Hold?]?, credits: () -> [Credit?]?) {
+        if state.holds.wantsSpareChunk, let chunk = holds() { state.holds.giveSpareChunk(chunk) }
+        if state.credits.wantsSpareChunk, let chunk = credits() { state.credits.giveSpareChunk(chunk) }
+    }
+
     /// Gives the ref log a spare chunk from `supply` (one made by `RefLog.makeSpareChunk()`, or
     /// nil if none is ready) when it wants one (`RefLog.wantsSpareChunk`). The check is in here,
     /// not a property the caller reads: replay calls this for every record, and reading a

@@ -55,6 +55,10 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         if place.chunk >= chunks.count {
             chunks.append(contentsOf: repeatElement([], count: place.chunk + 1 - chunks.count))
         }
+        if chunks[place.chunk].capacity == 0, let chunk = spare {
+            spare = nil
+            chunks[place.chunk] = chunk
+        }
         let length = chunks[place.chunk].count
         if place.slot >= length {
             makeRoom(inChunk: place.chunk, slots: place.slot + 1)
@@ -182,6 +186,45 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
 
     /// Chunks before this one were freed by `releaseEmptyChunks` (or checked and found empty).
     private var releasedChunks = 0
+
+    /// An empty whole chunk kept aside for the next chunk to start (`giveSpareChunk`), if any. Not
+    /// part of the table's value (`==`).
+    private var spare: [Value?]?
+
+    /// True when no spare chunk is kept and the highest chunk is at least half full: its next
+    /// chunk is due soon, and a small table is not given a whole chunk it may never fill.
+    public var wantsSpareChunk: Bool {
+        spare == nil && !chunks.isEmpty && chunks[chunks.count - 1].count >= Self.chunkCount / 2
+    }
+
+    /// Keeps `chunk` (empty, with room for a whole chunk; from `makeSpareChunk()`) as the storage
+    /// of the next chunk started, when the table has none. Replay hands over chunks made on
+    /// another thread, so that the thread applying records does not take their page faults
+    /// (as `RefLog.giveSpareChunk`).
+    public mutating func giveSpareChunk(_ chunk: [Value?]) {
+        precondition(chunk.isEmpty && chunk.capacity >= Self.chunkCount, "a spare chunk is empty and whole")
+        if spare == nil { spare = chunk }
+    }
+
+    /// An empty chunk with room for a whole chunk and a byte written every 4 KiB of its memory
+    /// (not yet holding any value), so that the kernel has mapped all its pages.
+    public static func makeSpareChunk() -> [Value?] {
+        [Value?](unsafeUninitializedCapacity: chunkCount) { buffer, initializedCount in
+            let memory = UnsafeMutableRawBufferPointer(buffer)
+            for offset in stride(from: 0, to: memory.count, by: 4096) { memory.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self) }
+            initializedCount = 0
+        }
+    }
+
+    /// True when a spare chunk is kept (for tests).
+    var hasSpareChunk: Bool { spare != nil }
+
+    /// Where the memory of the chunk for `id`, or with nil of the spare, starts (for tests).
+    func chunkAddress(of id: ID?) -> UnsafeRawPointer? {
+        guard let id else { return spare?.withUnsafeBytes { $0.baseAddress } }
+        guard let place = locate(id), place.chunk < chunks.count else { return nil }
+        return chunks[place.chunk].withUnsafeBytes { $0.baseAddress }
+    }
 
     /// Chunks whose storage is allocated (for tests of `releaseEmptyChunks`).
     var allocatedChunkCount: Int { chunks.count { $0.capacity > 0 } }

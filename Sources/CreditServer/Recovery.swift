@@ -27,8 +27,9 @@ enum Recovery {
         }
         let snapshotLoaded = monotonicMillis()
         // Records are decoded on a second thread while this one applies them (replay ran on one
-        // core), and the ref log's next chunk and the ref index's next large table are made on a
-        // third, so that this one, the slower, takes none of their page faults.
+        // core), and the next chunks of the ref log and the holds and credits tables, and the ref
+        // index's next large table, are made on others, so that this one, the slower, takes none
+        // of their page faults.
         let spares = ReplaySpares()
         let report = try JournalRecovery.replayPipelined(directory: directory, afterLSN: snapshotLSN, decode: { lsn, body in
             do {
@@ -37,16 +38,18 @@ enum Recovery {
                 throw ServerError("journal record \(lsn) in \(segmentPath(holding: lsn, directory: directory)) cannot be decoded: \(error)")
             }
         }, lookAhead: { ledger.prefetch(for: $0) }, apply: {
-            ledger.offerSpareRefChunk(spares.takeChunk)
+            ledger.offerSpareRefChunk(spares.refChunks.take)
             ledger.offerSpareRefIndexTable(spares.takeIndexTable)
+            ledger.offerSpareTableChunks(holds: spares.holdChunks.take, credits: spares.creditChunks.take)
             ledger.apply($0)
         })
         if let torn = report.tornTail { Log.write(.warn, "journal tail cut", ["detail": torn]) }
         Log.write(.info, "recovered", [
             "snapshot_lsn": String(snapshotLSN), "records_replayed": String(report.recordsApplied),
             "segments": String(report.segmentCount), "credits": String(ledger.creditCount),
-            "ref_chunks_premapped": String(spares.takenCounts.chunks),
-            "index_tables_premapped": String(spares.takenCounts.tables),
+            "ref_chunks_premapped": String(spares.refChunks.takenCount),
+            "index_tables_premapped": String(spares.tablesTakenCount),
+            "table_chunks_premapped": String(spares.holdChunks.takenCount + spares.creditChunks.takenCount),
             "snapshot_ms": String(snapshotLoaded - started), "replay_ms": String(monotonicMillis() - snapshotLoaded),
         ])
         // Indexes sized for refs the replay has since forgotten give their memory back. Here, on
@@ -65,37 +68,29 @@ enum Recovery {
     }
 }
 
-/// Memory for replay's applying thread made ahead, its pages mapped, on other threads: ref
-/// log chunks (`RefLog.makeSpareChunk()`), one kept ready once asked for, and a table for a large growth of
-/// the ref index (`SpareIndexTable`), made once asked for. The first write to a fresh page faults,
-/// and on this project's VM that cost the applying thread more than a tenth of its time.
+/// Memory for replay's applying thread made ahead, its pages mapped, on other threads: ref log
+/// chunks (`RefLog.makeSpareChunk()`), holds and credits table chunks
+/// (`NumberedTable.makeSpareChunk()`), each kind kept one ready once asked for, and a table for
+/// a large growth of the ref index (`SpareIndexTable`), made once asked for. The first write to a
+/// fresh page faults, and on this project's VM that cost the applying thread more than a tenth
+/// of its time.
 final class ReplaySpares: Sendable {
-    /// One queue for each kind: a table of millions of slots takes long enough to make that the
-    /// chunks made behind it came late.
+    /// Chunks on one queue, tables on another: a table of millions of slots takes long enough to
+    /// make that the chunks made behind it came late.
     private let chunkQueue = DispatchQueue(label: "creditd.replay-spare-chunks")
     private let tableQueue = DispatchQueue(label: "creditd.replay-spare-tables")
-    /// The chunk made, nil while the next is being made.
-    private let chunk = Mutex<[UInt8]?>(nil)
+    let refChunks: SpareSupply<[UInt8]>
+    let holdChunks: SpareSupply<[Hold?]>
+    let creditChunks: SpareSupply<[Credit?]>
     /// The index table asked for last: its capacity, and the table once made.
     private let table = Mutex<(capacity: Int, made: SpareIndexTable?)?>(nil)
-    /// How many chunks and tables were handed to the ledger.
-    private let taken = Mutex((chunks: 0, tables: 0))
+    /// How many index tables were handed to the ledger.
+    private let tablesTaken = Mutex(0)
 
-    /// True once a chunk is being made or ready: the first is started when first asked for (the
-    /// ref log asks with half a chunk to fill before it needs it), so that a start with a short
-    /// journal makes none.
-    private let chunkStarted = Mutex(false)
-
-    /// The chunk made, or nil while it is being made; taking one starts the next.
-    func takeChunk() -> [UInt8]? {
-        if !chunkStarted.withLock({ started in defer { started = true }; return started }) {
-            makeChunk()
-            return nil
-        }
-        guard let ready = chunk.withLock({ $0.take() }) else { return nil }
-        taken.withLock { $0.chunks += 1 }
-        makeChunk()
-        return ready
+    init() {
+        refChunks = SpareSupply(queue: chunkQueue, make: RefLog.makeSpareChunk)
+        holdChunks = SpareSupply(queue: chunkQueue, make: NumberedTable<HoldID, Hold>.makeSpareChunk)
+        creditChunks = SpareSupply(queue: chunkQueue, make: NumberedTable<CreditID, Credit>.makeSpareChunk)
     }
 
     /// A table of `capacity` slots if one was made; otherwise nil, and one is started unless it
@@ -115,18 +110,52 @@ final class ReplaySpares: Sendable {
                 table.withLock { asked in if asked?.capacity == capacity { asked = (capacity, made) } }
             }
         }
-        if ready != nil { taken.withLock { $0.tables += 1 } }
+        if ready != nil { tablesTaken.withLock { $0 += 1 } }
         return ready
     }
 
-    /// How many chunks and index tables were handed to the ledger (the last chunk may not be
-    /// filled before replay ends).
-    var takenCounts: (chunks: Int, tables: Int) { taken.withLock { $0 } }
+    /// How many index tables were handed to the ledger.
+    var tablesTakenCount: Int { tablesTaken.withLock { $0 } }
+}
 
-    private func makeChunk() {
-        chunkQueue.async { [self] in
-            let made = RefLog.makeSpareChunk()
-            chunk.withLock { $0 = made }
+/// One kind of spare, made one ahead on a queue once first asked for: `take()` hands over the one
+/// made, if it is ready, and starts the next.
+final class SpareSupply<Spare: Sendable>: Sendable {
+    private let queue: DispatchQueue
+    private let make: @Sendable () -> Spare
+    /// The spare made, nil while the next is being made.
+    private let ready = Mutex<Spare?>(nil)
+    /// True once one is being made or ready: the first is started when first asked for (the
+    /// ledger asks with half a chunk to fill before it needs one), so that a start with a short
+    /// journal makes none.
+    private let started = Mutex(false)
+    /// How many were handed to the ledger (the last may not be filled before replay ends).
+    private let taken = Mutex(0)
+
+    init(queue: DispatchQueue, make: @escaping @Sendable () -> Spare) {
+        self.queue = queue
+        self.make = make
+    }
+
+    /// The spare made, or nil while it is being made; taking one starts the next.
+    func take() -> Spare? {
+        if !started.withLock({ started in defer { started = true }; return started }) {
+            makeNext()
+            return nil
+        }
+        guard let spare = ready.withLock({ $0.take() }) else { return nil }
+        taken.withLock { $0 += 1 }
+        makeNext()
+        return spare
+    }
+
+    /// How many `take()` handed over.
+    var takenCount: Int { taken.withLock { $0 } }
+
+    private func makeNext() {
+        queue.async { [self] in
+            let spare = make()
+            ready.withLock { $0 = spare }
         }
     }
 }

@@ -1,4 +1,4 @@
-// Proves the chunked tables behind the ledger state act like a dictionary: lookups, in-place changes, removal, counts, equality and copies that stay independent (the refs' log has its own tests in RefLogTests).
+// Proves the chunked tables behind the ledger state act like a dictionary: lookups, in-place changes, removal, counts, equality and copies that stay independent, and a numbered table starting its next chunk in a spare given it (the refs' log has its own tests in RefLogTests).
 
 import Testing
 @testable import CreditCore
@@ -134,4 +134,37 @@ import Testing
     #expect(Array(table.values) == reference.keys.sorted().map { reference[$0]! })
     #expect(halfway.count == total / 2 && halfway[HoldID(UInt64(total / 2 + 1))] == nil && halfway[HoldID(5)] == [5])
     #expect(table.updateValue([-1], forKey: HoldID(UInt64(total + 1))) == nil && table.count == total + 1)
+}
+
+@Test func aNumberedTableStartsItsNextChunkInTheSpareGivenAndAsksOnlyWhenHalfFull() throws {
+    typealias Table = NumberedTable<HoldID, [Int]>
+    var table = Table()
+    var reference: [HoldID: [Int]] = [:]
+    var number: UInt64 = 0
+    func add() {
+        number += 1
+        table[HoldID(number)] = [Int(number)]
+        reference[HoldID(number)] = [Int(number)]
+    }
+    #expect(!table.wantsSpareChunk)  // empty: nothing to be half full
+    while !table.wantsSpareChunk { add() }
+    #expect(number == UInt64(Table.chunkCount / 2))
+    // Moved in from an optional, so that the table is its only owner and fills it in place.
+    var spare: [[Int]?]? = Table.makeSpareChunk()
+    #expect(spare!.isEmpty && spare!.capacity >= Table.chunkCount)
+    let given = spare!.withUnsafeBytes { $0.baseAddress }
+    table.giveSpareChunk(spare.take()!)
+    #expect(table.hasSpareChunk && !table.wantsSpareChunk && table.chunkAddress(of: nil) == given)
+    while number < UInt64(Table.chunkCount) + 3 { add() }
+    // The second chunk is the spare given; a third starts on its own memory.
+    #expect(!table.hasSpareChunk && table.chunkAddress(of: HoldID(UInt64(Table.chunkCount) + 1)) == given)
+    while number < UInt64(2 * Table.chunkCount) + 3 { add() }
+    #expect(table.chunkAddress(of: HoldID(number)) != given)
+    #expect(table.count == reference.count && table.keys == reference.keys.sorted())
+    #expect(Array(table.values) == reference.keys.sorted().map { reference[$0]! })
+    // The spare is not part of the table's value.
+    var other = Table()
+    for id in reference.keys.sorted() { other[id] = reference[id] }
+    other.giveSpareChunk(Table.makeSpareChunk())
+    #expect(other == table)
 }

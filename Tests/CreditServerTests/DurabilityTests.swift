@@ -424,6 +424,9 @@ private func observeCredit(_ daemon: Daemon, _ card: IssuedCard) throws -> [[Str
     // Chunks made on another thread were handed to the ref log.
     let premapped = recovered.firstMatch(of: /ref_chunks_premapped=(\d+)/).map { Int($0.1)! } ?? 0
     #expect(premapped >= 1, "\(recovered)")
+    // So were chunks of the holds table (16,000 holds: 15 chunks of 1,024 started in replay).
+    let tableChunks = recovered.firstMatch(of: /table_chunks_premapped=(\d+)/).map { Int($0.1)! } ?? 0
+    #expect(tableChunks >= 1, "\(recovered)")
     let client = try daemon.connect(as: "dev-admin")
     #expect(try credits.map { try client.request("BALANCE credit=\($0)") } == balances)
     // Retries of refs from every part of the log get their first replies back.

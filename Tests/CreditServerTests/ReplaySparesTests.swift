@@ -1,4 +1,4 @@
-// Proves replay's spares are made on request and handed over once each: a ref-log chunk only after the first ask, then one ready after each taken; an index table of the capacity asked for, started again when a different capacity is asked for; and the counts the recovered log line reports.
+// Proves replay's spares are made on request and handed over once each: a chunk (of the ref log, the holds table, the credits table) only after the first ask, then one ready after each taken; an index table of the capacity asked for, started again when a different capacity is asked for; and the counts the recovered log line reports.
 
 @testable import CreditServer
 import CreditCore
@@ -17,13 +17,20 @@ private func waitFor<T>(_ take: () -> T?) -> T? {
 @Test func replaySparesMakeAChunkOnlyOnceAskedAndOneMoreAfterEachTaken() throws {
     let spares = ReplaySpares()
     usleep(50_000)
-    #expect(spares.takeChunk() == nil, "none is made before the first ask")
-    let first = try #require(waitFor(spares.takeChunk))
+    #expect(spares.refChunks.take() == nil, "none is made before the first ask")
+    let first = try #require(waitFor(spares.refChunks.take))
     #expect(first.isEmpty && first.capacity >= RefLog.chunkBytes)
-    let second = try #require(waitFor(spares.takeChunk))
+    let second = try #require(waitFor(spares.refChunks.take))
     #expect(second.isEmpty && second.capacity >= RefLog.chunkBytes)
     #expect(first.withUnsafeBytes { $0.baseAddress } != second.withUnsafeBytes { $0.baseAddress })
-    #expect(spares.takenCounts.chunks == 2 && spares.takenCounts.tables == 0)
+    // The tables' chunks are supplied alike, each kind on its own.
+    #expect(spares.holdChunks.take() == nil)
+    let holds = try #require(waitFor(spares.holdChunks.take))
+    #expect(holds.isEmpty && holds.capacity >= NumberedTable<HoldID, Hold>.chunkCount)
+    let credits = try #require(waitFor(spares.creditChunks.take))
+    #expect(credits.isEmpty && credits.capacity >= NumberedTable<CreditID, Credit>.chunkCount)
+    #expect(spares.refChunks.takenCount == 2 && spares.holdChunks.takenCount == 1 && spares.creditChunks.takenCount == 1)
+    #expect(spares.tablesTakenCount == 0)
 }
 
 @Test func replaySparesMakeTheIndexTableAskedForAndStartAgainForAnotherSize() throws {
@@ -33,9 +40,9 @@ private func waitFor<T>(_ take: () -> T?) -> T? {
     // Asked for another size before taking the first: that size is made instead.
     #expect(spares.takeIndexTable(capacity: 1 << 13) == nil)
     let table = try #require(waitFor { spares.takeIndexTable(capacity: 1 << 13) })
-    #expect(table.capacity == 1 << 13 && spares.takenCounts.tables == 1)
+    #expect(table.capacity == 1 << 13 && spares.tablesTakenCount == 1)
     // Taken: the next ask starts a new one.
     #expect(spares.takeIndexTable(capacity: 1 << 13) == nil)
     #expect(try #require(waitFor { spares.takeIndexTable(capacity: 1 << 13) }).capacity == 1 << 13)
-    #expect(spares.takenCounts.tables == 2 && spares.takenCounts.chunks == 0)
+    #expect(spares.tablesTakenCount == 2 && spares.refChunks.takenCount == 0)
 }
