@@ -349,7 +349,7 @@ private final class TableStorage: @unchecked Sendable {
 }
 
 /// An empty table for a growth of the ref index, made ahead with its pages mapped: replay makes
-/// one on another thread (`Ledger.offerSpareRefIndexTable`) so that the thread applying records
+/// one on another thread (`Ledger.offerSpares(from:)`) so that the thread applying records
 /// does not take the page faults of the growth.
 public struct SpareIndexTable: Sendable {
     fileprivate let table: Table

@@ -105,28 +105,23 @@ public struct Ledger: Sendable {
     /// Number of refs remembered.
     public var refCount: Int { state.refs.count }
 
-    /// Gives the ref index a table for its next growth from `supply` (asked for that table's
-    /// capacity; nil if none is ready) when the growth is near and large
-    /// (`HashIndex.spareCapacityWanted`). `shrinkSparseTables()` drops one no growth used.
-    /// Checked in here for the reason `offerSpareRefChunk` is.
-    public mutating func offerSpareRefIndexTable(_ supply: (Int) -> SpareIndexTable?) {
-        if let capacity = refIndex.spareCapacityWanted, let table = supply(capacity) { refIndex.giveSpare(table) }
-    }
-
-    /// Gives the holds and credits tables a spare chunk each from `holds` and `credits` (made by
-    /// `NumberedTable.makeSpareChunk()`; nil if none is ready) when they want one
-    /// (`NumberedTable.wantsSpareChunk`). Checked in here for the reason `offerSpareRefChunk` is.
-    public mutating func offerSpareTableChunks(holds: () -> [Hold?]?, credits: () -> [Credit?]?) {
-        if state.holds.wantsSpareChunk, let chunk = holds() { state.holds.giveSpareChunk(chunk) }
-        if state.credits.wantsSpareChunk, let chunk = credits() { state.credits.giveSpareChunk(chunk) }
-    }
-
-    /// Gives the ref log a spare chunk from `supply` (one made by `RefLog.makeSpareChunk()`, or
-    /// nil if none is ready) when it wants one (`RefLog.wantsSpareChunk`). The check is in here,
-    /// not a property the caller reads: replay calls this for every record, and reading a
-    /// property of the ledger captured by its closure copied the whole ledger each time.
-    public mutating func offerSpareRefChunk(_ supply: () -> [UInt8]?) {
-        if state.refs.wantsSpareChunk, let chunk = supply() { state.refs.giveSpareChunk(chunk) }
+    /// Gives each of its growing stores a spare from `supplier` (nil where none is ready) when it
+    /// wants one: the ref log and the holds and credits tables a chunk once their last is half
+    /// full, the ref index a table once a large growth is near (`RefLog.wantsSpareChunk`,
+    /// `NumberedTable.wantsSpareChunk`, `HashIndex.spareCapacityWanted`). Replay calls this for
+    /// every record with spares made on other threads, so that the thread applying records takes
+    /// none of their page faults. `shrinkSparseTables()` drops an index table no growth used.
+    ///
+    /// One call, and the checks in here: replay's closure reading a property of the ledger it
+    /// captured copied the whole ledger each time, and handing over a method of the supplier as
+    /// a closure for each store cost about 300 instructions a record.
+    public mutating func offerSpares(from supplier: some LedgerSpareSupplier) {
+        if state.refs.wantsSpareChunk, let chunk = supplier.refChunk() { state.refs.giveSpareChunk(chunk) }
+        if let capacity = refIndex.spareCapacityWanted, let table = supplier.refIndexTable(capacity: capacity) {
+            refIndex.giveSpare(table)
+        }
+        if state.holds.wantsSpareChunk, let chunk = supplier.holdChunk() { state.holds.giveSpareChunk(chunk) }
+        if state.credits.wantsSpareChunk, let chunk = supplier.creditChunk() { state.credits.giveSpareChunk(chunk) }
     }
 
     /// Shrinks the card and ref indexes if they are mostly empty (after refs aged out, say): they
@@ -244,7 +239,10 @@ public struct Ledger: Sendable {
     }
 
     /// Applies an entry decoded from the journal, with what its decoding thread prepared.
-    public mutating func apply(_ prepared: PreparedEntry) {
+    /// `inout` only so that it is passed where it lies (it is not changed): replay lends each
+    /// record in place, and passed by value from there each was copied first (161 bytes, the
+    /// first read of memory the decoding thread's core had just written).
+    public mutating func apply(_ prepared: inout PreparedEntry) {
         apply(prepared.entry, packedReply: prepared.packedReply, refHash: prepared.refHash)
     }
 
@@ -255,8 +253,9 @@ public struct Ledger: Sendable {
     ///
     /// `mutating` though it changes nothing: called on a variable captured by a closure (as
     /// replay does), a non-mutating method got a copy of the whole ledger, retaining and
-    /// releasing each of its tables, on every call.
-    public mutating func prefetch(for prepared: PreparedEntry) {
+    /// releasing each of its tables, on every call. `prepared` is `inout` for the reason it is
+    /// in `apply(_:)`.
+    public mutating func prefetch(for prepared: inout PreparedEntry) {
         if let hash = prepared.refHash { refIndex.prefetch(hash: hash) }
         if let id = prepared.heldCredit { state.credits.prefetch(id) }
         if let id = prepared.resolvedHold { state.holds.prefetch(id) }
@@ -661,4 +660,17 @@ extension Credit {
         activityLog.append(kind: kind, at: context.at, amount: amount, balanceAfter: balance, hold: hold,
                            ref: context.ref, sale: sale, reason: reason)
     }
+}
+
+/// What gives `Ledger.offerSpares(from:)` its spares: each method returns one made ahead, with its
+/// pages mapped, or nil if none is ready.
+public protocol LedgerSpareSupplier {
+    /// An empty ref log chunk (`RefLog.makeSpareChunk()`).
+    func refChunk() -> [UInt8]?
+    /// An empty ref index table of `capacity` slots.
+    func refIndexTable(capacity: Int) -> SpareIndexTable?
+    /// An empty holds table chunk (`NumberedTable.makeSpareChunk()`).
+    func holdChunk() -> [Hold?]?
+    /// An empty credits table chunk.
+    func creditChunk() -> [Credit?]?
 }

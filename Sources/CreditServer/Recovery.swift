@@ -37,11 +37,9 @@ enum Recovery {
             } catch {
                 throw ServerError("journal record \(lsn) in \(segmentPath(holding: lsn, directory: directory)) cannot be decoded: \(error)")
             }
-        }, lookAhead: { ledger.prefetch(for: $0) }, apply: {
-            ledger.offerSpareRefChunk(spares.refChunks.take)
-            ledger.offerSpareRefIndexTable(spares.takeIndexTable)
-            ledger.offerSpareTableChunks(holds: spares.holdChunks.take, credits: spares.creditChunks.take)
-            ledger.apply($0)
+        }, lookAhead: { ledger.prefetch(for: &$0) }, apply: {
+            ledger.offerSpares(from: spares)
+            ledger.apply(&$0)
         })
         if let torn = report.tornTail { Log.write(.warn, "journal tail cut", ["detail": torn]) }
         Log.write(.info, "recovered", [
@@ -74,7 +72,7 @@ enum Recovery {
 /// a large growth of the ref index (`SpareIndexTable`), made once asked for. The first write to a
 /// fresh page faults, and on this project's VM that cost the applying thread more than a tenth
 /// of its time.
-final class ReplaySpares: Sendable {
+final class ReplaySpares: LedgerSpareSupplier, Sendable {
     /// Chunks on one queue, tables on another: a table of millions of slots takes long enough to
     /// make that the chunks made behind it came late.
     private let chunkQueue = DispatchQueue(label: "creditd.replay-spare-chunks")
@@ -93,9 +91,13 @@ final class ReplaySpares: Sendable {
         creditChunks = SpareSupply(queue: chunkQueue, make: NumberedTable<CreditID, Credit>.makeSpareChunk)
     }
 
+    func refChunk() -> [UInt8]? { refChunks.take() }
+    func holdChunk() -> [Hold?]? { holdChunks.take() }
+    func creditChunk() -> [Credit?]? { creditChunks.take() }
+
     /// A table of `capacity` slots if one was made; otherwise nil, and one is started unless it
     /// already is.
-    func takeIndexTable(capacity: Int) -> SpareIndexTable? {
+    func refIndexTable(capacity: Int) -> SpareIndexTable? {
         let (ready, start) = table.withLock { asked -> (SpareIndexTable?, Bool) in
             guard let current = asked, current.capacity == capacity else {
                 asked = (capacity, nil)

@@ -27,9 +27,10 @@ import Testing
     #expect(PreparedEntry(Entry(at: Fixture.t0, idempotency: nil, events: [])).refHash == nil)
 
     var replayed = Ledger(policy: Fixture.policy)
-    for index in prepared.indices {
-        if index + 2 < prepared.count { replayed.prefetch(for: prepared[index + 2]) }
-        replayed.apply(prepared[index])
+    var lent = prepared
+    for index in lent.indices {
+        if index + 2 < lent.count { replayed.prefetch(for: &lent[index + 2]) }
+        replayed.apply(&lent[index])
     }
     #expect(replayed.state == h.ledger.state)
     for entry in h.entries {

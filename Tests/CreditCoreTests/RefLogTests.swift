@@ -127,26 +127,37 @@ private func storedRef(_ n: Int, at: Instant = t0) -> StoredRef {
     #expect(other == log)
 }
 
+/// A supplier that has a ref log chunk from the second time it is asked, and counts the asks.
+private final class CountingSupplier: LedgerSpareSupplier {
+    var refChunksAsked = 0
+    var othersAsked = 0
+    func refChunk() -> [UInt8]? {
+        refChunksAsked += 1
+        return refChunksAsked == 1 ? nil : RefLog.makeSpareChunk()  // the first time, none is ready
+    }
+    func refIndexTable(capacity: Int) -> SpareIndexTable? { othersAsked += 1; return nil }
+    func holdChunk() -> [Hold?]? { othersAsked += 1; return nil }
+    func creditChunk() -> [Credit?]? { othersAsked += 1; return nil }
+}
+
 @Test func aLedgerAsksForASpareRefChunkOnlyWhenItsRefLogWantsOne() {
     var ledger = Ledger(policy: Fixture.policy)
-    var asked = 0
-    let supply = { () -> [UInt8]? in
-        asked += 1
-        return asked == 1 ? nil : RefLog.makeSpareChunk()  // the first time, none is ready
-    }
-    ledger.offerSpareRefChunk(supply)
-    #expect(asked == 0)
+    let supplier = CountingSupplier()
+    ledger.offerSpares(from: supplier)
+    #expect(supplier.refChunksAsked == 0)
     var n = 0
     while !ledger.state.refs.wantsSpareChunk {
         ledger.apply(Entry(at: Instant(millis: t0.millis + Int64(n)), idempotency: storedRef(n).record, events: []))
         n += 1
     }
-    ledger.offerSpareRefChunk(supply)
-    #expect(asked == 1 && !ledger.state.refs.hasSpareChunk)
-    ledger.offerSpareRefChunk(supply)
-    #expect(asked == 2 && ledger.state.refs.hasSpareChunk)
-    ledger.offerSpareRefChunk(supply)
-    #expect(asked == 2)
+    ledger.offerSpares(from: supplier)
+    #expect(supplier.refChunksAsked == 1 && !ledger.state.refs.hasSpareChunk)
+    ledger.offerSpares(from: supplier)
+    #expect(supplier.refChunksAsked == 2 && ledger.state.refs.hasSpareChunk)
+    ledger.offerSpares(from: supplier)
+    #expect(supplier.refChunksAsked == 2)
+    // No credit, hold or large index here: nothing else was asked for.
+    #expect(supplier.othersAsked == 0)
 }
 
 @Test func aReplyLargerThanAChunkGetsAChunkOfItsOwn() {

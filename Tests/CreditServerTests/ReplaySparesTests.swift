@@ -17,17 +17,17 @@ private func waitFor<T>(_ take: () -> T?) -> T? {
 @Test func replaySparesMakeAChunkOnlyOnceAskedAndOneMoreAfterEachTaken() throws {
     let spares = ReplaySpares()
     usleep(50_000)
-    #expect(spares.refChunks.take() == nil, "none is made before the first ask")
-    let first = try #require(waitFor(spares.refChunks.take))
+    #expect(spares.refChunk() == nil, "none is made before the first ask")
+    let first = try #require(waitFor(spares.refChunk))
     #expect(first.isEmpty && first.capacity >= RefLog.chunkBytes)
-    let second = try #require(waitFor(spares.refChunks.take))
+    let second = try #require(waitFor(spares.refChunk))
     #expect(second.isEmpty && second.capacity >= RefLog.chunkBytes)
     #expect(first.withUnsafeBytes { $0.baseAddress } != second.withUnsafeBytes { $0.baseAddress })
     // The tables' chunks are supplied alike, each kind on its own.
-    #expect(spares.holdChunks.take() == nil)
-    let holds = try #require(waitFor(spares.holdChunks.take))
+    #expect(spares.holdChunk() == nil)
+    let holds = try #require(waitFor(spares.holdChunk))
     #expect(holds.isEmpty && holds.capacity >= NumberedTable<HoldID, Hold>.chunkCount)
-    let credits = try #require(waitFor(spares.creditChunks.take))
+    let credits = try #require(waitFor(spares.creditChunk))
     #expect(credits.isEmpty && credits.capacity >= NumberedTable<CreditID, Credit>.chunkCount)
     #expect(spares.refChunks.takenCount == 2 && spares.holdChunks.takenCount == 1 && spares.creditChunks.takenCount == 1)
     #expect(spares.tablesTakenCount == 0)
@@ -35,14 +35,14 @@ private func waitFor<T>(_ take: () -> T?) -> T? {
 
 @Test func replaySparesMakeTheIndexTableAskedForAndStartAgainForAnotherSize() throws {
     let spares = ReplaySpares()
-    #expect(spares.takeIndexTable(capacity: 1 << 12) == nil, "started on the first ask")
+    #expect(spares.refIndexTable(capacity: 1 << 12) == nil, "started on the first ask")
     usleep(20_000)
     // Asked for another size before taking the first: that size is made instead.
-    #expect(spares.takeIndexTable(capacity: 1 << 13) == nil)
-    let table = try #require(waitFor { spares.takeIndexTable(capacity: 1 << 13) })
+    #expect(spares.refIndexTable(capacity: 1 << 13) == nil)
+    let table = try #require(waitFor { spares.refIndexTable(capacity: 1 << 13) })
     #expect(table.capacity == 1 << 13 && spares.tablesTakenCount == 1)
     // Taken: the next ask starts a new one.
-    #expect(spares.takeIndexTable(capacity: 1 << 13) == nil)
-    #expect(try #require(waitFor { spares.takeIndexTable(capacity: 1 << 13) }).capacity == 1 << 13)
+    #expect(spares.refIndexTable(capacity: 1 << 13) == nil)
+    #expect(try #require(waitFor { spares.refIndexTable(capacity: 1 << 13) }).capacity == 1 << 13)
     #expect(spares.tablesTakenCount == 2 && spares.refChunks.takenCount == 0)
 }
