@@ -327,11 +327,11 @@ private final class TableStorage: @unchecked Sendable {
         values = valueMemory.bindMemory(to: UInt64.self, capacity: Swift.max(capacity, 1))
     }
 
-    /// Writes a zero (what calloc left there) every 4 KiB of both arrays, so that the kernel
-    /// maps all their pages now.
+    /// Has the kernel map every page of both arrays now (`mapPages`: the zeros it writes are what
+    /// calloc left there).
     func mapPages() {
-        for slot in stride(from: 0, to: capacity, by: 4096 / MemoryLayout<UInt32>.stride) { hashes[slot] = 0 }
-        for slot in stride(from: 0, to: capacity, by: 4096 / MemoryLayout<UInt64>.stride) { values[slot] = 0 }
+        CreditCore.mapPages(UnsafeMutableRawBufferPointer(start: hashes, count: capacity * MemoryLayout<UInt32>.stride))
+        CreditCore.mapPages(UnsafeMutableRawBufferPointer(start: values, count: capacity * MemoryLayout<UInt64>.stride))
     }
 
     /// A storage with the same contents.

@@ -206,12 +206,11 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         if spare == nil { spare = chunk }
     }
 
-    /// An empty chunk with room for a whole chunk and a byte written every 4 KiB of its memory
-    /// (not yet holding any value), so that the kernel has mapped all its pages.
+    /// An empty chunk with room for a whole chunk, every page of its memory (not yet holding any
+    /// value) written so that the kernel has mapped it (`mapPages`).
     public static func makeSpareChunk() -> [Value?] {
         [Value?](unsafeUninitializedCapacity: chunkCount) { buffer, initializedCount in
-            let memory = UnsafeMutableRawBufferPointer(buffer)
-            for offset in stride(from: 0, to: memory.count, by: 4096) { memory.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self) }
+            mapPages(UnsafeMutableRawBufferPointer(buffer))
             initializedCount = 0
         }
     }

@@ -268,9 +268,8 @@ public struct RefLog: Sendable {
     /// An empty chunk with room for a whole chunk and a byte written to each page of its memory, so
     /// that the kernel has mapped them all: appending to it then takes no page fault.
     public static func makeSpareChunk() -> [UInt8] {
-        // Every 4 KiB: the smallest page size, so every page is written whatever its size.
         [UInt8](unsafeUninitializedCapacity: chunkBytes) { buffer, initializedCount in
-            for offset in stride(from: 0, to: buffer.count, by: 4096) { buffer[offset] = 0 }
+            mapPages(UnsafeMutableRawBufferPointer(buffer))
             initializedCount = 0
         }
     }
@@ -290,7 +289,7 @@ public struct RefLog: Sendable {
         if headOffset == chunks[0].count && (chunks.count > 1 || count == 0) {
             var dropped = chunks.removeFirst()
             // A whole chunk becomes the spare, its pages still mapped: a log whose old refs age
-            // out as new ones come then writes to no fresh page.
+            // out as new ones come then writes mostly to pages it has used before.
             // (Not one made larger for a record larger than a chunk: only a chunk's worth of it
             // would ever be filled again.)
             if spare == nil && dropped.capacity >= RefLog.chunkBytes && dropped.capacity < 2 * RefLog.chunkBytes {
