@@ -123,14 +123,17 @@ final class ReplaySpares: LedgerSpareSupplier, Sendable {
 /// One kind of spare, made one ahead on a queue once first asked for: `take()` hands over the one
 /// made, if it is ready, and starts the next.
 final class SpareSupply<Spare: Sendable>: Sendable {
+    private enum State {
+        /// None asked for yet: the first is started when first asked for (the ledger asks with
+        /// half a chunk to fill before it needs one), so that a start with a short journal makes none.
+        case idle
+        case making
+        case ready(Spare)
+    }
+
     private let queue: DispatchQueue
     private let make: @Sendable () -> Spare
-    /// The spare made, nil while the next is being made.
-    private let ready = Mutex<Spare?>(nil)
-    /// True once one is being made or ready: the first is started when first asked for (the
-    /// ledger asks with half a chunk to fill before it needs one), so that a start with a short
-    /// journal makes none.
-    private let started = Mutex(false)
+    private let state = Mutex(State.idle)
     /// How many were handed to the ledger (the last may not be filled before replay ends).
     private let taken = Mutex(0)
 
@@ -139,25 +142,25 @@ final class SpareSupply<Spare: Sendable>: Sendable {
         self.make = make
     }
 
-    /// The spare made, or nil while it is being made; taking one starts the next.
+    /// The spare made, or nil while it is being made; asking first, or taking one, starts the next.
     func take() -> Spare? {
-        if !started.withLock({ started in defer { started = true }; return started }) {
-            makeNext()
-            return nil
+        let (spare, start) = state.withLock { state -> (Spare?, Bool) in
+            switch state {
+            case .idle: state = .making; return (nil, true)
+            case .making: return (nil, false)
+            case .ready(let spare): state = .making; return (spare, true)
+            }
         }
-        guard let spare = ready.withLock({ $0.take() }) else { return nil }
-        taken.withLock { $0 += 1 }
-        makeNext()
+        if start {
+            queue.async { [self] in
+                let made = make()
+                state.withLock { $0 = .ready(made) }
+            }
+        }
+        if spare != nil { taken.withLock { $0 += 1 } }
         return spare
     }
 
     /// How many `take()` handed over.
     var takenCount: Int { taken.withLock { $0 } }
-
-    private func makeNext() {
-        queue.async { [self] in
-            let spare = make()
-            ready.withLock { $0 = spare }
-        }
-    }
 }
