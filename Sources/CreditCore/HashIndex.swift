@@ -14,8 +14,8 @@ import Glibc
 /// Growing is incremental: a full table is not copied into a zero-filled one twice its size in
 /// one go (past 6.3 million refs that stalled every request for 0.7–0.9 s), but kept as the old
 /// table while each insert moves `movedSlotsPerInsert` of its slots into the new one, whose pages
-/// are zeroed as they are first used (`Table`); lookups and removals see both until the old one
-/// is empty.
+/// are zeroed as they are first used (`Table`), or were mapped ahead when replay gave it as a
+/// spare (`giveSpare`); lookups and removals see both until the old one is empty.
 ///
 /// Why not a `Dictionary`: with a million cards, `[Digest32: CreditID]` and `[RefKey: Int]` took
 /// about 84 MB each (40-byte slots), and each probe of the ref index compared two strings, one
@@ -95,11 +95,12 @@ struct HashIndex: Sendable {
     /// True while an old table is being emptied into the new one.
     var isGrowing: Bool { old != nil }
 
-    /// The capacity of the table the next growth makes, when that growth is near (the table half
-    /// full: it grows at three quarters) and large (`spareCapacityMin`), and no spare was given
-    /// for it; nil otherwise.
+    /// The capacity of the table the next growth makes, when that growth is near (the table five
+    /// eighths full: it grows at three quarters) and large (`spareCapacityMin`), and no spare was
+    /// given for it; nil otherwise. Not asked for sooner: a spare no growth used stays mapped
+    /// until `shrinkIfSparse`, and is twice the table's size.
     var spareCapacityWanted: Int? {
-        guard old == nil && spare == nil && table.capacity * 2 >= Self.spareCapacityMin && count * 2 >= table.capacity
+        guard old == nil && spare == nil && table.capacity * 2 >= Self.spareCapacityMin && count * 8 >= table.capacity * 5
         else { return nil }
         return table.capacity * 2
     }

@@ -131,9 +131,15 @@ public struct Ledger: Sendable {
     /// Also drops the deadlines of holds already resolved, which the sweep would otherwise pop
     /// one by one when they come due: replay never sweeps, so after it the heap held the deadline
     /// of every hold replayed, and the first sweep after a restart popped them all at once.
+    ///
+    /// And drops the spares replay gave (`offerSpares(from:)`) that nothing filled: the ref index's
+    /// table (in `shrinkIfSparse`) and the holds and credits tables' chunks. The ref log keeps its
+    /// spare chunk, as it keeps a chunk its refs left.
     public mutating func shrinkSparseTables() {
         refIndex.shrinkIfSparse()
         cardIndex.shrinkIfSparse()
+        state.holds.dropSpareChunk()
+        state.credits.dropSpareChunk()
         dropResolvedDeadlines()
     }
 

@@ -54,10 +54,12 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         guard let place = locate(id) else { preconditionFailure("id number \(id.number) outside 1...\(Self.numberMax)") }
         if place.chunk >= chunks.count {
             chunks.append(contentsOf: repeatElement([], count: place.chunk + 1 - chunks.count))
-        }
-        if chunks[place.chunk].capacity == 0, let chunk = spare {
-            spare = nil
-            chunks[place.chunk] = chunk
+            // A new highest chunk starts in the spare, if there is one. Not a chunk below it (one
+            // released, refilled): that would keep a whole chunk for a few slots.
+            if let chunk = spare {
+                spare = nil
+                chunks[place.chunk] = chunk
+            }
         }
         let length = chunks[place.chunk].count
         if place.slot >= length {
@@ -213,6 +215,11 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
             mapPages(UnsafeMutableRawBufferPointer(buffer))
             initializedCount = 0
         }
+    }
+
+    /// Drops the spare chunk, if any: what replay gave and did not fill goes back.
+    public mutating func dropSpareChunk() {
+        spare = nil
     }
 
     /// True when a spare chunk is kept (for tests).

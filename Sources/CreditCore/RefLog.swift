@@ -292,7 +292,8 @@ public struct RefLog: Sendable {
             // out as new ones come then writes mostly to pages it has used before.
             // (Not one made larger for a record larger than a chunk: only a chunk's worth of it
             // would ever be filled again.)
-            if spare == nil && dropped.capacity >= RefLog.chunkBytes && dropped.capacity < 2 * RefLog.chunkBytes {
+            // (A chunk's capacity is a little over `chunkBytes`: malloc rounds up to whole pages.)
+            if spare == nil && dropped.capacity >= RefLog.chunkBytes && dropped.capacity < RefLog.chunkBytes + RefLog.chunkBytes / 16 {
                 dropped.removeAll(keepingCapacity: true)
                 spare = dropped
             }

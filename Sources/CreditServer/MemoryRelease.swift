@@ -9,8 +9,8 @@ import Glibc
 /// what they held for reuse instead of returning it, so a daemon whose traffic fell (or that
 /// restarted after its refs aged out) stayed at its peak resident size. Measured on a 1M-card
 /// ledger whose 3M refs had all been forgotten: 711 MB resident, 520 MB after `malloc_trim`,
-/// which took 9.8 ms on this VM (before the ref log kept its last dropped chunk aside as the next
-/// to fill: one 1 MiB chunk stays resident however many refs are forgotten).
+/// which took 9.8 ms on this VM (before the ref log kept a chunk aside as the next to fill: one
+/// chunk of a little over 1 MiB now stays resident however many refs are forgotten).
 ///
 /// While traffic is steady, new refs reuse what old ones freed; returning that memory would only
 /// make the kernel fault it in again. So a release is due only when the ref count has fallen by a

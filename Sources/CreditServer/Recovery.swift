@@ -108,6 +108,8 @@ final class ReplaySpares: LedgerSpareSupplier, Sendable {
         }
         if start {
             tableQueue.async { [self] in
+                // Not made if another size was asked for meanwhile: tens of MB for nothing.
+                guard table.withLock({ $0?.capacity == capacity }) else { return }
                 let made = SpareIndexTable(capacity: capacity)
                 table.withLock { asked in if asked?.capacity == capacity { asked = (capacity, made) } }
             }

@@ -167,4 +167,12 @@ import Testing
     for id in reference.keys.sorted() { other[id] = reference[id] }
     other.giveSpareChunk(Table.makeSpareChunk())
     #expect(other == table)
+    // A released chunk set again regrows on its own, and the spare waits for the next new chunk.
+    for id in 1...UInt64(Table.chunkCount) { table[HoldID(id)] = nil }
+    table.releaseEmptyChunks(below: HoldID(UInt64(Table.chunkCount) + 1))
+    table.giveSpareChunk(Table.makeSpareChunk())
+    table[HoldID(7)] = [7]
+    #expect(table.hasSpareChunk && table.chunkAddress(of: HoldID(7)) != table.chunkAddress(of: nil))
+    table.dropSpareChunk()
+    #expect(!table.hasSpareChunk && table[HoldID(7)] == [7])
 }

@@ -172,6 +172,8 @@ private final class CountingSupplier: LedgerSpareSupplier {
     log.removeFirst()
     log.removeFirst()
     #expect(log.chunkCount == 1 && Array(log) == [storedRef(1)])
+    // Its chunk, dropped, is not kept as the next to fill: only a chunk's worth would be filled.
+    #expect(!log.hasSpareChunk)
 }
 
 @Test func markReversedTurnsTheActionToNoneInPlaceAndEqualsARecordMadeThatWay() {

@@ -16,7 +16,7 @@ private func waitFor<T>(_ take: () -> T?) -> T? {
 
 @Test func replaySparesMakeAChunkOnlyOnceAskedAndOneMoreAfterEachTaken() throws {
     let spares = ReplaySpares()
-    usleep(50_000)
+    usleep(50_000)  // time enough to make one, had it been started before the first ask
     #expect(spares.refChunk() == nil, "none is made before the first ask")
     let first = try #require(waitFor(spares.refChunk))
     #expect(first.isEmpty && first.capacity >= RefLog.chunkBytes)
@@ -36,7 +36,7 @@ private func waitFor<T>(_ take: () -> T?) -> T? {
 @Test func replaySparesMakeTheIndexTableAskedForAndStartAgainForAnotherSize() throws {
     let spares = ReplaySpares()
     #expect(spares.refIndexTable(capacity: 1 << 12) == nil, "started on the first ask")
-    usleep(20_000)
+    usleep(20_000)  // time enough for the first to be made, and then not handed over
     // Asked for another size before taking the first: that size is made instead.
     #expect(spares.refIndexTable(capacity: 1 << 13) == nil)
     let table = try #require(waitFor { spares.refIndexTable(capacity: 1 << 13) })
