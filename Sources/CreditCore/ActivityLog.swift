@@ -1,5 +1,7 @@
 // ActivityLog: a credit's history packed as bytes, one allocation per credit.
 
+import CPrefetch
+
 /// A credit's activities, oldest first, packed one after another in one byte array.
 ///
 /// Why bytes: histories are kept forever, and a million gift cards each have a few activities.
@@ -132,6 +134,30 @@ public struct ActivityLog: Equatable, Sendable {
             }
         }
     }
+
+    /// Asks the CPU for the first cache lines of the packed bytes of the history at `log` (their
+    /// array's header and first activity, which `append` reads, and a short history whole): a
+    /// hint, which changes nothing. The array's reference is read as a raw word, so the bytes are
+    /// not retained: a retain would write to them, waiting for the very cache miss this is to
+    /// spare. (It relies on an array being one reference to storage whose elements start 32
+    /// bytes in, as on every 64-bit platform Swift has; were that to change, the hint would ask
+    /// for the wrong lines, and nothing else would change.)
+    static func prefetch(at log: UnsafeRawPointer) {
+        guard let storage = log.load(as: UnsafeRawPointer?.self) else { return }
+        var line = UnsafeRawPointer(bitPattern: Int(bitPattern: storage) & ~63)!
+        let end = storage + arrayHeaderBytes + prefetchBytesMax
+        while line < end {
+            creditd_prefetch(line)
+            line += 64
+        }
+    }
+
+    /// Bytes of an array's storage before its first element (on 64-bit platforms).
+    private static let arrayHeaderBytes = 32
+
+    /// Bytes of a history `prefetch` asks for at most: most histories are shorter, and `append`
+    /// reads only the first activity and the end.
+    private static let prefetchBytesMax = 96
 
     /// The first activity's instant in milliseconds, nil while there is none.
     private var firstAt: Int64? {

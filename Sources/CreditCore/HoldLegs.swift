@@ -21,6 +21,14 @@ public struct HoldLegs: RandomAccessCollection, Equatable, Sendable, CustomStrin
     /// The legs with their captured amounts.
     private var storage: Storage
 
+    /// The first leg's credit, read where it lies (replay's look ahead asks for its slot).
+    var firstCredit: CreditID {
+        switch storage {
+        case .one(let leg): leg.credit
+        case .many(let legs): legs[0].credit
+        }
+    }
+
     /// One leg, with what a capture took from it (zero unless captured). Allocates nothing.
     public init(_ leg: HoldLeg, captured: MinorUnits = .zero) {
         storage = .one(PackedLeg(leg, captured: captured))

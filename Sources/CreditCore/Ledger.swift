@@ -267,6 +267,24 @@ public struct Ledger: Sendable {
         if let id = prepared.resolvedHold { state.holds.prefetch(id) }
     }
 
+    /// The second look ahead at a record, closer to its `apply` than `prefetch(for:)`'s: asks for
+    /// what the slots that asked for refer to, now that those slots are likely in cache, so that
+    /// reading where they point costs no wait. A held credit's history (whose first read was 9%
+    /// of replay's applying thread), and a resolved hold's first credit's slot. A hint: it changes
+    /// nothing.
+    public mutating func prefetchFurther(for prepared: inout PreparedEntry) {
+        if let id = prepared.heldCredit {
+            state.credits.withValueAddress(id) { credit in
+                ActivityLog.prefetch(at: UnsafeRawPointer(credit) + Credit.activityLogOffset)
+            }
+        }
+        if let id = prepared.resolvedHold {
+            var credit: CreditID?
+            state.holds.withValueAddress(id) { hold in credit = hold.pointee.legs.firstCredit }
+            if let credit { state.credits.prefetch(credit) }
+        }
+    }
+
     /// Applies an entry; `packedReply` is its idempotency record's reply packed, if already done,
     /// and `refHash` its ref's hash, if known.
     private mutating func apply(_ entry: Entry, packedReply: [UInt8]?, refHash: UInt64? = nil) {

@@ -120,6 +120,21 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         }
     }
 
+    /// Calls `body` with the address of `id`'s value where it lies, if it has one, copying
+    /// nothing out: for hints that follow what a value refers to (`Ledger.prefetchFurther(for:)`).
+    /// `body` must only read through the address, and only during the call.
+    public func withValueAddress(_ id: ID, _ body: (UnsafePointer<Value>) -> Void) {
+        guard let place = locate(id), place.chunk < chunks.count else { return }
+        chunks.withUnsafeBufferPointer { chunks in
+            chunks[place.chunk].withUnsafeBufferPointer { slots in
+                guard place.slot < slots.count, case .some = slots[place.slot] else { return }
+                // A single-payload enum keeps its payload at offset 0: a present `Value?` is a `Value`
+                // at the same address.
+                body(UnsafeRawPointer(slots.baseAddress! + place.slot).assumingMemoryBound(to: Value.self))
+            }
+        }
+    }
+
     /// True when `id` has a value; unlike `self[id] != nil`, copies no value out.
     public func contains(_ id: ID) -> Bool {
         guard let place = locate(id), place.chunk < chunks.count, place.slot < chunks[place.chunk].count else { return false }

@@ -16,13 +16,18 @@ extension JournalRecovery {
     /// a large ledger takes over a microsecond, several cache misses' time.
     public static let lookAheadRecords = 4
 
+    /// How many records before its `apply` a record is handed to `lookAheadAgain`: fewer than
+    /// `lookAheadRecords`, so that what `lookAhead` asked for has arrived.
+    public static let lookAheadAgainRecords = 2
+
     /// `replay` with decoding moved to a second thread: a thread started here scans the journal
     /// (reading, CRC and continuity checks, torn-tail repair) and calls `decode(lsn, body)` on
     /// each record, while the calling thread calls `apply` on the decoded records, in LSN order
     /// (`inout` only so that a record is not copied to be lent: `apply` need not change it).
     /// `lookAhead` is called on each record `lookAheadRecords` records before `apply` (within a
     /// batch of `pipelineBatchCount`: the first few of a batch see it just before), to prefetch
-    /// what applying it will read.
+    /// what applying it will read; `lookAheadAgain` `lookAheadAgainRecords` before, to prefetch
+    /// what that refers to.
     /// Decoding was about half of replay, and the two halves now run on two cores.
     ///
     /// Same checks, same report and same errors as `replay`: if scanning or `decode` throws at a
@@ -38,6 +43,7 @@ extension JournalRecovery {
         repair: Bool = true,
         decode: @escaping @Sendable (UInt64, UnsafeRawBufferPointer) throws -> Decoded,
         lookAhead: (inout Decoded) -> Void = { _ in },
+        lookAheadAgain: (inout Decoded) -> Void = { _ in },
         apply: (inout Decoded) -> Void
     ) throws -> RecoveryReport {
         let pipe = DecodedPipe<Decoded>(batchesAhead: pipelineBatchesAhead)
@@ -71,8 +77,12 @@ extension JournalRecovery {
                 // the applying thread.
                 decoded.withUnsafeMutableBufferPointer { records in
                     for index in records.indices.prefix(lookAheadRecords) { lookAhead(&records[index]) }
+                    for index in records.indices.prefix(lookAheadAgainRecords) { lookAheadAgain(&records[index]) }
                     for index in records.indices {
                         if index + lookAheadRecords < records.count { lookAhead(&records[index + lookAheadRecords]) }
+                        if index + lookAheadAgainRecords < records.count {
+                            lookAheadAgain(&records[index + lookAheadAgainRecords])
+                        }
                         apply(&records[index])
                     }
                 }
@@ -120,7 +130,6 @@ private final class DecodedPipe<Decoded: Sendable>: Sendable {
         sent.signal()
     }
 
-    /// Takes the oldest message, waiting for one.
     /// Batches the caller has applied, waiting for the decoding thread to free them.
     private let spent = Mutex<[[Decoded]]>([])
 
@@ -140,6 +149,7 @@ private final class DecodedPipe<Decoded: Sendable>: Sendable {
         _ = consume batches
     }
 
+    /// Takes the oldest message, waiting for one.
     func receive() -> DecodedMessage<Decoded> {
         sent.wait()
         let message = messages.withLock { $0.removeFirst() }

@@ -37,7 +37,7 @@ enum Recovery {
             } catch {
                 throw ServerError("journal record \(lsn) in \(segmentPath(holding: lsn, directory: directory)) cannot be decoded: \(error)")
             }
-        }, lookAhead: { ledger.prefetch(for: &$0) }, apply: {
+        }, lookAhead: { ledger.prefetch(for: &$0) }, lookAheadAgain: { ledger.prefetchFurther(for: &$0) }, apply: {
             ledger.offerSpares(from: spares)
             ledger.apply(&$0)
         })

@@ -58,6 +58,16 @@ private func activity(_ seq: UInt32) -> Activity {
     #expect(log == ActivityLog([]))
 }
 
+@Test func prefetchingAHistoryWhereItLiesChangesNothing() {
+    // Short, long and empty: a hint for the lines of each, asked for through its address.
+    for activities in [(1...2).map { activity($0) }, (1...200).map { activity($0) }, []] {
+        var log = ActivityLog(activities)
+        let before = log
+        withUnsafePointer(to: &log) { ActivityLog.prefetch(at: UnsafeRawPointer($0)) }
+        #expect(log == before && log.activities == activities)
+    }
+}
+
 @Test func historiesCompareByContent() {
     let one = ActivityLog((1...3).map { activity($0) })
     var other = ActivityLog((1...2).map { activity($0) })

@@ -97,6 +97,21 @@ import Testing
     #expect(sparse.allocatedChunkCount == 2 && sparse == sparseBefore)
 }
 
+@Test func aValueIsReadWhereItLiesOnlyWhenPresent() {
+    var table = NumberedTable<CreditID, [Int]>()
+    let total = UInt64(NumberedTable<CreditID, [Int]>.chunkCount + 10)
+    for number in 1...total where number % 4 != 0 { table[CreditID(number)] = [Int(number), 1] }
+    let before = table
+    for number in [0, 1, 4, 5, total - 1, total, total + 1, 1 << 33, UInt64.max] as [UInt64] {
+        var seen: [Int]?
+        table.withValueAddress(CreditID(number)) { seen = $0.pointee }
+        #expect(seen == table[CreditID(number)], "id \(number)")
+    }
+    var calls = 0
+    NumberedTable<CreditID, [Int]>().withValueAddress(CreditID(1)) { _ in calls += 1 }
+    #expect(calls == 0 && table == before)
+}
+
 @Test func aCopyOfANumberedTableIsIndependentAndEqualUntilChanged() {
     var table: NumberedTable<HoldID, [Int]> = [HoldID(1): [1], HoldID(2): [2]]
     let snapshot = table

@@ -23,6 +23,12 @@ private let fine = HoldLeg(credit: CreditID(9), amount: MinorUnits(5), covers: M
     #expect(HoldLegs(converted)[0] == converted && HoldLegs(converted)[0].rate == rate("1.0825"))
 }
 
+@Test func theFirstLegsCreditIsReadWhereItLies() {
+    #expect(HoldLegs(plain).firstCredit == CreditID(7))
+    #expect(HoldLegs([converted, plain, fine]).firstCredit == CreditID(8))
+    #expect(HoldLegs([fine, converted]).firstCredit == CreditID(9))
+}
+
 @Test func severalLegsKeepPlanOrderRatesAndACapturedAmountEach() {
     let plan = [converted, plain, fine]
     var legs = HoldLegs(plan)

@@ -1,7 +1,8 @@
 // Proves that what replay's decoding thread works out beside an entry (its ref's hash, the credit
 // its hold changes, the hold it resolves) is what the ledger itself would use, and that a ledger
 // replayed from prepared entries, prefetching ahead as replay does (for credits and holds that
-// are not there yet, too), ends equal to the live one and finds every ref again.
+// are not there yet, too, and following what they refer to), ends equal to the live one and
+// finds every ref again.
 
 import Testing
 @testable import CreditCore
@@ -30,6 +31,8 @@ import Testing
     var lent = prepared
     for index in lent.indices {
         if index + 2 < lent.count { replayed.prefetch(for: &lent[index + 2]) }
+        if index + 1 < lent.count { replayed.prefetchFurther(for: &lent[index + 1]) }
+        replayed.prefetchFurther(for: &lent[index])  // its credit and hold there now, or not yet
         replayed.apply(&lent[index])
     }
     #expect(replayed.state == h.ledger.state)

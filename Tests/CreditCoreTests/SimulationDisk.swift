@@ -127,7 +127,8 @@ struct SimulatedDisk {
         // (which must change nothing the checks after this can see).
         let report = try JournalRecovery.replayPipelined(directory: directory, afterLSN: loaded.lsn, decode: { _, body in
             PreparedEntry(try EntryCodec.decode(body))
-        }, lookAhead: { ledger.prefetch(for: &$0) }, apply: { ledger.apply(&$0) })
+        }, lookAhead: { ledger.prefetch(for: &$0) }, lookAheadAgain: { ledger.prefetchFurther(for: &$0) },
+           apply: { ledger.apply(&$0) })
         try readBack(directory: directory, report: report)
         return (ledger, report)
     }

@@ -72,19 +72,30 @@ func everyRecordIsLookedAtAheadOfItsApply(afterLSN: UInt64) throws {
         let count = UInt64(JournalRecovery.pipelineBatchCount * 2 + 5)
         try writeJournal(directory, count: count, perSegment: 3_000)
         var lookedAt: [UInt64] = []
+        var lookedAtAgain: [UInt64] = []
         var applied: [UInt64] = []
         var misses: [String] = []
         _ = try JournalRecovery.replayPipelined(directory: directory, afterLSN: afterLSN, decode: { lsn, _ in lsn },
-                                                lookAhead: { lookedAt.append($0) }, apply: { lsn in
+                                                lookAhead: { lookedAt.append($0) },
+                                                lookAheadAgain: { lsn in
+            if !lookedAt.contains(lsn) { misses.append("looked at \(lsn) again before the first time") }
+            lookedAtAgain.append(lsn)
+        }, apply: { lsn in
             // Records are handed over in batches from `afterLSN + 1`; looking ahead stays within one.
             let batch = UInt64(JournalRecovery.pipelineBatchCount)
             let batchEnd = min(afterLSN + ((lsn - afterLSN - 1) / batch + 1) * batch, count)
             let expected = min(lsn + UInt64(JournalRecovery.lookAheadRecords), batchEnd)
             if lookedAt.last != expected { misses.append("apply \(lsn) with the last look at \(lookedAt.last ?? 0)") }
+            let expectedAgain = min(lsn + UInt64(JournalRecovery.lookAheadAgainRecords), batchEnd)
+            if lookedAtAgain.last != expectedAgain {
+                misses.append("apply \(lsn) with the last second look at \(lookedAtAgain.last ?? 0)")
+            }
             applied.append(lsn)
         })
         #expect(misses.isEmpty, "\(misses.prefix(5))")
         #expect(applied == Array((afterLSN + 1)...count))
         #expect(lookedAt == applied, "each record looked at once, in order")
+        #expect(lookedAtAgain == applied, "and looked at again once, in order")
+        #expect(JournalRecovery.lookAheadAgainRecords < JournalRecovery.lookAheadRecords)
     }
 }
