@@ -183,8 +183,14 @@ extension Ledger {
     /// toward a lock (an unknown number's is a decoy), so they cost the same journal write and a
     /// lock reveals nothing about whether the number exists.
     func cardGate(_ card: (cardDigest: Digest32, pinDigest: Digest32), now: Instant) -> CardGate {
-        let credit = creditID(forCard: card.cardDigest).flatMap { state.credits[$0] }
-        let expected = credit?.card?.pinDigest ?? Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
+        // The fields it needs, read where the credit lies (a copy of the credit retained all it holds).
+        let credit = creditID(forCard: card.cardDigest).flatMap { id in
+            state.credits.withValueAddress(id) { credit in
+                (id: id, pinDigest: credit.pointee.card?.pinDigest, lockedUntil: credit.pointee.lockedUntil,
+                 pinFailures: credit.pointee.pinFailures)
+            }
+        }
+        let expected = credit?.pinDigest ?? Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
         let pinMatches = expected.constantTimeEquals(card.pinDigest)
         guard let credit else {
             if let decoy = state.decoys[card.cardDigest], let until = decoy.lockedUntil, now < until {

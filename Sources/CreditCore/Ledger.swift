@@ -162,7 +162,7 @@ public struct Ledger: Sendable {
     /// the credit's own card digest.
     func creditID(forCard cardDigest: Digest32) -> CreditID? {
         cardIndex.first(hash: cardDigest.w0) { number in
-            state.credits[CreditID(number)]?.card?.cardDigest == cardDigest
+            state.credits.withValueAddress(CreditID(number)) { $0.pointee.card?.cardDigest == cardDigest } ?? false
         }.map { CreditID($0) }
     }
 
@@ -274,14 +274,12 @@ public struct Ledger: Sendable {
     /// nothing.
     public mutating func prefetchFurther(for prepared: inout PreparedEntry) {
         if let id = prepared.heldCredit {
-            state.credits.withValueAddress(id) { credit in
+            _ = state.credits.withValueAddress(id) { credit in
                 ActivityLog.prefetch(at: UnsafeRawPointer(credit) + Credit.activityLogOffset)
             }
         }
         if let id = prepared.resolvedHold {
-            var credit: CreditID?
-            state.holds.withValueAddress(id) { hold in credit = hold.pointee.legs.firstCredit }
-            if let credit { state.credits.prefetch(credit) }
+            if let credit = state.holds.withValueAddress(id, { $0.pointee.legs.firstCredit }) { state.credits.prefetch(credit) }
         }
     }
 
