@@ -464,10 +464,11 @@ public struct Ledger: Sendable {
         }
         // A smart card whose revert waited for its holds is due again once the last resolves.
         for leg in legs {
-            var due: Instant?
-            modifyCredit(leg.credit) { credit in
-                if let revertAt = credit.revertAt, credit.pendingHolds.isEmpty { due = revertAt }
-            }
+            // Read where the credit lies: a `modifyCredit` access to read two fields cost a
+            // uniqueness check of its table and chunk.
+            let due = state.credits.withValueAddress(leg.credit) { credit in
+                credit.pointee.pendingHolds.isEmpty ? credit.pointee.revertAt : nil
+            } ?? nil
             if let due { reverts.insert(due, leg.credit) }
         }
         // A resolved hold's deadline stays in the heap until the sweep pops it: with the default
