@@ -9,29 +9,36 @@ enum ASCIIFormat {
     static let amountBytesMax = 32
 
     /// `magnitude` in minor units as a decimal with exactly `minorDigits` fraction digits.
+    ///
+    /// Written on the stack first, then copied into a string of exactly its length: a string made
+    /// with room for more than 15 bytes is always a heap allocation, even when what is written
+    /// would fit inline, and nearly every amount a reply carries is 15 bytes or fewer.
     static func amount(negative: Bool, magnitude: UInt64, minorDigits: Int) -> String {
         precondition(minorDigits >= 0 && minorDigits < 8, "minor digits out of range")
-        return String(unsafeUninitializedCapacity: amountBytesMax) { buffer in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: amountBytesMax) { scratch in
+            // Written backwards from the end, then copied from where it starts.
             var rest = magnitude
             var start = amountBytesMax
             var written = 0
             repeat {
                 if written == minorDigits && minorDigits > 0 {
                     start -= 1
-                    buffer[start] = UInt8(ascii: ".")
+                    scratch[start] = UInt8(ascii: ".")
                 }
                 start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                scratch[start] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
                 written += 1
             } while rest > 0 || written <= minorDigits
             if negative {
                 start -= 1
-                buffer[start] = UInt8(ascii: "-")
+                scratch[start] = UInt8(ascii: "-")
             }
-            let count = amountBytesMax - start
-            for index in 0..<count { buffer[index] = buffer[start + index] }
-            return count
+            let text = UnsafeBufferPointer(rebasing: scratch[start...])
+            return String(unsafeUninitializedCapacity: text.count) { buffer in
+                _ = buffer.initialize(fromContentsOf: text)
+                return text.count
+            }
         }
     }
 
