@@ -232,7 +232,10 @@ public struct PreparedEntry: Sendable {
     /// Prepares `entry` for `Ledger.apply(_:)`.
     public init(_ entry: consuming Entry) {
         // Read through the optional in place: `map` on the record copied it, and the entry.
-        packedReply = entry.idempotency?.storedReply.bytes.withUnsafeBytes { PackedReply.packed($0) }
+        // Already packed when replay's decoder read it so (`StoredReply(packingValidatedBytes:)`).
+        packedReply = entry.idempotency.map { record in
+            record.storedReply.packedBytes ?? record.storedReply.bytes.withUnsafeBytes { PackedReply.packed($0) }
+        }
         refHash = entry.idempotency.map { Ledger.refHash(client: $0.client, ref: $0.ref) }
         var heldCredit: CreditID?
         var resolvedHold: HoldID?

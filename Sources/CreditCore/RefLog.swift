@@ -135,7 +135,7 @@ public struct RefLog: Sendable {
                 return packedReply.withUnsafeBytes { reply in
                     append(at: at, client: client, ref: UnsafeRawBufferPointer(ref),
                            fingerprint: record.fingerprint, action: record.action,
-                           reply: .packed(reply, journalByteCount: record.storedReply.bytes.count))
+                           reply: .packed(reply, journalByteCount: record.storedReply.byteCount))
                 }
             }
             return record.storedReply.bytes.withUnsafeBytes { reply in

@@ -15,6 +15,11 @@
 /// Equality is byte equality: equal iff the replies have the same lines holding the same keys
 /// and values with the same UTF-8 bytes. (`Reply ==` compares `String`s, so it also equates
 /// canonically equivalent spellings such as a precomposed and a combining "é".)
+///
+/// Replay reads replies already packed (`init(packingValidatedBytes:)`): the ref log keeps them
+/// packed, so replay's decoding thread packs each one straight from the journal's bytes instead
+/// of copying them into an array of their own first. Such a reply gives its journal layout back
+/// unpacked, byte for byte.
 public struct StoredReply: Equatable, Sendable {
     /// Most item lines, and most fields on one line, the journal accepts in a stored reply. A
     /// HISTORY is never stored; the longest stored reply is a STOCK's, one item line per card
@@ -28,13 +33,40 @@ public struct StoredReply: Equatable, Sendable {
     /// request values, none near a request line's length.
     public static let valueBytesMax = 1024
 
-    /// The encoded reply, in the layout above.
-    public let bytes: [UInt8]
+    /// The reply's bytes: in the layout above, or packed (`PackedReply`).
+    private enum Storage: Sendable {
+        case journal([UInt8])
+        case packed([UInt8], journalByteCount: Int)
+    }
+
+    private let storage: Storage
+
+    /// The encoded reply, in the layout above (unpacked first if it was read packed).
+    public var bytes: [UInt8] {
+        switch storage {
+        case .journal(let bytes): bytes
+        case .packed(let packed, _): packed.withUnsafeBytes { PackedReply.journalLayout(ofPacked: $0) }
+        }
+    }
+
+    /// The byte count of `bytes`, without unpacking.
+    public var byteCount: Int {
+        switch storage {
+        case .journal(let bytes): bytes.count
+        case .packed(_, let journalByteCount): journalByteCount
+        }
+    }
+
+    /// The reply packed (`PackedReply`) if it was read that way, without packing it.
+    var packedBytes: [UInt8]? {
+        guard case .packed(let packed, _) = storage else { return nil }
+        return packed
+    }
 
     /// Encodes a reply, allocating exactly its encoded size (a million of these stay resident).
     public init(_ reply: Reply) {
         precondition(StoredReply.fitsLimits(reply), "a stored reply must be readable back from the journal")
-        bytes = StoredReplyWriter.bytes(of: reply)
+        storage = .journal(StoredReplyWriter.bytes(of: reply))
     }
 
     /// Wraps bytes already checked to be one reply in the layout above, with nothing after it,
@@ -42,7 +74,24 @@ public struct StoredReply: Equatable, Sendable {
     /// Bytes that are not are a caller bug: `reply` traps on a count or length that does not fit
     /// (invalid UTF-8 would come back with replacement characters).
     public init(validatedBytes: [UInt8]) {
-        bytes = validatedBytes
+        storage = .journal(validatedBytes)
+    }
+
+    /// Packs bytes already checked as `init(validatedBytes:)` requires, keeping only the packed
+    /// form (for replay: see the type's note).
+    public init(packingValidatedBytes bytes: UnsafeRawBufferPointer) {
+        storage = .packed(PackedReply.packed(bytes), journalByteCount: bytes.count)
+    }
+
+    /// Byte equality of the layout above, however each side is kept.
+    public static func == (lhs: StoredReply, rhs: StoredReply) -> Bool {
+        switch (lhs.storage, rhs.storage) {
+        case let (.journal(left), .journal(right)): left == right
+        // Packing is a function of the bytes and unpacking gives them back, so equal packed
+        // bytes are equal replies.
+        case let (.packed(left, _), .packed(right, _)): left == right
+        default: lhs.bytes == rhs.bytes
+        }
     }
 
     /// True when the journal's decoder accepts `reply`: at most `listCountMax` item lines and

@@ -30,20 +30,25 @@ public enum EntryCodec {
         try ByteReader.reading(body) { (reader: inout ByteReader) throws(DecodeError) in try decode(&reader) }
     }
 
-    /// The entry in a record body in memory (a record in a mapped journal segment).
-    public static func decode(_ body: UnsafeRawBufferPointer) throws(DecodeError) -> Entry {
+    /// The entry in a record body in memory (a record in a mapped journal segment). With
+    /// `packingReplies`, its remembered reply is read packed when it can be
+    /// (`StoredReply(packingValidatedBytes:)`: replay's decoder, whose ref log keeps it so); the
+    /// entry is the same either way, and so is every error.
+    public static func decode(_ body: UnsafeRawBufferPointer, packingReplies: Bool = false) throws(DecodeError) -> Entry {
         var reader = ByteReader(body)
-        return try decode(&reader)
+        return try decode(&reader, packingReplies: packingReplies)
     }
 
     /// The entry the reader holds, which must be all of its bytes.
-    private static func decode(_ reader: inout ByteReader) throws(DecodeError) -> Entry {
+    private static func decode(_ reader: inout ByteReader, packingReplies: Bool = false) throws(DecodeError) -> Entry {
         let version = try reader.u8()
         guard version == EntryCodec.version else {
             throw DecodeError("unknown entry format version \(version)", offset: 0)
         }
         let at = Instant(millis: try reader.i64())
-        let idempotency = try reader.optional { (reader: inout ByteReader) throws(DecodeError) in try reader.idempotencyRecord() }
+        let idempotency = try reader.optional { (reader: inout ByteReader) throws(DecodeError) in
+            try reader.idempotencyRecord(packingReply: packingReplies)
+        }
         let count = try reader.count(max: eventsMax, what: "events")
         var events: [Event] = []
         events.reserveCapacity(count)
@@ -232,13 +237,16 @@ extension ByteReader {
     }
 
     /// Checks a reply in the journal's layout (counts, lengths, UTF-8) and keeps its bytes as they
-    /// are: no `Field` or `String` is made, since only a retry ever reads the reply back.
-    mutating func storedReply() throws(DecodeError) -> StoredReply {
+    /// are: no `Field` or `String` is made, since only a retry ever reads the reply back. With
+    /// `packing`, a reply the tight scan below accepts is packed straight from the record's bytes
+    /// instead (see `EntryCodec.decode(_:packingReplies:)`).
+    mutating func storedReply(packing: Bool = false) throws(DecodeError) -> StoredReply {
         // Nearly every stored reply is ASCII within every limit: one tight scan finds its end.
         // Anything else goes the field-by-field way below, which accepts valid UTF-8 and names
         // what is wrong.
         if let length = withRemainingBytes(ByteReader.asciiStoredReplyLength) {
-            return StoredReply(validatedBytes: try rawArray(count: length))
+            let bytes = try raw(count: length)
+            return packing ? StoredReply(packingValidatedBytes: bytes) : StoredReply(validatedBytes: Array(bytes))
         }
         let start = offset
         let itemCount = try count(max: StoredReply.listCountMax, what: "reply items")
@@ -358,9 +366,9 @@ extension ByteReader {
         return code
     }
 
-    mutating func idempotencyRecord() throws(DecodeError) -> IdempotencyRecord {
+    mutating func idempotencyRecord(packingReply: Bool = false) throws(DecodeError) -> IdempotencyRecord {
         IdempotencyRecord(client: ClientID(try string(maxBytes: 64)), ref: try ref(), fingerprint: try digest(),
-                          storedReply: try storedReply(), action: try recordedAction())
+                          storedReply: try storedReply(packing: packingReply), action: try recordedAction())
     }
 
     mutating func recordedAction() throws(DecodeError) -> RecordedAction {

@@ -33,7 +33,7 @@ enum Recovery {
         let spares = ReplaySpares()
         let report = try JournalRecovery.replayPipelined(directory: directory, afterLSN: snapshotLSN, decode: { lsn, body in
             do {
-                return PreparedEntry(try EntryCodec.decode(body))
+                return PreparedEntry(try EntryCodec.decode(body, packingReplies: true))
             } catch {
                 throw ServerError("journal record \(lsn) in \(segmentPath(holding: lsn, directory: directory)) cannot be decoded: \(error)")
             }

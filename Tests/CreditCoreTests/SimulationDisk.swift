@@ -126,7 +126,7 @@ struct SimulatedDisk {
         // As the daemon's replay does: decoded on a second thread, prefetched ahead of each apply
         // (which must change nothing the checks after this can see).
         let report = try JournalRecovery.replayPipelined(directory: directory, afterLSN: loaded.lsn, decode: { _, body in
-            PreparedEntry(try EntryCodec.decode(body))
+            PreparedEntry(try EntryCodec.decode(body, packingReplies: true))
         }, lookAhead: { ledger.prefetch(for: &$0) }, lookAheadAgain: { ledger.prefetchFurther(for: &$0) },
            apply: { ledger.apply(&$0) })
         try readBack(directory: directory, report: report)

@@ -1,6 +1,6 @@
-// Proves StoredReply lays a reply out as the journal does (u32 little-endian counts and lengths, UTF-8 strings), decodes back to the same reply — item lines, empty lines and strings, non-ASCII — is equal exactly when the bytes are, and that an idempotency record keeps and compares its reply as those bytes.
+// Proves StoredReply lays a reply out as the journal does (u32 little-endian counts and lengths, UTF-8 strings), decodes back to the same reply — item lines, empty lines and strings, non-ASCII — is equal exactly when the bytes are (also when read packed, as replay reads it), and that an idempotency record keeps and compares its reply as those bytes.
 
-import CreditCore
+@testable import CreditCore
 import Testing
 
 /// Replies of every shape a stored reply must keep.
@@ -24,6 +24,21 @@ private let replies: [Reply] = [
         #expect(StoredReply(validatedBytes: stored.bytes).reply == reply)
         #expect(StoredReply(stored.reply).bytes == stored.bytes, "decoding and encoding again gives the same bytes")
     }
+}
+
+@Test func aReplyReadPackedGivesBackItsBytesAndEqualsTheReplyReadAsItIs() {
+    for reply in replies {
+        let stored = StoredReply(reply)
+        let packed = stored.bytes.withUnsafeBytes { StoredReply(packingValidatedBytes: $0) }
+        #expect(packed.bytes == stored.bytes && packed.byteCount == stored.bytes.count && stored.byteCount == stored.bytes.count)
+        #expect(packed.reply == reply)
+        #expect(packed == stored && stored == packed)
+        #expect(packed == stored.bytes.withUnsafeBytes { StoredReply(packingValidatedBytes: $0) })
+        #expect(packed.packedBytes == stored.bytes.withUnsafeBytes { PackedReply.packed($0) } && stored.packedBytes == nil)
+    }
+    let one = StoredReply(replies[1]).bytes.withUnsafeBytes { StoredReply(packingValidatedBytes: $0) }
+    let other = StoredReply(replies[4]).bytes.withUnsafeBytes { StoredReply(packingValidatedBytes: $0) }
+    #expect(one != other && one != StoredReply(replies[4]) && StoredReply(replies[4]) != one)
 }
 
 @Test func theLayoutIsLittleEndianCountsAndLengthPrefixedUTF8() {

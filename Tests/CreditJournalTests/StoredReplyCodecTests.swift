@@ -158,6 +158,31 @@ func invalidUTF8InAKeyOrValueIsRefused(_ invalid: [UInt8]) throws {
     #expect(decoded == good && decoded.refs.first?.record.reply == replies[3])
 }
 
+@Test func anEntryReadWithItsReplyPackedIsTheSameEntryAndFailsTheSameWay() throws {
+    // Replay's decoder packs each reply the quick scan accepts straight from the record; the rest
+    // (non-ASCII, counts of 128 and more) go the field-by-field way as always.
+    let samples = replies + [Reply(fields: [Field("k", String(repeating: "v", count: 200))])]
+    for reply in samples {
+        let body = EntryCodec.encode(try entry(with: referenceEncoding(reply)))
+        let plain = try EntryCodec.decode(body[...])
+        let packed = try body.withUnsafeBytes { try EntryCodec.decode($0, packingReplies: true) }
+        #expect(packed == plain && packed.idempotency?.storedReply.bytes == referenceEncoding(reply))
+        #expect(packed.idempotency?.reply == reply)
+    }
+    var invalid = Array("0123456789".utf8)
+    invalid[3] = 0xFF
+    for bad in [oneField(key: [0x6B], value: invalid), oneField(key: [0x6B], value: [0x76], declaredValueBytes: 500),
+                oneField(key: Array(repeating: 0x6B, count: StoredReply.keyBytesMax + 1), value: [0x76]),
+                oneField(key: [0x6B], value: Array(repeating: 0x76, count: StoredReply.valueBytesMax + 1))] {
+        let body = EntryCodec.encode(try entry(with: bad))
+        let plain = #expect(throws: DecodeError.self) { try EntryCodec.decode(body[...]) }
+        let packed = #expect(throws: DecodeError.self) {
+            try body.withUnsafeBytes { try EntryCodec.decode($0, packingReplies: true) }
+        }
+        #expect(plain != nil && packed == plain)
+    }
+}
+
 @Test func aValueWithOneNonASCIIByteAnywhereIsCheckedByTheFieldByFieldReader() throws {
     // The quick scan tests ASCII eight bytes at a time: an odd byte in any word or tail position
     // must send the reply to the field-by-field reader, which keeps valid UTF-8 and refuses the rest.
