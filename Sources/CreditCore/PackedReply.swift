@@ -57,9 +57,7 @@ enum PackedReply {
     /// A reply in the journal layout packed, in an array of its own (for replay's decoding
     /// thread: see `PreparedEntry`).
     static func packed(_ journal: UnsafeRawBufferPointer) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: journal.count) { buffer, initializedCount in
-            initializedCount = pack(journal, into: UnsafeMutableRawBufferPointer(buffer))
-        }
+        ByteArrays.make(byteCount: journal.count) { pack(journal, into: $0) }
     }
 
     /// The reply in the journal layout (as `StoredReply` keeps it) of packed bytes.

@@ -122,11 +122,11 @@ private enum StoredReplyWriter {
     /// The encoded bytes of `reply`.
     static func bytes(of reply: Reply) -> [UInt8] {
         let byteCount = countByteCount + reply.items.reduce(0) { $0 + Self.byteCount(of: $1) } + Self.byteCount(of: reply.fields)
-        return [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initializedCount in
-            var sink = ByteSink(writingInto: UnsafeMutableRawBufferPointer(buffer))
+        return ByteArrays.make(byteCount: byteCount) { buffer in
+            var sink = ByteSink(writingInto: buffer)
             write(reply, to: &sink)
             precondition(sink.offset == byteCount, "a stored reply fills exactly the bytes counted for it")
-            initializedCount = byteCount
+            return byteCount
         }
     }
 

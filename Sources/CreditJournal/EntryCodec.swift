@@ -50,9 +50,18 @@ public enum EntryCodec {
             try reader.idempotencyRecord(packingReply: packingReplies)
         }
         let count = try reader.count(max: eventsMax, what: "events")
-        var events: [Event] = []
-        events.reserveCapacity(count)
-        for _ in 0..<count { events.append(try reader.event()) }
+        var events: [Event]
+        if count == 1 {
+            // Most entries hold one event. As a one-element literal, the array is allocated by
+            // code specialized for `Event`; `reserveCapacity` went through the standard library's
+            // unspecialized path, which looked the array's type up at run time (680
+            // instructions), and the append after it allocated again.
+            events = [try reader.event()]
+        } else {
+            events = []
+            events.reserveCapacity(count)
+            for _ in 0..<count { events.append(try reader.event()) }
+        }
         try reader.expectEnd()
         return Entry(at: at, idempotency: idempotency, events: events)
     }
@@ -441,18 +450,28 @@ extension ByteReader {
             let hold = HoldID(try id("hold"))
             let currency = try currencyCode()
             let requested = try positive("requested amount")
-            var legs: [HoldLeg] = []
-            for _ in 0..<(try count(max: LedgerPolicy.legsMax, what: "legs")) { legs.append(try holdLeg()) }
-            guard !legs.isEmpty else { throw DecodeError("hold without legs", offset: start) }
+            let legCount = try count(max: LedgerPolicy.legsMax, what: "legs")
+            guard legCount > 0 else { throw DecodeError("hold without legs", offset: start) }
+            // One leg, the common case, as a one-element literal (see `EntryCodec.decode`'s events).
+            var legs: [HoldLeg] = legCount == 1 ? [try holdLeg()] : []
+            if legCount > 1 {
+                legs.reserveCapacity(legCount)
+                for _ in 0..<legCount { legs.append(try holdLeg()) }
+            }
             return .held(PlacedHold(hold: hold, currency: currency, requested: requested, legs: legs,
                                     deadline: Instant(millis: try i64())))
         case 3:
             let hold = HoldID(try id("hold"))
-            var legs: [CapturedLeg] = []
-            for _ in 0..<(try count(max: LedgerPolicy.legsMax, what: "captured legs")) {
-                legs.append(CapturedLeg(amount: try nonNegative("captured amount"), covers: try nonNegative("captured cover")))
+            let legCount = try count(max: LedgerPolicy.legsMax, what: "captured legs")
+            guard legCount > 0 else { throw DecodeError("capture without legs", offset: start) }
+            func leg(_ reader: inout ByteReader) throws(DecodeError) -> CapturedLeg {
+                CapturedLeg(amount: try reader.nonNegative("captured amount"), covers: try reader.nonNegative("captured cover"))
             }
-            guard !legs.isEmpty else { throw DecodeError("capture without legs", offset: start) }
+            var legs: [CapturedLeg] = legCount == 1 ? [try leg(&self)] : []
+            if legCount > 1 {
+                legs.reserveCapacity(legCount)
+                for _ in 0..<legCount { legs.append(try leg(&self)) }
+            }
             return .captured(hold, legs: legs)
         case 4:
             return .voided(HoldID(try id("hold")))

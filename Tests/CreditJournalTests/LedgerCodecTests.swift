@@ -216,7 +216,11 @@ func aBadCurrencyCodeIsRefusedInIssuesAndHolds(_ code: String) {
     scale[scale.count - 9] = 9  // the rate's scale byte, just before the i64 deadline
     #expect(throws: DecodeError.self) { try EntryCodec.decode(scale[...]) }
     let noLegs = body(.held(PlacedHold(hold: HoldID(1), currency: "AUD", requested: MinorUnits(1), legs: [], deadline: t0))).bytes
-    #expect(throws: DecodeError.self) { try EntryCodec.decode(noLegs[...]) }
+    let noLegsError = #expect(throws: DecodeError.self) { try EntryCodec.decode(noLegs[...]) }
+    #expect(noLegsError?.message == "hold without legs")
+    let noCaptured = body(.captured(HoldID(1), legs: [])).bytes
+    let noCapturedError = #expect(throws: DecodeError.self) { try EntryCodec.decode(noCaptured[...]) }
+    #expect(noCapturedError?.message == "capture without legs")
     let tooMany = (0...LedgerPolicy.legsMax).map {
         HoldLeg(credit: CreditID(UInt64($0 + 1)), amount: MinorUnits(1), covers: MinorUnits(1), rate: nil)
     }
