@@ -233,9 +233,8 @@ public struct PreparedEntry: Sendable {
     public init(_ entry: consuming Entry) {
         // Read through the optional in place: `map` on the record copied it, and the entry.
         // Already packed when replay's decoder read it so (`StoredReply(packingValidatedBytes:)`).
-        packedReply = entry.idempotency.map { record in
-            record.storedReply.packedBytes ?? record.storedReply.bytes.withUnsafeBytes { PackedReply.packed($0) }
-        }
+        packedReply = entry.idempotency?.storedReply.packedBytes
+            ?? entry.idempotency?.storedReply.bytes.withUnsafeBytes { PackedReply.packed($0) }
         refHash = entry.idempotency.map { Ledger.refHash(client: $0.client, ref: $0.ref) }
         var heldCredit: CreditID?
         var resolvedHold: HoldID?

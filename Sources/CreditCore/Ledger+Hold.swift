@@ -120,10 +120,10 @@ extension Ledger {
         }
         var deadline = now.adding(ttl).roundedUpToSecond
         for leg in plan.legs {
-            if let expires = state.credits.withValueAddress(leg.credit, { $0.pointee.expires }) ?? nil,
-               expires.endInstant < deadline {
-                deadline = expires.endInstant
+            guard let expires = state.credits.withValueAddress(leg.credit, { $0.pointee.expires }) else {
+                preconditionFailure("a planned leg names credit \(leg.credit), which is not in the ledger")
             }
+            if let expires, expires.endInstant < deadline { deadline = expires.endInstant }
         }
         let id = HoldID(state.lastHoldNumber + 1)
         let placed = PlacedHold(hold: id, currency: plan.sale.code, requested: plan.requested, legs: plan.legs, deadline: deadline)

@@ -6,6 +6,7 @@
 
 import Testing
 @testable import CreditCore
+import CreditJournal
 
 @Test func aPreparedEntryNamesItsRefsHashTheCreditItHoldsAndTheHoldItResolves() throws {
     var h = Harness()
@@ -39,5 +40,21 @@ import Testing
     for entry in h.entries {
         let record = try #require(entry.idempotency)
         #expect(replayed.refPosition(client: record.client, ref: record.ref) != nil, "ref \(record.ref.text)")
+    }
+}
+
+@Test func replaysDecoderKeepsAnASCIIReplyPackedAndThePreparedEntryTakesItAsItIs() throws {
+    var h = Harness()
+    let credit = try h.newCredit(.gift, "100")
+    _ = try h.newHold(credit, "5")
+    for entry in h.entries {
+        let journal = try #require(entry.idempotency).storedReply.bytes
+        let body = EntryCodec.encode(entry)
+        let decoded = try body.withUnsafeBytes { try EntryCodec.decode($0, packingReplies: true) }
+        let reply = try #require(decoded.idempotency).storedReply
+        let expected = journal.withUnsafeBytes { PackedReply.packed($0) }
+        #expect(reply.packedBytes == expected && reply.byteCount == journal.count && reply.bytes == journal)
+        #expect(try EntryCodec.decode(body[...]).idempotency?.storedReply.packedBytes == nil, "read as it is without the flag")
+        #expect(PreparedEntry(decoded).packedReply == expected && PreparedEntry(entry).packedReply == expected)
     }
 }

@@ -183,6 +183,28 @@ func invalidUTF8InAKeyOrValueIsRefused(_ invalid: [UInt8]) throws {
     }
 }
 
+@Test func anEntryCutOrDamagedAfterAReplyReadPackedFailsAsItFailsUnpacked() throws {
+    // The reply is packed before the rest of the record is read: whatever comes after it must
+    // still fail, and the same way.
+    let body = EntryCodec.encode(try entry(with: referenceEncoding(replies[2])))
+    let replyEnd = replyOffset + referenceEncoding(replies[2]).count
+    func outcomes(_ bytes: [UInt8]) -> (Result<Entry, DecodeError>, Result<Entry, DecodeError>) {
+        (Result { () throws(DecodeError) in try EntryCodec.decode(bytes[...]) },
+         bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try EntryCodec.decode(raw, packingReplies: true) } })
+    }
+    for cut in replyEnd..<body.count {
+        let (plain, packed) = outcomes(Array(body[..<cut]))
+        #expect(plain == packed, "cut at \(cut)")
+        if case .success = plain { Issue.record("a record cut at \(cut) decoded") }
+    }
+    for position in replyEnd..<body.count {
+        var damaged = body
+        damaged[position] ^= 0xFF
+        let (plain, packed) = outcomes(damaged)
+        #expect(plain == packed, "damaged at \(position)")
+    }
+}
+
 @Test func aValueWithOneNonASCIIByteAnywhereIsCheckedByTheFieldByFieldReader() throws {
     // The quick scan tests ASCII eight bytes at a time: an odd byte in any word or tail position
     // must send the reply to the field-by-field reader, which keeps valid UTF-8 and refuses the rest.
