@@ -68,6 +68,20 @@ struct HashIndex: Sendable {
         old?.prefetch(wanted)
     }
 
+    /// Makes room for `entries` entries in all, so that inserting up to that many causes no
+    /// growth: when the index is empty and smaller, its table is replaced by one of that size.
+    /// (Only an empty index: moving entries into a larger table is what growth does, spread over
+    /// later inserts.)
+    mutating func reserveCapacity(_ entries: Int) {
+        guard entries > 0, count == 0, old == nil else { return }
+        var capacity = Swift.max(table.capacity, Self.initialCapacity)
+        while capacity * 3 < entries * 4 { capacity *= 2 }
+        if capacity > table.capacity {
+            table = Table(capacity: capacity)
+            spare = nil
+        }
+    }
+
     /// Adds an entry. The caller makes sure its key is not indexed already.
     mutating func insert(hash: UInt64, value: UInt64) {
         precondition(value != Table.removedValue, "a hash index value is a credit number or a ref position")

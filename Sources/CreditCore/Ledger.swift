@@ -71,10 +71,14 @@ public struct Ledger: Sendable {
         self.init(policy: policy, state: LedgerState())
     }
 
-    /// A ledger restored from a snapshot's state; indexes are rebuilt.
-    public init(policy: LedgerPolicy, state: LedgerState) {
+    /// A ledger restored from a snapshot's state; indexes are rebuilt. `expectingRefs`: how many
+    /// more refs are about to be remembered (the journal records replay is about to apply, as far
+    /// as is known): the ref index is made that much larger at once, so that neither rebuilding it
+    /// nor replay grows it, moving every entry, on the way (4.8% of replay's applying thread).
+    public init(policy: LedgerPolicy, state: LedgerState, expectingRefs: Int = 0) {
         self.policy = policy
         self.state = state
+        refIndex.reserveCapacity(state.refs.count + expectingRefs)
         for credit in state.credits.values { index(credit) }  // in id order
         for hold in state.holds.values where hold.state == .pending {
             deadlines.insert(hold.deadline, hold.id)

@@ -20,6 +20,20 @@ public enum JournalRecovery {
     ///   `apply` throws. After a throw nothing on disk was changed, and the caller's state is
     ///   partial and must not be used.
     /// With `repair: false` (verification) nothing on disk changes: a torn tail is only reported.
+    /// The number of records after `afterLSN` in every segment but the last, read from the
+    /// segments' names alone (each is named by its first LSN, and the next one starts where it
+    /// ends): a lower bound of what `replay` will apply, known without reading a segment. For
+    /// sizing what replay fills (the ledger's ref index); it checks nothing, and a damaged journal
+    /// gives a number that `replay` then refuses.
+    public static func recordCountBeforeLastSegment(directory: String, afterLSN: UInt64) throws -> Int {
+        let firsts = try SegmentFile.list(directory: directory).map(\.firstLSN)
+        var count: UInt64 = 0
+        for (first, next) in zip(firsts, firsts.dropFirst()) where next > first && next - 1 > afterLSN {
+            count += next - Swift.max(first, afterLSN + 1)
+        }
+        return Int(clamping: count)
+    }
+
     public static func replay(
         directory: String,
         afterLSN: UInt64,

@@ -12,19 +12,22 @@ enum Recovery {
     /// The recovered ledger, the LSN of the last record applied, and the LSN the newest snapshot
     /// covers (0 without one).
     static func recover(directory: String, policy: LedgerPolicy) throws -> (Ledger, UInt64, UInt64) {
-        var ledger = Ledger(policy: policy)
-        var snapshotLSN: UInt64 = 0
         let started = monotonicMillis()
-        if let snapshot = try SnapshotStore.loadLatest(directory: directory) {
-            let state: LedgerState
+        let snapshot = try SnapshotStore.loadLatest(directory: directory)
+        let snapshotLSN = snapshot?.lsn ?? 0
+        // The ref index is made large enough for the records replay is about to apply, as far as
+        // the segments' names tell (all but the last segment's), so that it does not grow on the way.
+        let expectedRecords = try JournalRecovery.recordCountBeforeLastSegment(directory: directory, afterLSN: snapshotLSN)
+        var state = LedgerState()
+        if let snapshot {
             do {
                 state = try snapshot.withBody { try SnapshotCodec.decode($0, currencies: policy.currencies) }
             } catch {
                 throw ServerError("\(directory)/\(SnapshotStore.fileName(lsn: snapshot.lsn)) cannot be decoded: \(error)")
             }
-            ledger = Ledger(policy: policy, state: state)
-            snapshotLSN = snapshot.lsn
         }
+        // Consumed: a second reference kept here would make the ledger's first change copy its tables.
+        var ledger = Ledger(policy: policy, state: consume state, expectingRefs: expectedRecords)
         let snapshotLoaded = monotonicMillis()
         // Records are decoded on a second thread while this one applies them (replay ran on one
         // core), and the next chunks of the ref log and the holds and credits tables, and the ref

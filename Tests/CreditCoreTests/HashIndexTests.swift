@@ -260,3 +260,30 @@ func everyEntryIsFoundAtEveryStepWhileTheTableGrowsInSteps(hashSpace: UInt64) {
     harness.index.shrinkIfSparse()
     #expect(!harness.index.hasSpare && harness.mismatches(stride(from: 0, to: key, by: 97)).isEmpty)
 }
+
+@Test(arguments: [1, 11, 12, 13, 1_000, 100_000])
+func anIndexMadeLargeEnoughForItsEntriesNeverGrowsWhileTheyAreInserted(entries: Int) {
+    var harness = IndexHarness(hashOf: { $0 &* 0x9E37_79B9_7F4A_7C15 })
+    harness.index.reserveCapacity(entries)
+    let capacity = harness.index.capacity
+    #expect(capacity >= HashIndex.initialCapacity && capacity * 3 >= entries * 4 && capacity & (capacity - 1) == 0)
+    #expect(capacity <= Swift.max(HashIndex.initialCapacity, 2 * entries * 4 / 3 + 1), "no more than one doubling above the need")
+    var grew = false
+    for key in 1...UInt64(entries) {
+        harness.insert(key)
+        grew = grew || harness.index.isGrowing || harness.index.capacity != capacity
+    }
+    #expect(!grew)
+    #expect(harness.mismatches(1...UInt64(entries) + 1).isEmpty && harness.index.count == entries)
+
+    // Only an empty index is resized, and never made smaller.
+    harness.index.reserveCapacity(entries * 8)
+    #expect(harness.index.capacity == capacity)
+    var small = HashIndex()
+    small.reserveCapacity(0)
+    #expect(small.capacity == 0)
+    small.reserveCapacity(100)
+    let reserved = small.capacity
+    small.reserveCapacity(10)
+    #expect(reserved == 256 && small.capacity == reserved)
+}

@@ -58,3 +58,27 @@ import CreditJournal
         #expect(PreparedEntry(decoded).packedReply == expected && PreparedEntry(entry).packedReply == expected)
     }
 }
+
+@Test func aLedgerRestoredExpectingRefsIsTheSameLedgerWithARefIndexThatNeedNotGrow() throws {
+    var h = Harness()
+    let credit = try h.newCredit(.gift, "100")
+    for _ in 0..<20 { _ = try #require(h.capture(try h.newHold(credit, "1"), "1").appliedReply) }
+    let plain = Ledger(policy: Fixture.policy, state: h.ledger.state)
+    var expecting = Ledger(policy: Fixture.policy, state: h.ledger.state, expectingRefs: 5_000)
+    #expect(expecting.state == plain.state && expecting.refCount == plain.refCount)
+    #expect(expecting.refIndexCapacity * 3 >= (plain.refCount + 5_000) * 4 && expecting.refIndexCapacity > plain.refIndexCapacity)
+    for entry in h.entries {
+        let record = try #require(entry.idempotency)
+        #expect(expecting.refPosition(client: record.client, ref: record.ref) == plain.refPosition(client: record.client, ref: record.ref))
+    }
+    // Going on from it: more holds and a capture, each ref found again.
+    h.ledger = expecting
+    let held = try h.newHold(credit, "3")
+    _ = try #require(h.capture(held, "2").appliedReply)
+    expecting = h.ledger
+    for entry in h.entries {
+        let record = try #require(entry.idempotency)
+        #expect(expecting.refPosition(client: record.client, ref: record.ref) != nil, "ref \(record.ref.text)")
+    }
+    #expect(expecting.refCount == plain.refCount + 2)
+}

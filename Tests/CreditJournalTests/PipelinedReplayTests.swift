@@ -99,3 +99,21 @@ func everyRecordIsLookedAtAheadOfItsApply(afterLSN: UInt64) throws {
         #expect(JournalRecovery.lookAheadAgainRecords < JournalRecovery.lookAheadRecords)
     }
 }
+
+@Test func theRecordsBeforeTheLastSegmentAreCountedFromTheSegmentsNames() throws {
+    try withTempDirectory { directory in
+        #expect(try JournalRecovery.recordCountBeforeLastSegment(directory: directory, afterLSN: 0) == 0, "no segments")
+        try writeJournal(directory, count: 2_000, perSegment: 2_000)
+        #expect(try JournalRecovery.recordCountBeforeLastSegment(directory: directory, afterLSN: 0) == 0, "one segment")
+    }
+    try withTempDirectory { directory in
+        try writeJournal(directory, count: 7_000, perSegment: 2_500)  // 1–2,500, 2,501–5,000, 5,001–7,000
+        for (afterLSN, expected) in [(UInt64(0), 5_000), (1, 4_999), (2_500, 2_500), (4_999, 1), (5_000, 0), (6_000, 0)] {
+            #expect(try JournalRecovery.recordCountBeforeLastSegment(directory: directory, afterLSN: afterLSN) == expected,
+                    "after \(afterLSN)")
+        }
+        // A lower bound of what replay applies.
+        let applied = try JournalRecovery.replay(directory: directory, afterLSN: 1, repair: false) { _, _ in }.recordsApplied
+        #expect(applied == 6_999 && 4_999 <= applied)
+    }
+}
