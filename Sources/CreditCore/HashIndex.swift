@@ -73,7 +73,9 @@ struct HashIndex: Sendable {
     /// (Only an empty index: moving entries into a larger table is what growth does, spread over
     /// later inserts.)
     mutating func reserveCapacity(_ entries: Int) {
-        guard entries > 0, count == 0, old == nil else { return }
+        // Beyond any memory: ignored (the callers bound what they ask for; this keeps the
+        // arithmetic below from overflowing whatever they pass).
+        guard entries > 0, entries <= Int.max / 16, count == 0, old == nil else { return }
         var capacity = Swift.max(table.capacity, Self.initialCapacity)
         while capacity * 3 < entries * 4 { capacity *= 2 }
         if capacity > table.capacity {

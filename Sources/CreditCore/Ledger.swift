@@ -78,7 +78,7 @@ public struct Ledger: Sendable {
     public init(policy: LedgerPolicy, state: LedgerState, expectingRefs: Int = 0) {
         self.policy = policy
         self.state = state
-        refIndex.reserveCapacity(state.refs.count + expectingRefs)
+        refIndex.reserveCapacity(state.refs.count.addingReportingOverflow(Swift.max(expectingRefs, 0)).partialValue)
         for credit in state.credits.values { index(credit) }  // in id order
         for hold in state.holds.values where hold.state == .pending {
             deadlines.insert(hold.deadline, hold.id)

@@ -3,6 +3,25 @@
 /// Startup recovery: scans the journal once, hands each record newer than the snapshot to the
 /// caller, and leaves the directory ready for a new `JournalWriter` at `report.nextLSN`.
 public enum JournalRecovery {
+    /// The number of records after `afterLSN` in every segment but the last, read from the
+    /// segments' names (each is named by its first LSN, and the next one starts where it ends):
+    /// what `replay` will apply from those segments, known without reading them. For sizing what
+    /// replay fills (the ledger's ref index); it checks nothing. A damaged journal, which `replay`
+    /// then refuses, cannot make it large: each segment counts at most as many records as its
+    /// bytes could hold.
+    public static func recordCountBeforeLastSegment(directory: String, afterLSN: UInt64) throws -> Int {
+        let segments = try SegmentFile.list(directory: directory)
+        let recordBytesMin = UInt64(RecordFormat.recordByteCount(bodyCount: 0))
+        var count: UInt64 = 0
+        for (segment, next) in zip(segments, segments.dropFirst().map(\.firstLSN))
+        where next > segment.firstLSN && next - 1 > afterLSN {
+            let named = next - Swift.max(segment.firstLSN, afterLSN + 1)
+            let room = UInt64(POSIXFile.size(segment.path) ?? 0) / recordBytesMin
+            count += Swift.min(named, room)
+        }
+        return Int(clamping: count)
+    }
+
     /// Replays the journal in `directory`, calling `apply(lsn, body)` for every record with
     /// LSN > `afterLSN` in LSN order, starting exactly at `afterLSN + 1`. `body` is the record's
     /// bytes in the segment, mapped or read into memory (`access`, see `FileBytes`), and valid
@@ -20,20 +39,6 @@ public enum JournalRecovery {
     ///   `apply` throws. After a throw nothing on disk was changed, and the caller's state is
     ///   partial and must not be used.
     /// With `repair: false` (verification) nothing on disk changes: a torn tail is only reported.
-    /// The number of records after `afterLSN` in every segment but the last, read from the
-    /// segments' names alone (each is named by its first LSN, and the next one starts where it
-    /// ends): a lower bound of what `replay` will apply, known without reading a segment. For
-    /// sizing what replay fills (the ledger's ref index); it checks nothing, and a damaged journal
-    /// gives a number that `replay` then refuses.
-    public static func recordCountBeforeLastSegment(directory: String, afterLSN: UInt64) throws -> Int {
-        let firsts = try SegmentFile.list(directory: directory).map(\.firstLSN)
-        var count: UInt64 = 0
-        for (first, next) in zip(firsts, firsts.dropFirst()) where next > first && next - 1 > afterLSN {
-            count += next - Swift.max(first, afterLSN + 1)
-        }
-        return Int(clamping: count)
-    }
-
     public static func replay(
         directory: String,
         afterLSN: UInt64,

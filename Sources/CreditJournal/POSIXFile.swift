@@ -12,6 +12,12 @@ enum POSIXFile {
     static let fileMode: mode_t = 0o600
 
     /// Joins a directory and a file name.
+    /// The size in bytes of the file at `path`, nil if it cannot be read.
+    static func size(_ path: String) -> Int? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : nil
+    }
+
     static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }

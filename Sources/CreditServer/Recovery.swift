@@ -9,6 +9,13 @@ import Synchronization
 /// start-up with a message naming the file and offset, because dropping data silently is worse
 /// than not starting.
 enum Recovery {
+    /// Most refs recovery makes the ref index ready for beyond the `alreadyRemembered` ones of the
+    /// snapshot: three times those, and at least 2M (with none remembered, a table of 4M slots,
+    /// 48 MB, as growth makes for 1.5M to 3M refs).
+    static func expectedRefsMax(alreadyRemembered: Int) -> Int {
+        max(3 * alreadyRemembered, 1 << 21)
+    }
+
     /// The recovered ledger, the LSN of the last record applied, and the LSN the newest snapshot
     /// covers (0 without one).
     static func recover(directory: String, policy: LedgerPolicy) throws -> (Ledger, UInt64, UInt64) {
@@ -26,8 +33,11 @@ enum Recovery {
             snapshotLSN = snapshot.lsn
         }
         // The ref index is made large enough for the records replay is about to apply, as far as
-        // the segments' names tell (all but the last segment's), so that it does not grow on the way.
-        let expectedRecords = try JournalRecovery.recordCountBeforeLastSegment(directory: directory, afterLSN: snapshotLSN)
+        // the segments' names tell (all but the last segment's), so that it does not grow on the
+        // way; but for at most a few times the refs it has, so that a long journal whose refs age
+        // out as it is replayed does not leave a table sized for all of them (growth takes over).
+        let knownRecords = try JournalRecovery.recordCountBeforeLastSegment(directory: directory, afterLSN: snapshotLSN)
+        let expectedRecords = min(knownRecords, Self.expectedRefsMax(alreadyRemembered: state.refs.count))
         // Consumed: a second reference kept here would make the ledger's first change copy its tables.
         var ledger = Ledger(policy: policy, state: consume state, expectingRefs: expectedRecords)
         let snapshotLoaded = monotonicMillis()

@@ -2,6 +2,7 @@
 
 import Testing
 @testable import CreditJournal
+import Glibc
 
 /// A decode failure at a chosen LSN.
 private struct RefusedRecord: Error, Equatable {
@@ -112,8 +113,15 @@ func everyRecordIsLookedAtAheadOfItsApply(afterLSN: UInt64) throws {
             #expect(try JournalRecovery.recordCountBeforeLastSegment(directory: directory, afterLSN: afterLSN) == expected,
                     "after \(afterLSN)")
         }
+        // A segment named far ahead (a damaged directory) counts no more than its bytes could hold.
+        try writeSegment(directory, name: UInt64.max - 1, records: [])
+        let capped = try JournalRecovery.recordCountBeforeLastSegment(directory: directory, afterLSN: 0)
+        let lastBytes = try readFile(segmentPath(directory, 5_001)).count
+        #expect(capped == 5_000 + lastBytes / RecordFormat.recordByteCount(bodyCount: 0))
+        #expect(unlink(segmentPath(directory, UInt64.max - 1)) == 0)
         // A lower bound of what replay applies.
         let applied = try JournalRecovery.replay(directory: directory, afterLSN: 1, repair: false) { _, _ in }.recordsApplied
-        #expect(applied == 6_999 && 4_999 <= applied)
+        let counted = try JournalRecovery.recordCountBeforeLastSegment(directory: directory, afterLSN: 1)
+        #expect(applied == 6_999 && counted <= applied)
     }
 }

@@ -1,4 +1,4 @@
-// Proves a data directory written by an earlier creditd (the committed fixture) still recovers to the same state, and that a journal record or a snapshot in an unknown, newer format version stops start-up with an error naming the file and the version.
+// Proves a data directory written by an earlier creditd (the committed fixture) still recovers to the same state, that a journal record or a snapshot in an unknown, newer format version stops start-up with an error naming the file and the version, and that a stray segment named far ahead stops it naming the gap.
 
 @testable import CreditTestSupport
 import CreditJournal
@@ -51,6 +51,19 @@ private func installFixture(_ daemon: Daemon) throws {
     #expect(result.status == 1, "\(result.output)")
     #expect(result.output.contains("journal record 4 in \(path) cannot be decoded") && result.output.contains("version 9"),
             "\(result.output)")
+}
+
+@Test(arguments: [UInt64(1_000_000_000), 100_000_000_000, UInt64.max - 1])
+func aStraySegmentNamedFarAheadStopsStartUpWithTheGapNamed(firstLSN: UInt64) throws {
+    // Recovery sizes the ref index from the segments' names before replay checks them: a name
+    // far ahead must still end in replay's clear error, not in a huge allocation or a trap.
+    let daemon = try Daemon(start: false)
+    try installFixture(daemon)
+    let stray = daemon.dataDirectory + "/" + SegmentName.fileName(firstLSN: firstLSN)
+    #expect(FileManager.default.createFile(atPath: stray, contents: Data(), attributes: [.posixPermissions: 0o600]))
+    let result = try daemon.runToExit()
+    #expect(result.status == 1, "\(result.output)")
+    #expect(result.output.contains("segment starts at LSN \(firstLSN)"), "\(result.output)")
 }
 
 @Test func aNewerSnapshotFormatStopsStartUpNamingTheFileAndVersion() throws {
