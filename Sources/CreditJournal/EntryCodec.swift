@@ -50,18 +50,7 @@ public enum EntryCodec {
             try reader.idempotencyRecord(packingReply: packingReplies)
         }
         let count = try reader.count(max: eventsMax, what: "events")
-        var events: [Event]
-        if count == 1 {
-            // Most entries hold one event. As a one-element literal, the array is allocated by
-            // code specialized for `Event`; `reserveCapacity` went through the standard library's
-            // unspecialized path, which looked the array's type up at run time (680
-            // instructions), and the append after it allocated again.
-            events = [try reader.event()]
-        } else {
-            events = []
-            events.reserveCapacity(count)
-            for _ in 0..<count { events.append(try reader.event()) }
-        }
+        let events = try reader.list(count) { (reader: inout ByteReader) throws(DecodeError) in try reader.event() }
         try reader.expectEnd()
         return Entry(at: at, idempotency: idempotency, events: events)
     }
@@ -228,6 +217,20 @@ extension ByteWriter {
 // MARK: Reading ledger values
 
 extension ByteReader {
+    /// `count` values read one after another by `read`. Most lists here (an entry's events, a
+    /// hold's legs) hold one value, made as a one-element literal: inlined, so that the array is
+    /// allocated by code specialized for its element, as `reserveCapacity` was not (it went
+    /// through the standard library's unspecialized path, which looked the array's type up at run
+    /// time, 680 instructions, and an `append` after it allocated again).
+    @inline(__always)
+    mutating func list<T>(_ count: Int, _ read: (inout ByteReader) throws(DecodeError) -> T) throws(DecodeError) -> [T] {
+        if count == 1 { return [try read(&self)] }
+        var values: [T] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try read(&self)) }
+        return values
+    }
+
     mutating func count(max: Int, what: String) throws(DecodeError) -> Int {
         let start = offset
         let value = try u32()
@@ -452,25 +455,15 @@ extension ByteReader {
             let requested = try positive("requested amount")
             let legCount = try count(max: LedgerPolicy.legsMax, what: "legs")
             guard legCount > 0 else { throw DecodeError("hold without legs", offset: start) }
-            // One leg, the common case, as a one-element literal (see `EntryCodec.decode`'s events).
-            var legs: [HoldLeg] = legCount == 1 ? [try holdLeg()] : []
-            if legCount > 1 {
-                legs.reserveCapacity(legCount)
-                for _ in 0..<legCount { legs.append(try holdLeg()) }
-            }
+            let legs = try list(legCount) { (reader: inout ByteReader) throws(DecodeError) in try reader.holdLeg() }
             return .held(PlacedHold(hold: hold, currency: currency, requested: requested, legs: legs,
                                     deadline: Instant(millis: try i64())))
         case 3:
             let hold = HoldID(try id("hold"))
             let legCount = try count(max: LedgerPolicy.legsMax, what: "captured legs")
             guard legCount > 0 else { throw DecodeError("capture without legs", offset: start) }
-            func leg(_ reader: inout ByteReader) throws(DecodeError) -> CapturedLeg {
+            let legs = try list(legCount) { (reader: inout ByteReader) throws(DecodeError) in
                 CapturedLeg(amount: try reader.nonNegative("captured amount"), covers: try reader.nonNegative("captured cover"))
-            }
-            var legs: [CapturedLeg] = legCount == 1 ? [try leg(&self)] : []
-            if legCount > 1 {
-                legs.reserveCapacity(legCount)
-                for _ in 0..<legCount { legs.append(try leg(&self)) }
             }
             return .captured(hold, legs: legs)
         case 4:
