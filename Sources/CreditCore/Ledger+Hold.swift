@@ -154,7 +154,7 @@ extension Ledger {
 
     /// The type, currency and balance of a credit that must exist, read where it lies: a copy of
     /// the credit retained each of its arrays and strings, for a reply line.
-    private func creditTypeAndCurrency(_ id: CreditID) -> (type: CreditType, currency: Currency, balance: MinorUnits) {
+    private func creditForReply(_ id: CreditID) -> (type: CreditType, currency: Currency, balance: MinorUnits) {
         guard let read = state.credits.withValueAddress(id, { credit in
             (type: credit.pointee.type, currency: credit.pointee.currency, balance: credit.pointee.balance)
         }) else { preconditionFailure("a hold's leg names credit \(id), which is not in the ledger") }
@@ -164,7 +164,7 @@ extension Ledger {
     /// One item line per leg: which credit, how much of it, what that covers of the sale.
     private func legItems(_ legs: [HoldLeg], sale: Currency) -> [[Field]] {
         legs.map { leg in
-            let credit = creditTypeAndCurrency(leg.credit)
+            let credit = creditForReply(leg.credit)
             var fields = [Field("credit", leg.credit.description), Field("type", credit.type.rawValue),
                           Field("amount", text(leg.amount, credit.currency)), Field("currency", credit.currency.code)]
             if let rate = leg.rate {
@@ -195,7 +195,7 @@ extension Ledger {
         let taken = allocate(wanted, across: hold, sale: sale)
         var items: [[Field]] = []
         for (leg, take) in zip(hold.legs, taken) {
-            let credit = creditTypeAndCurrency(leg.credit)
+            let credit = creditForReply(leg.credit)
             var fields = [Field("credit", leg.credit.description), Field("type", credit.type.rawValue),
                           Field("captured", text(take.amount, credit.currency)),
                           Field("released", text(leg.amount - take.amount, credit.currency)),
@@ -211,7 +211,7 @@ extension Ledger {
                       Field("released", text(hold.amount - wanted, sale))]
         if hold.legs.count == 1 && hold.legs[0].rate == nil {
             // One leg in the sale's currency: the plain v1 reply, no leg lines.
-            let credit = creditTypeAndCurrency(hold.legs[0].credit)
+            let credit = creditForReply(hold.legs[0].credit)
             fields.append(Field("balance", text(credit.balance - taken[0].amount, sale)))
             items = []
         }
@@ -229,7 +229,7 @@ extension Ledger {
             remaining -= cover
             if cover == leg.covers { return CapturedLeg(amount: leg.amount, covers: cover) }
             guard let rate = leg.rate, cover > .zero else { return CapturedLeg(amount: cover, covers: cover) }
-            let currency = creditTypeAndCurrency(leg.credit).currency
+            let currency = creditForReply(leg.credit).currency
             let amount = min(leg.amount, rate.creditNeeded(cover, from: currency, to: sale) ?? leg.amount)
             return CapturedLeg(amount: amount, covers: cover)
         }

@@ -78,6 +78,7 @@ public struct Ledger: Sendable {
     public init(policy: LedgerPolicy, state: LedgerState, expectingRefs: Int = 0) {
         self.policy = policy
         self.state = state
+        // An overflowing sum wraps negative, which `reserveCapacity` ignores.
         refIndex.reserveCapacity(state.refs.count.addingReportingOverflow(Swift.max(expectingRefs, 0)).partialValue)
         for credit in state.credits.values { index(credit) }  // in id order
         for hold in state.holds.values where hold.state == .pending {
