@@ -64,10 +64,10 @@ enum PackedReply {
     static func journalLayout(ofPacked packed: UnsafeRawBufferPointer) -> [UInt8] {
         var counter = ByteSink(counting: ())
         unpack(packed, into: &counter)
-        return [UInt8](unsafeUninitializedCapacity: counter.offset) { buffer, initializedCount in
-            var sink = ByteSink(writingInto: UnsafeMutableRawBufferPointer(buffer))
+        return ByteArrays.make(byteCount: counter.offset) { buffer in
+            var sink = ByteSink(writingInto: buffer)
             unpack(packed, into: &sink)
-            initializedCount = sink.offset
+            return sink.offset
         }
     }
 
