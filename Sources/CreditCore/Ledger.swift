@@ -674,7 +674,8 @@ public struct Ledger: Sendable {
         let cutoff = refWindowCutoff(now: now)
         // Refs are appended in time order, so the old ones are a prefix. Dropping them keeps the
         // others' positions, so `refIndex` needs no rebuild.
-        while let position = state.refs.firstPosition, state.refs.at(position) <= cutoff {
+        while let oldest = state.refs.firstAt, oldest <= cutoff {
+            let position = state.refs.firstPosition!
             let hash = state.refs.withKey(at: position) { Ledger.refHash($0, $1) }
             refIndex.remove(hash: hash, value: UInt64(position))
             state.refs.removeFirst()

@@ -72,6 +72,10 @@ public struct RefLog: Sendable {
     private var lastPosition = 0
     /// Number of records kept.
     public private(set) var count = 0
+    /// When the oldest ref kept was made, in milliseconds (`Int64.max` when none is). Kept beside
+    /// the records because the ledger asks after every entry applied whether the oldest has aged
+    /// out: reading it from its record was 6% of replay's applying thread, to learn it had not.
+    private var firstAtMillis = Int64.max
     /// The UTF-8 bytes of every client id a record was appended for, each once, one after
     /// another; records name a client by its number. Never pruned: client ids are key ids, few.
     private var clientBytes: [UInt8] = []
@@ -88,6 +92,9 @@ public struct RefLog: Sendable {
 
     /// True when no ref is kept.
     public var isEmpty: Bool { count == 0 }
+
+    /// When the oldest ref kept was made, nil when empty.
+    public var firstAt: Instant? { isEmpty ? nil : Instant(millis: firstAtMillis) }
 
     /// Position of the oldest ref kept, nil when empty.
     public var firstPosition: Int? { isEmpty ? nil : RefLog.position(serial: firstSerial, offset: headOffset) }
@@ -217,6 +224,7 @@ public struct RefLog: Sendable {
             replyCount.varint(replyBytes, width: replyCountWidth)
             let position = appendRecord(UnsafeBufferPointer(rebasing: buffer[..<(replyOffset + replyBytes)]))
             lastPosition = position
+            if count == 0 { firstAtMillis = at.millis }
             count += 1
             return position
         }
@@ -300,6 +308,7 @@ public struct RefLog: Sendable {
             firstSerial += 1
             headOffset = 0
         }
+        firstAtMillis = isEmpty ? .max : at(RefLog.position(serial: firstSerial, offset: headOffset)).millis
     }
 
     /// The ref at `position` (which must be kept), decoded.

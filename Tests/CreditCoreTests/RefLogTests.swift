@@ -1,4 +1,4 @@
-// Proves the packed log of remembered refs gives back every ref exactly as appended (every kind of action, replies with unknown keys, long and non-ASCII values, a reply larger than a chunk) across chunk boundaries; keeps positions when the front is dropped and drops whole chunks; fills a spare chunk given it (and keeps a whole dropped chunk as the spare), asking for one only when its last chunk is half full; keeps a reply packed beforehand (as replay does) exactly as one packed on append; turns a reversed action to none in place; stays independent of its copies; compares by content whatever the positions and the numbers its client ids got; and that a ledger finds, retries and forgets refs held this way.
+// Proves the packed log of remembered refs gives back every ref exactly as appended (every kind of action, replies with unknown keys, long and non-ASCII values, a reply larger than a chunk) across chunk boundaries; keeps positions when the front is dropped and drops whole chunks; knows the oldest ref's time through appends, drops and emptying; fills a spare chunk given it (and keeps a whole dropped chunk as the spare), asking for one only when its last chunk is half full; keeps a reply packed beforehand (as replay does) exactly as one packed on append; turns a reversed action to none in place; stays independent of its copies; compares by content whatever the positions and the numbers its client ids got; and that a ledger finds, retries and forgets refs held this way.
 
 import Testing
 @testable import CreditCore
@@ -85,6 +85,31 @@ private func storedRef(_ n: Int, at: Instant = t0) -> StoredRef {
     #expect(log.chunkCount == 0 && log.first == nil && log.last == nil && Array(log.positions).isEmpty)
     let position = log.append(storedRef(1))
     #expect(position >> 32 == 4 && log[position] == storedRef(1) && Array(log) == [storedRef(1)])
+}
+
+@Test func firstAtIsTheOldestKeptRefsTimeThroughAppendsChunkDropsAndEmptying() {
+    var log = RefLog()
+    #expect(log.firstAt == nil)
+    var times: [Instant] = []
+    var n = 0
+    while log.chunkCount < 3 {
+        // Times that repeat and jump, as entries' instants may.
+        let at = Instant(millis: t0.millis + Int64(n / 3) * 997)
+        log.append(storedRef(n, at: at))
+        times.append(at)
+        n += 1
+        #expect(log.firstAt == times[0])
+    }
+    var removed = 0
+    while !log.isEmpty {
+        #expect(log.firstAt == times[removed] && log.firstAt == log.first?.at)
+        log.removeFirst()
+        removed += 1
+    }
+    #expect(removed == times.count && log.firstAt == nil)
+    // Appended to again once empty, from a chunk kept as the spare.
+    log.append(storedRef(1, at: Instant(millis: t0.millis + 5)))
+    #expect(log.firstAt == Instant(millis: t0.millis + 5))
 }
 
 @Test func aSpareChunkIsTheNextFilledAndAWholeDroppedChunkBecomesTheSpare() {
