@@ -182,8 +182,9 @@ public struct SaleAmount: Equatable, Sendable {
 
 /// A credit: a stored value of one type in one currency.
 public struct Credit: Equatable, Sendable {
-    // Stored properties are laid out in declaration order: the two one-byte enums fit in the
-    // 11-byte currency's padding, so a credit takes 176 bytes (`aCreditStaysSmall` holds it there).
+    // Stored properties are laid out in declaration order: the two one-byte enums and the
+    // two-byte count of pending holds fit in the 11-byte currency's padding, so a credit takes
+    // 168 bytes (`aCreditStaysSmall` holds it there).
     /// Its id.
     public let id: CreditID
     /// The currency of its balance.
@@ -192,6 +193,8 @@ public struct Credit: Equatable, Sendable {
     public let type: CreditType
     /// Its status.
     public internal(set) var status: CreditStatus
+    /// The number of pending holds with a leg on it (`pendingHoldCount`).
+    private var pendingHoldLegs: UInt16
     /// Value on the credit, including what pending holds reserve.
     public internal(set) var balance: MinorUnits
     /// Sum of the legs of pending holds on it.
@@ -204,8 +207,6 @@ public struct Credit: Equatable, Sendable {
     public internal(set) var profile: ProfileID?
     /// For gift cards: the keyed digests of number and PIN (nil for a card-less gift credit).
     public internal(set) var card: CardKeys?
-    /// Its pending holds, in the order they were placed.
-    public internal(set) var pendingHolds: [HoldID]
     /// Everything that happened to it, oldest first, packed (see `ActivityLog`).
     public internal(set) var activityLog: ActivityLog
     /// The fields below, which most credits never set; nil while all are unset.
@@ -254,17 +255,36 @@ public struct Credit: Equatable, Sendable {
     /// Balance not reserved by pending holds: never negative.
     public var available: MinorUnits { balance - held }
 
+    /// The number of pending holds with a leg on it (counted per leg, as the list of ids it
+    /// replaces had an entry per leg; a hold's legs are on different credits). Which holds they
+    /// are, the holds table tells (`LedgerState.pendingHolds(of:)`). A credit kept their ids in
+    /// an array of its own, which placing a hold allocated and resolving it freed (5% of the
+    /// instructions of replaying holds and captures), besides its 8 bytes in every credit.
+    public var pendingHoldCount: Int { Int(pendingHoldLegs) }
+
+    /// Counts a leg of a hold placed on it. The limit of holds per credit is far below 2¹⁶.
+    mutating func addPendingHold() {
+        precondition(pendingHoldLegs < UInt16.max, "fewer than 65,535 pending holds on a credit")
+        pendingHoldLegs += 1
+    }
+
+    /// Uncounts a leg of a hold on it that resolved.
+    mutating func removePendingHold() {
+        precondition(pendingHoldLegs > 0, "a credit's resolved hold was pending on it")
+        pendingHoldLegs -= 1
+    }
+
     /// Makes a credit (the ledger on issue; decoders on restore).
     public init(id: CreditID, type: CreditType, currency: Currency, balance: MinorUnits, held: MinorUnits,
                 status: CreditStatus, expires: CivilDate?, profile: ProfileID?, card: CardKeys?,
                 marketing: MinorUnits = .zero, campaign: String? = nil, purchaser: ProfileID? = nil,
                 claim: Digest32? = nil, revertAt: Instant? = nil, batch: String? = nil,
                 pinFailures: Int = 0, lockedUntil: Instant? = nil,
-                pendingHolds: [HoldID], history: [Activity]) {
+                pendingHoldCount: Int, history: [Activity]) {
         self.init(id: id, type: type, currency: currency, balance: balance, held: held, status: status,
                   expires: expires, profile: profile, card: card, marketing: marketing, campaign: campaign,
                   purchaser: purchaser, claim: claim, revertAt: revertAt, batch: batch, pinFailures: pinFailures,
-                  lockedUntil: lockedUntil, pendingHolds: pendingHolds, activityLog: ActivityLog(history))
+                  lockedUntil: lockedUntil, pendingHoldCount: pendingHoldCount, activityLog: ActivityLog(history))
     }
 
     /// Makes a credit with its history already packed.
@@ -273,7 +293,7 @@ public struct Credit: Equatable, Sendable {
                 marketing: MinorUnits = .zero, campaign: String? = nil, purchaser: ProfileID? = nil,
                 claim: Digest32? = nil, revertAt: Instant? = nil, batch: String? = nil,
                 pinFailures: Int = 0, lockedUntil: Instant? = nil,
-                pendingHolds: [HoldID], activityLog: ActivityLog) {
+                pendingHoldCount: Int, activityLog: ActivityLog) {
         self.id = id
         self.type = type
         self.currency = currency
@@ -284,7 +304,8 @@ public struct Credit: Equatable, Sendable {
         self.profile = profile
         self.card = card
         self.marketing = marketing
-        self.pendingHolds = pendingHolds
+        precondition((0...Int(UInt16.max)).contains(pendingHoldCount), "a credit's pending holds fit its count")
+        self.pendingHoldLegs = UInt16(pendingHoldCount)
         self.activityLog = activityLog
         let rare = CreditRareFields(campaign: campaign, purchaser: purchaser, claim: claim, revertAt: revertAt,
                                     batch: batch, pinFailures: pinFailures, lockedUntil: lockedUntil)

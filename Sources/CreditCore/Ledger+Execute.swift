@@ -100,7 +100,7 @@ extension Ledger {
             else { continue }
             // With holds pending, the revert waits: resolving the last one puts the card back in
             // the heap (a capture cancels the revert, a void or expiry lets it go ahead).
-            if credit.pendingHolds.isEmpty { events.append(.reverted(first.id)) }
+            if credit.pendingHoldCount == 0 { events.append(.reverted(first.id)) }
         }
         while holdsDone, events.count < Ledger.sweepEventsMax, let first = creditExpiries.first, first.deadline <= now {
             _ = creditExpiries.popFirst()

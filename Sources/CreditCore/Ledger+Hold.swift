@@ -35,7 +35,7 @@ extension Ledger {
             if single!.currency.code != sale.code && policy.rates.rate(from: single!.currency.code, to: sale.code) == nil {
                 return .failure(CreditError(.noRate, "no rate from \(single!.currency.code) to \(sale.code)"))
             }
-            guard single!.pendingHolds.count < policy.holdsPerCreditMax else {
+            guard single!.pendingHoldCount < policy.holdsPerCreditMax else {
                 return .failure(CreditError(.tooManyHolds, "credit has \(policy.holdsPerCreditMax) pending holds"))
             }
             candidates = [single!]
@@ -53,7 +53,7 @@ extension Ledger {
         // A gift card kept for an unknown recipient is theirs once claimed: not the purchaser's tender.
         let usable = (profileIndex[profile] ?? []).compactMap { state.credits[$0] }.filter { credit in
             unusable(credit, now: now) == nil && credit.available > .zero && credit.claim == nil
-                && credit.pendingHolds.count < policy.holdsPerCreditMax
+                && credit.pendingHoldCount < policy.holdsPerCreditMax
                 && (credit.currency.code == sale.code || policy.rates.rate(from: credit.currency.code, to: sale.code) != nil)
         }
         return usable.sorted { tenderPrecedes($0, $1, sale: sale) }

@@ -122,8 +122,8 @@ extension Ledger {
             if let error = unusable(credit, now: now), error.code == .creditCancelled || error.code == .creditExpired {
                 return .failure(error)  // past its date it becomes breakage at the sweep, not a write-off
             }
-            guard credit.pendingHolds.isEmpty else {
-                return .failure(CreditError(.holdsPending, "credit \(id) has \(credit.pendingHolds.count) pending holds; capture or void them first"))
+            guard credit.pendingHoldCount == 0 else {
+                return .failure(CreditError(.holdsPending, "credit \(id) has \(credit.pendingHoldCount) pending holds; capture or void them first"))
             }
             event = .cancelled(id, reason: reason)
         }

@@ -62,7 +62,7 @@ extension Ledger {
 
     /// True when nothing but its creation (issue, bonus, stock, activation) happened to a credit.
     private func isUntouched(_ credit: Credit) -> Bool {
-        credit.pendingHolds.isEmpty && credit.status != .cancelled && credit.status != .expired
+        credit.pendingHoldCount == 0 && credit.status != .cancelled && credit.status != .expired
             && credit.history.allSatisfy { [.issue, .bonus, .stock, .load].contains($0.kind) }
             && credit.history.filter { $0.kind == .load }.count <= 1
     }

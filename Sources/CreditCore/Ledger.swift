@@ -37,6 +37,26 @@ public struct LedgerState: Equatable, Sendable {
         holds[hold.id] = hold
         return true
     }
+
+    /// The pending holds with a leg on credit `id`, in the order they were placed (one entry per
+    /// leg, as `Credit.pendingHoldCount` counts them). Looks through every hold kept: for audits,
+    /// tests and snapshots, not for requests.
+    public func pendingHolds(of id: CreditID) -> [HoldID] {
+        var found: [HoldID] = []
+        for hold in holds.values where hold.state == .pending {
+            for leg in hold.legs where leg.credit == id { found.append(hold.id) }
+        }
+        return found
+    }
+
+    /// `pendingHolds(of:)` of every credit that has any, in one pass through the holds.
+    public func pendingHoldsByCredit() -> [CreditID: [HoldID]] {
+        var found: [CreditID: [HoldID]] = [:]
+        for hold in holds.values where hold.state == .pending {
+            for leg in hold.legs { found[leg.credit, default: []].append(hold.id) }
+        }
+        return found
+    }
 }
 
 /// The ledger. Pure: no clock, no randomness, no I/O. `execute` decides what a command does and
@@ -383,7 +403,7 @@ public struct Ledger: Sendable {
             id: issued.credit, type: issued.type, currency: currency, balance: total, held: .zero,
             status: issued.status, expires: issued.expires, profile: issued.profile, card: issued.card,
             marketing: issued.bonus, campaign: issued.campaign, purchaser: issued.purchaser, claim: issued.claim,
-            revertAt: issued.revertAt, batch: issued.batch, pendingHolds: [], activityLog: history)
+            revertAt: issued.revertAt, batch: issued.batch, pendingHoldCount: 0, activityLog: history)
         if let card = issued.card { precondition(creditID(forCard: card.cardDigest) == nil, "card digest issued twice") }
         index(credit)
         state.credits[issued.credit] = consume credit  // moved, not copied and destroyed
@@ -409,7 +429,7 @@ public struct Ledger: Sendable {
             modifyCredit(leg.credit) { credit in
                 credit.held += leg.amount
                 precondition(credit.available >= .zero, "a hold may never overdraw a credit")
-                credit.pendingHolds.append(placed.hold)
+                credit.addPendingHold()
                 credit.record(.hold, leg.amount, context, hold: placed.hold)
             }
         }
@@ -451,10 +471,7 @@ public struct Ledger: Sendable {
                 credit.marketing -= min(credit.marketing, amount)
                 if amount > .zero { credit.revertAt = nil }
                 precondition(credit.held >= .zero && credit.available >= .zero, "available = balance − held ≥ 0")
-                credit.pendingHolds.removeAll { $0 == id }
-                // `removeAll(where:)` keeps the array's storage: most credits then hold no hold
-                // for a long time, so drop it (48 bytes a credit).
-                if credit.pendingHolds.isEmpty { credit.pendingHolds = [] }
+                credit.removePendingHold()
                 switch outcome {
                 case .captured where amount == .zero:
                     credit.record(.void, leg.amount, context, hold: id)  // the capture did not reach this leg
@@ -472,7 +489,7 @@ public struct Ledger: Sendable {
             // Read where the credit lies: a `modifyCredit` access to read two fields cost a
             // uniqueness check of its table and chunk.
             let due = state.credits.withValueAddress(leg.credit) { credit in
-                credit.pointee.pendingHolds.isEmpty ? credit.pointee.revertAt : nil
+                credit.pointee.pendingHoldCount == 0 ? credit.pointee.revertAt : nil
             } ?? nil
             if let due { reverts.insert(due, leg.credit) }
         }
@@ -499,7 +516,7 @@ public struct Ledger: Sendable {
             credit.status = status
             var amount = MinorUnits.zero
             if status == .cancelled || status == .expired {
-                precondition(credit.pendingHolds.isEmpty, "a credit closes with no pending holds")
+                precondition(credit.pendingHoldCount == 0, "a credit closes with no pending holds")
                 amount = credit.balance
                 credit.balance = .zero
                 credit.marketing = .zero
@@ -559,7 +576,7 @@ public struct Ledger: Sendable {
         }
         var credit = Credit(id: newID, type: .gift, currency: source!.currency, balance: amount, held: .zero,
                             status: .active, expires: source!.expires, profile: profile, card: nil,
-                            pendingHolds: [], history: [])
+                            pendingHoldCount: 0, history: [])
         credit.record(.splitIn, amount, context, reason: "from \(id)")
         state.credits[newID] = credit
         state.lastCreditNumber = max(state.lastCreditNumber, newID.number)
@@ -570,7 +587,7 @@ public struct Ledger: Sendable {
         guard let current = state.credits[id], let purchaser = current.purchaser else {
             preconditionFailure("revert needs a purchaser")
         }
-        precondition(current.pendingHolds.isEmpty && current.revertAt != nil, "revert an unused smart card")
+        precondition(current.pendingHoldCount == 0 && current.revertAt != nil, "revert an unused smart card")
         if let card = current.card { cardIndex.remove(hash: card.cardDigest.w0, value: id.number) }
         if let claim = current.claim { claimIndex[claim] = nil }
         if let old = current.profile { profileIndex[old]?.removeAll { $0 == id } }

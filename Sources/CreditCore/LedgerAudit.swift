@@ -3,11 +3,11 @@
 extension Ledger {
     /// Every inconsistency in the state, as human-readable lines (empty when sound): balances
     /// against their history chains, held amounts against pending hold legs, hold states
-    /// against credits' pending lists, and the bounds every balance must keep.
+    /// against credits' counts of pending holds, and the bounds every balance must keep.
     public var auditProblems: [String] {
         var problems: [String] = []
         var heldByCredit: [CreditID: MinorUnits] = [:]
-        var pendingByCredit: [CreditID: Set<HoldID>] = [:]
+        var pendingByCredit: [CreditID: Int] = [:]
         for hold in state.holds.values {
             for (leg, captured) in zip(hold.legs, hold.captured) {
                 guard state.credits[leg.credit] != nil else {
@@ -21,21 +21,23 @@ extension Ledger {
                         continue
                     }
                     heldByCredit[leg.credit] = sum
-                    pendingByCredit[leg.credit, default: []].insert(hold.id)
+                    pendingByCredit[leg.credit, default: 0] += 1
                 }
             }
         }
         for id in state.credits.keys.sorted() {
-            problems += audit(state.credits[id]!, held: heldByCredit[id] ?? .zero, pending: pendingByCredit[id] ?? [])
+            problems += audit(state.credits[id]!, held: heldByCredit[id] ?? .zero, pending: pendingByCredit[id] ?? 0)
         }
         return problems
     }
 
-    private func audit(_ credit: Credit, held: MinorUnits, pending: Set<HoldID>) -> [String] {
+    private func audit(_ credit: Credit, held: MinorUnits, pending: Int) -> [String] {
         var problems: [String] = []
         let name = "credit \(credit.id)"
         if credit.held != held { problems.append("\(name): held \(credit.held.value) but pending legs sum to \(held.value)") }
-        if Set(credit.pendingHolds) != pending { problems.append("\(name): pending hold list disagrees with the holds") }
+        if credit.pendingHoldCount != pending {
+            problems.append("\(name): counts \(credit.pendingHoldCount) pending holds, the holds \(pending)")
+        }
         if credit.available < .zero || credit.balance > credit.currency.balanceMax {
             problems.append("\(name): balance \(credit.balance.value) outside 0...\(credit.currency.balanceMax.value) or overdrawn")
         }

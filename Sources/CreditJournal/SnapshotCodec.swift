@@ -47,9 +47,11 @@ public enum SnapshotCodec {
         writer.u64(state.lastCreditNumber)
         writer.u64(state.lastHoldNumber)
         writer.i64(state.lastAt.millis)
+        // Credits count their pending holds; the format lists them by id, as the holds tell.
+        let pendingHolds = state.pendingHoldsByCredit()
         writer.u32(UInt32(state.credits.count))
         for credit in state.credits.values {  // in id order
-            writer.credit(credit)
+            writer.credit(credit, pendingHolds: pendingHolds[credit.id] ?? [])
             try flush(ifAtLeast: pieceBytes)
         }
         writer.u32(UInt32(state.holds.count))
@@ -97,9 +99,13 @@ public enum SnapshotCodec {
             throw DecodeError("last hold number \(state.lastHoldNumber) is above \(NumberedTable<HoldID, Hold>.numberMax)", offset: 9)
         }
         state.lastAt = Instant(millis: try reader.i64())
+        // The pending holds each credit lists, checked against the holds once they are read: a
+        // credit keeps only their count.
+        var listedPending: [CreditID: [HoldID]] = [:]
         for _ in 0..<(try reader.count(max: collectionMax, what: "credits")) {
             let start = reader.offset
-            let credit = try reader.credit(currencies)
+            let (credit, pending) = try reader.credit(currencies)
+            if !pending.isEmpty { listedPending[credit.id] = pending }
             guard credit.id.number <= min(state.lastCreditNumber, NumberedTable<CreditID, Credit>.numberMax) else {
                 throw DecodeError("credit \(credit.id) is numbered above the last credit number", offset: start)
             }
@@ -116,6 +122,13 @@ public enum SnapshotCodec {
             guard state.insertDecoded(hold) else {
                 throw DecodeError("hold \(hold.id) appears twice", offset: start)
             }
+        }
+        // (A pending hold on a credit the snapshot lacks is the ledger audit's to report.)
+        let derived = state.pendingHoldsByCredit()
+        if let (id, _) = listedPending.first(where: { derived[$0.key] != $0.value })
+            ?? derived.first(where: { state.credits.contains($0.key) && listedPending[$0.key] != $0.value }) {
+            throw DecodeError("credit \(id) lists pending holds \(listedPending[id] ?? []) but the pending holds "
+                                  + "with a leg on it are \(derived[id] ?? [])", offset: reader.offset)
         }
         for _ in 0..<(try reader.count(max: collectionMax, what: "refs")) {
             let at = Instant(millis: try reader.i64())
@@ -148,7 +161,9 @@ extension ByteWriter {
         i64(decoy.lastFailureAt.millis)
     }
 
-    mutating func credit(_ credit: Credit) {
+    /// A credit, with the ids of the pending holds that have a leg on it.
+    mutating func credit(_ credit: Credit, pendingHolds: [HoldID]) {
+        precondition(pendingHolds.count == credit.pendingHoldCount, "a credit counts the pending holds on it")
         u64(credit.id.number)
         string(credit.type.rawValue)
         string(credit.currency.code)
@@ -166,8 +181,8 @@ extension ByteWriter {
         optional(credit.batch) { $0.string($1) }
         u32(UInt32(credit.pinFailures))
         optional(credit.lockedUntil) { $0.i64($1.millis) }
-        u32(UInt32(credit.pendingHolds.count))
-        for hold in credit.pendingHolds { u64(hold.number) }
+        u32(UInt32(pendingHolds.count))
+        for hold in pendingHolds { u64(hold.number) }
         u32(UInt32(credit.activityLog.count))
         credit.activityLog.forEach { self.activity($0) }
     }
@@ -213,7 +228,8 @@ extension ByteReader {
         return (digest, DecoyLock(failures: failures, lockedUntil: lockedUntil, lastFailureAt: Instant(millis: try i64())))
     }
 
-    mutating func credit(_ currencies: CurrencyTable) throws(DecodeError) -> Credit {
+    /// A credit, and the pending holds it lists.
+    mutating func credit(_ currencies: CurrencyTable) throws(DecodeError) -> (Credit, [HoldID]) {
         let id = CreditID(try id("credit"))
         let type = try creditType()
         let start = offset
@@ -236,7 +252,7 @@ extension ByteReader {
         let pinFailures = Int(try u32())
         let lockedUntil = try optional { (reader: inout ByteReader) throws(DecodeError) in Instant(millis: try reader.i64()) }
         var pending: [HoldID] = []
-        for _ in 0..<(try count(max: SnapshotCodec.collectionMax, what: "pending holds")) {
+        for _ in 0..<(try count(max: Int(UInt16.max), what: "pending holds")) {
             pending.append(HoldID(try self.id("hold")))
         }
         var history = ActivityLog()
@@ -250,11 +266,11 @@ extension ByteReader {
                            balanceAfter: activity.balanceAfter, hold: activity.hold, ref: activity.ref,
                            sale: activity.sale, reason: activity.reason)
         }
-        return Credit(id: id, type: type, currency: currency, balance: balance, held: held, status: status,
+        return (Credit(id: id, type: type, currency: currency, balance: balance, held: held, status: status,
                       expires: expires, profile: profile, card: card, marketing: marketing, campaign: campaign,
                       purchaser: purchaser, claim: claim, revertAt: revertAt, batch: batch,
                       pinFailures: pinFailures, lockedUntil: lockedUntil,
-                      pendingHolds: pending, activityLog: history)
+                      pendingHoldCount: pending.count, activityLog: history), pending)
     }
 
     mutating func activity() throws(DecodeError) -> Activity {

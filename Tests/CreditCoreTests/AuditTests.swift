@@ -61,12 +61,14 @@ private func busyLedger() throws -> Harness {
     #expect(h.ledger.auditProblems == ["credit cr_1: history seq 2 says balance 2500, the chain gives 2501"])
 }
 
-@Test func aPendingListThatDisagreesWithTheHoldsIsFound() throws {
+@Test func aPendingHoldCountThatDisagreesWithTheHoldsIsFound() throws {
     var h = try busyLedger()
     let gift = try h.credit(CreditID(3))
-    #expect(gift.pendingHolds == [HoldID(2)])
-    h.restore(adding: tampered(gift, pendingHolds: []))
-    #expect(h.ledger.auditProblems == ["credit cr_3: pending hold list disagrees with the holds"])
+    #expect(try h.pendingHolds(gift.id) == [HoldID(2)])
+    h.restore(adding: tampered(gift, pendingHoldCount: 0))
+    #expect(h.ledger.auditProblems == ["credit cr_3: counts 0 pending holds, the holds 1"])
+    h.restore(adding: tampered(gift, pendingHoldCount: 2))
+    #expect(h.ledger.auditProblems == ["credit cr_3: counts 2 pending holds, the holds 1"])
 }
 
 @Test func anOverdrawnCreditIsFound() throws {

@@ -17,7 +17,7 @@ import Testing
     #expect(record.state == .captured && Array(record.captured) == [MinorUnits(3000)])
     let after = try h.credit(credit)
     #expect(after.balance == MinorUnits(7000) && after.held == .zero && after.available == MinorUnits(7000))
-    #expect(after.pendingHolds.isEmpty)
+    #expect(try after.pendingHoldCount == 0 && h.pendingHolds(credit).isEmpty)
     #expect(h.ledger.pendingHoldCount == 0)
 }
 

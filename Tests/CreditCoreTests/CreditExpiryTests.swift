@@ -28,7 +28,7 @@ private let lastDay = CivilDate("2026-11-26")!
     #expect(entry == Entry(at: end, idempotency: nil, events: [.expired(hold), .creditExpired(id)]))
     let credit = try h.credit(id)
     #expect(credit.status == .expired && credit.balance == .zero && credit.held == .zero && credit.marketing == .zero)
-    #expect(credit.pendingHolds.isEmpty && h.ledger.pendingHoldCount == 0)
+    #expect(credit.pendingHoldCount == 0 && h.ledger.pendingHoldCount == 0)
     #expect(credit.history.suffix(2).map(\.kind) == [.expire, .breakage])
     #expect(credit.history.last == Activity(seq: 5, at: end, kind: .breakage, amount: MinorUnits(4500),
                                             balanceAfter: .zero, hold: nil, ref: nil))
@@ -77,7 +77,7 @@ private let lastDay = CivilDate("2026-11-26")!
     let first = try #require(firstSweep)
     #expect(first.events.count == Ledger.sweepEventsMax)
     #expect(!first.events.contains(.creditExpired(id)))
-    #expect(try h.credit(id).status == .active && h.credit(id).pendingHolds.count == 1)
+    #expect(try h.credit(id).status == .active && h.credit(id).pendingHoldCount == 1)
     let second = h.ledger.sweep(now: lastDay.endInstant)
     #expect(second?.events == [.expired(HoldID(UInt64(Ledger.sweepEventsMax + 1))), .creditExpired(id)])
     #expect(try h.credit(id).status == .expired)

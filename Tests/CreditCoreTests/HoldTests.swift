@@ -21,7 +21,7 @@ import Testing
     #expect(credit.balance == MinorUnits(10_000))
     #expect(credit.held == MinorUnits(3000))
     #expect(credit.available == MinorUnits(7000))
-    #expect(credit.pendingHolds == [HoldID(1)])
+    #expect(try h.pendingHolds(id) == [HoldID(1)] && credit.pendingHoldCount == 1)
     let record = try h.holdRecord(HoldID(1))
     #expect(record == Hold(id: HoldID(1), currency: "AUD", requested: MinorUnits(3000), legs: [leg],
                            deadline: deadline, state: .pending, captured: [.zero]))

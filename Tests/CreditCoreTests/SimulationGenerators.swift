@@ -107,9 +107,9 @@ extension Simulation {
     mutating func randomSingleHold() -> HoldCommand {
         let id: CreditID
         switch rng.below(100) {
-        case 0..<30: id = randomCreditID(mostly: { !$0.pendingHolds.isEmpty })
+        case 0..<30: id = randomCreditID(mostly: { $0.pendingHoldCount != 0 })
         case 30..<40: id = randomCreditID(mostly: { $0.revertAt != nil })
-        case 40..<48: id = randomCreditID(mostly: { $0.pendingHolds.count >= 2 })  // toward TOO_MANY_HOLDS
+        case 40..<48: id = randomCreditID(mostly: { $0.pendingHoldCount >= 2 })  // toward TOO_MANY_HOLDS
         default: id = randomCreditID()
         }
         let credit = live.state.credits[id]
@@ -199,7 +199,7 @@ extension Simulation {
         switch change {
         case .freeze: id = randomCreditID(mostly: { $0.status == .active })
         case .unfreeze: id = randomCreditID(mostly: { $0.status == .frozen })
-        case .cancel: id = randomCreditID(mostly: { $0.pendingHolds.isEmpty && $0.status != .cancelled })
+        case .cancel: id = randomCreditID(mostly: { $0.pendingHoldCount == 0 && $0.status != .cancelled })
         }
         return .changeStatus(id, change, reason: Simulation.reasons[rng.below(Simulation.reasons.count)])
     }

@@ -185,7 +185,7 @@ extension Simulation {
     /// Nothing but its creation happened to it: issue, bonus, stock and at most one load.
     func isUntouched(_ credit: Credit) -> Bool {
         let kinds = credit.history.map(\.kind)
-        return credit.pendingHolds.isEmpty && credit.status != .cancelled && credit.status != .expired
+        return credit.pendingHoldCount == 0 && credit.status != .cancelled && credit.status != .expired
             && kinds.allSatisfy { [.issue, .bonus, .stock, .load].contains($0) } && kinds.filter { $0 == .load }.count <= 1
     }
 

@@ -63,7 +63,7 @@ struct ShadowCredit {
         revertEntries = credit.revertAt == nil ? 0 : 1
         pinFailures = credit.pinFailures
         lockedUntil = credit.lockedUntil
-        pending = Set(credit.pendingHolds)
+        precondition(credit.pendingHoldCount == 0, "the model starts from credits with no pending hold")
         history = credit.history
     }
 
@@ -327,6 +327,7 @@ extension Simulation {
     /// currency; the pending holds and refs are what the model says; the ledger's audit finds nothing.
     mutating func checkInvariants(full: Bool = true) throws {
         let state = live.state
+        let listed = state.pendingHoldsByCredit()
         for id in touchedHolds.sorted() {
             guard id.number >= holdsKeptFrom else {
                 try ensure(!state.holds.contains(id), "\(id) ended a ref window before its deadline and is still kept")
@@ -345,7 +346,7 @@ extension Simulation {
                 sum + (state.holds[hold]?.legs.first { $0.credit == id }?.amount ?? .zero)
             }
             try ensure(pending.allSatisfy { state.holds[$0]?.state == .pending }, "\(id) lists a resolved hold as pending")
-            try checkCredit(credit, held: held, pendingHolds: pending)
+            try checkCredit(credit, held: held, pendingHolds: pending, listed: listed[id] ?? [])
         }
         touchedHolds = []
         touchedCredits = []
@@ -382,14 +383,17 @@ extension Simulation {
     /// available = balance − held ≥ 0; held = Σ its pending legs; marketing within balance; a closed
     /// credit holds nothing; balance, status, owner, card, claim, revert, PIN state and history length
     /// are what the model's shadow says.
-    func checkCredit(_ credit: Credit, held: MinorUnits, pendingHolds: Set<HoldID>) throws {
+    /// `listed` is what the holds table says is pending on it (`LedgerState.pendingHolds(of:)`).
+    func checkCredit(_ credit: Credit, held: MinorUnits, pendingHolds: Set<HoldID>, listed: [HoldID]) throws {
         let id = credit.id
         try ensure(credit.available == credit.balance - credit.held && credit.available >= .zero,
                    "\(id): balance \(credit.balance.value) held \(credit.held.value)")
         try ensure(credit.balance <= credit.currency.balanceMax, "\(id) over its maximum")
         try ensure(credit.held == held, "\(id) held \(credit.held.value), its pending legs sum to \(held.value)")
-        try ensure(Set(credit.pendingHolds) == pendingHolds && credit.pendingHolds.count == pendingHolds.count,
-                   "\(id) lists \(credit.pendingHolds), pending holds with legs on it are \(pendingHolds.sorted())")
+        try ensure(Set(listed) == pendingHolds && listed.count == pendingHolds.count && listed == listed.sorted()
+                       && credit.pendingHoldCount == pendingHolds.count,
+                   "\(id) counts \(credit.pendingHoldCount) pending holds, the holds list \(listed), "
+                       + "pending holds with legs on it are \(pendingHolds.sorted())")
         try ensure(credit.marketing >= .zero && credit.marketing <= credit.balance
                    && (credit.type == .store || credit.marketing == .zero), "\(id) marketing \(credit.marketing.value)")
         if credit.status == .cancelled || credit.status == .expired {
@@ -408,7 +412,7 @@ extension Simulation {
         try ensure(credit.pinFailures == model.pinFailures && credit.lockedUntil == model.lockedUntil,
                    "\(id) \(credit.pinFailures) wrong PINs locked until \(String(describing: credit.lockedUntil)), "
                        + "the model: \(model.pinFailures) until \(String(describing: model.lockedUntil))")
-        try ensure(Set(credit.pendingHolds) == model.pending && credit.history.count == model.history.count,
+        try ensure(Set(listed) == model.pending && credit.history.count == model.history.count,
                    "\(id) pending holds or history length differ from the model")
     }
 

@@ -206,7 +206,7 @@ extension Simulation {
             if single.currency.code != sale.code && policy.rates.rate(from: single.currency.code, to: sale.code) == nil {
                 return .refuse(.noRate)
             }
-            if single.pendingHolds.count >= policy.holdsPerCreditMax { return .refuse(.tooManyHolds) }
+            if single.pendingHoldCount >= policy.holdsPerCreditMax { return .refuse(.tooManyHolds) }
             candidates = [single]
         }
         let plan = ModelPlan(sale: sale, requested: requested, legs: fill(requested, sale, candidates), single: single)
@@ -219,7 +219,7 @@ extension Simulation {
     func tenderCandidates(_ profile: ProfileID, _ sale: Currency) -> [Credit] {
         live.state.credits.values.filter { credit in
             credit.profile == profile && usabilityError(credit) == nil && credit.available > .zero && credit.claim == nil
-                && credit.pendingHolds.count < policy.holdsPerCreditMax
+                && credit.pendingHoldCount < policy.holdsPerCreditMax
                 && (credit.currency.code == sale.code || policy.rates.rate(from: credit.currency.code, to: sale.code) != nil)
         }.sorted { tenderPrecedes($0, $1, sale) }
     }
@@ -436,7 +436,7 @@ extension Simulation {
             if credit.status == .cancelled { return .refuse(.creditCancelled) }
             // Past its date a credit becomes breakage at the sweep, never a write-off.
             if credit.status == .expired || isPastExpiry(credit) { return .refuse(.creditExpired) }
-            if !credit.pendingHolds.isEmpty { return .refuse(.holdsPending) }
+            if credit.pendingHoldCount != 0 { return .refuse(.holdsPending) }
             event = .cancelled(id, reason: reason)
             fields += [Field("status", "cancelled"), Field("written_off", text(credit.balance, credit.currency))]
         }
@@ -459,7 +459,7 @@ extension Simulation {
             // sweep reverts it once.
             let credit = live.state.credits[id]!
             guard let revertAt = credit.revertAt, revertAt <= now, [.active, .frozen].contains(credit.status),
-                  !isPastExpiry(credit), credit.pendingHolds.isEmpty
+                  !isPastExpiry(credit), credit.pendingHoldCount == 0
             else { continue }
             reverts.append(.reverted(id))
         }

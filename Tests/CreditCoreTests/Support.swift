@@ -492,14 +492,24 @@ func claimCode(_ n: UInt64) -> Digest32 {
     Digest32(w0: n, w1: 0xC1A1, w2: 0, w3: 0)
 }
 
+extension Harness {
+    /// The pending holds with a leg on credit `id`, as the holds table lists them, after checking
+    /// that the credit counts as many.
+    func pendingHolds(_ id: CreditID) throws -> [HoldID] {
+        let listed = ledger.state.pendingHolds(of: id)
+        #expect(try credit(id).pendingHoldCount == listed.count)
+        return listed
+    }
+}
+
 /// A copy of `credit` with some fields changed, as a tampered snapshot would hold it.
-func tampered(_ credit: Credit, balance: MinorUnits? = nil, held: MinorUnits? = nil, pendingHolds: [HoldID]? = nil,
+func tampered(_ credit: Credit, balance: MinorUnits? = nil, held: MinorUnits? = nil, pendingHoldCount: Int? = nil,
               history: [Activity]? = nil) -> Credit {
     Credit(id: credit.id, type: credit.type, currency: credit.currency, balance: balance ?? credit.balance,
            held: held ?? credit.held, status: credit.status, expires: credit.expires, profile: credit.profile,
            card: credit.card, marketing: credit.marketing, campaign: credit.campaign, purchaser: credit.purchaser,
            claim: credit.claim, revertAt: credit.revertAt, batch: credit.batch, pinFailures: credit.pinFailures,
-           lockedUntil: credit.lockedUntil, pendingHolds: pendingHolds ?? credit.pendingHolds,
+           lockedUntil: credit.lockedUntil, pendingHoldCount: pendingHoldCount ?? credit.pendingHoldCount,
            history: history ?? credit.history)
 }
 
@@ -508,7 +518,7 @@ func tampered(_ credit: Credit, balance: MinorUnits? = nil, held: MinorUnits? = 
 func stockCard(_ id: CreditID, _ value: Int64, currency: Currency = Fixture.aud, card: CardKeys,
                profile: ProfileID? = nil) -> Credit {
     Credit(id: id, type: .gift, currency: currency, balance: MinorUnits(value), held: .zero, status: .inactive,
-           expires: nil, profile: profile, card: card, pendingHolds: [],
+           expires: nil, profile: profile, card: card, pendingHoldCount: 0,
            history: [Activity(seq: 1, at: Fixture.t0, kind: .stock, amount: MinorUnits(value),
                               balanceAfter: MinorUnits(value), hold: nil, ref: nil)])
 }

@@ -1,4 +1,4 @@
-// Proves EntryCodec and SnapshotCodec round-trip every event and a ledger state holding every kind of credit, hold and activity (FX sale amounts, reasons, campaigns, bonus) and decoy locks exactly; that a version-1 snapshot (no decoys) still decodes and an unknown version is refused; that an encoded entry or snapshot cut or damaged at any byte throws DecodeError instead of trapping; and that a bad event tag, a negative amount and a bad currency code are refused.
+// Proves EntryCodec and SnapshotCodec round-trip every event and a ledger state holding every kind of credit, hold and activity (FX sale amounts, reasons, campaigns, bonus) and decoy locks exactly; that a credit's pending holds, which it only counts, are listed by id from the holds and a list the holds disagree with is refused; that a version-1 snapshot (no decoys) still decodes and an unknown version is refused; that an encoded entry or snapshot cut or damaged at any byte throws DecodeError instead of trapping; and that a bad event tag, a negative amount and a bad currency code are refused.
 
 import CreditCore
 import CreditJournal
@@ -302,11 +302,11 @@ private func everyKindOfState() throws -> LedgerState {
     let (inactive, loaded) = (CreditID(state.lastCreditNumber + 1), CreditID(state.lastCreditNumber + 2))
     let stock = Activity(seq: 1, at: t0, kind: .stock, amount: .zero, balanceAfter: .zero, hold: nil, ref: nil)
     state.credits[inactive] = Credit(id: inactive, type: .gift, currency: aud, balance: .zero, held: .zero,
-                                     status: .inactive, expires: nil, profile: nil, card: card(6), pendingHolds: [],
+                                     status: .inactive, expires: nil, profile: nil, card: card(6), pendingHoldCount: 0,
                                      history: [stock])
     state.credits[loaded] = Credit(id: loaded, type: .gift, currency: aud, balance: MinorUnits(2500), held: .zero,
                                    status: .active, expires: nil, profile: ProfileID("cust-2"), card: card(7),
-                                   pendingHolds: [],
+                                   pendingHoldCount: 0,
                                    history: [stock, Activity(seq: 2, at: t0, kind: .load, amount: MinorUnits(2500),
                                                              balanceAfter: MinorUnits(2500), hold: nil, ref: Ref("sale-9"))]
                                        + laterKinds(from: 3, balance: MinorUnits(2500)))
@@ -454,6 +454,23 @@ func anUnknownSnapshotVersionIsRefused(_ version: UInt8) throws {
     }
 }
 
+@Test func aSnapshotWhoseCreditListsPendingHoldsTheHoldsDisagreeWithIsRefused() throws {
+    let state = try everyKindOfState()
+    // hd_4 is the one pending hold, on cr_1; credits keep only the count, the format the ids.
+    #expect(state.pendingHoldsByCredit() == [CreditID(1): [HoldID(4)]])
+    #expect(state.credits[CreditID(1)]?.pendingHoldCount == 1 && state.pendingHolds(of: CreditID(1)) == [HoldID(4)])
+    let bytes = SnapshotCodec.encode(state)
+    // hd_4 ended ("expired" is as long as "pending"), but cr_1 still lists it.
+    let (ended, _) = replacingField("pending", with: Array("expired".utf8), in: bytes)
+    #expect(ended.count == bytes.count)
+    #expect(throws: DecodeError.self) { try SnapshotCodec.decode(ended, currencies: currencies) }
+    do {
+        _ = try SnapshotCodec.decode(ended, currencies: currencies)
+    } catch {
+        #expect(error.message == "credit cr_1 lists pending holds [hd_4] but the pending holds with a leg on it are []")
+    }
+}
+
 // MARK: Fields matched without making a String
 
 /// `bytes` with the first length-prefixed field holding `field` replaced by `replacement` (its
@@ -547,7 +564,7 @@ func cardKeysWithABadLast4AreRefusedAtTheField(_ last4: String) {
     var state = LedgerState()
     state.credits[CreditID(1)] = Credit(id: CreditID(1), type: .store, currency: currencies["AUD"]!,
                                         balance: MinorUnits(500), held: .zero, status: .frozen, expires: nil,
-                                        profile: nil, card: nil, pendingHolds: [], history: history)
+                                        profile: nil, card: nil, pendingHoldCount: 0, history: history)
     state.lastCreditNumber = 1
     let bytes = SnapshotCodec.encode(state)
     #expect(try SnapshotCodec.decode(bytes, currencies: currencies) == state)
