@@ -52,6 +52,11 @@ struct HashIndex: Sendable {
     /// An empty index.
     init() {}
 
+    /// True when no copy of this index shares its table (a change then copies nothing).
+    mutating func isHeldAlone() -> Bool {
+        table.isHeldAlone()
+    }
+
     /// The value of the first entry with this hash that `belongs` accepts.
     func first(hash: UInt64, where belongs: (UInt64) -> Bool) -> UInt64? {
         guard count > 0 else { return nil }
@@ -220,6 +225,11 @@ private struct Table: @unchecked Sendable {
     }
 
     private func home(_ storedHash: UInt32) -> Int { Int(storedHash) & mask }
+
+    /// True when no other copy shares this table's storage.
+    mutating func isHeldAlone() -> Bool {
+        isKnownUniquelyReferenced(&storage)
+    }
 
     /// Gives this table its own storage before a change, if another copy shares it.
     private mutating func makeUnique() {

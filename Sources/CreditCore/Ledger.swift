@@ -174,6 +174,13 @@ public struct Ledger: Sendable {
         deadlines.removeAll { holds[$0]?.state == .pending }
     }
 
+    /// True when no other copy of this ledger exists: no copy shares its card and ref indexes
+    /// (which, unlike its state, no snapshot takes). A copy kept beside the one that serves
+    /// requests makes each table that one changes be copied, and keeps everything it forgets.
+    public mutating func isHeldAlone() -> Bool {
+        cardIndex.isHeldAlone() && refIndex.isHeldAlone()
+    }
+
     /// Slots in the ref index (for tests of `shrinkSparseTables`).
     var refIndexCapacity: Int { refIndex.capacity }
 

@@ -63,6 +63,14 @@ final class Engine {
     /// What is known about the request handled last.
     var currentNote: RequestNote { note }
 
+    /// Debug builds (the tests' daemon) check, as the event loop starts, that the engine holds
+    /// the only copy of the ledger: a copy the start-up code kept (as `Server.run` once did, in
+    /// a local living to the end of its scope) shared every table, so each table the engine
+    /// changed was copied, and nothing it forgot (refs that aged out) was ever freed.
+    func assertLedgerHeldAlone() {
+        assert(ledger.isHeldAlone(), "the engine's ledger is the only copy")
+    }
+
     /// Handles one request line: appends its whole reply to `out`.
     func handle(line: [UInt8], session: inout Session, out: inout [UInt8]) {
         counters.requests += 1

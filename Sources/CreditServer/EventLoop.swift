@@ -55,6 +55,7 @@ final class EventLoop {
 
     /// Runs until SIGTERM or SIGINT, then answers what is in flight and returns.
     func run() {
+        engine.assertLedgerHeldAlone()
         var events = [cepoll_event](repeating: cepoll_event(), count: 256)
         while !stopping {
             let count = cepoll_wait(epollFD, &events, Int32(events.count), Int32(timeoutMillis()))

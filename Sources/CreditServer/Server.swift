@@ -41,7 +41,12 @@ public enum Server {
             onWarning: { message in Log.write(.warn, "spare journal segments off", ["error": message]) })
         let snapshotter = Snapshotter(directory: config.dataDirectory, everyRecords: config.snapshotEveryRecords,
                                       recordsSince: Int(lastLSN - snapshotLSN), onFatal: { message in fatal(message) })
-        let engine = Engine(ledger: ledger, journal: journal, appliedLSN: lastLSN, hasher: KeyedHasher(secret: secret),
+        let creditCount = ledger.creditCount
+        // Consumed: a copy kept here (a local lives to the end of its scope) would share every
+        // table with the engine's ledger, so each table the engine changed would be copied, and
+        // nothing the engine forgot (aged-out refs, a whole ledger's worth of them after a long
+        // restart) would be freed.
+        let engine = Engine(ledger: consume ledger, journal: journal, appliedLSN: lastLSN, hasher: KeyedHasher(secret: secret),
                             cards: cards, keys: keys, snapshotter: snapshotter)
         engine.backupTarget = BackupTarget(root: config.backupPath, secretPath: config.secretPath)
         applyLogSettings(config, engine: engine)
@@ -63,7 +68,7 @@ public enum Server {
             }
         }
         Log.write(.info, "listening",
-                  listeners.logFields + [("credits", String(ledger.creditCount)), ("lsn", String(lastLSN))])
+                  listeners.logFields + [("credits", String(creditCount)), ("lsn", String(lastLSN))])
         loop.run()
         journal.close()
         Log.write(.info, "stopped", ["lsn": String(engine.appliedLSN)])
