@@ -102,7 +102,7 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
         updateValueOrRemove(nil, id)
     }
 
-    /// Asks the CPU for the slot of `id` (each cache line of it: a credit's is 176 bytes), ahead
+    /// Asks the CPU for the slot of `id` (each cache line of it: a credit's is 168 bytes), ahead
     /// of a read or change of its value: a hint, which changes nothing.
     public func prefetch(_ id: ID) {
         guard let place = locate(id), place.chunk < chunks.count else { return }

@@ -86,6 +86,8 @@ public struct LedgerPolicy: Sendable {
         precondition(pinAttemptsMax > 0 && pinLockout.value > 0, "PIN lockout limits are positive")
         precondition(holdTTLDefault.value > 0 && holdTTLDefault <= holdTTLMax, "default TTL within 1s...max")
         precondition(refWindow.value > 0 && holdsPerCreditMax > 0, "positive limits")
+        // A credit counts its pending holds in 16 bits (`Credit.pendingHoldCount`).
+        precondition(holdsPerCreditMax <= Int(UInt16.max), "at most 65,535 pending holds on a credit")
         self.currencies = currencies
         self.holdTTLDefault = holdTTLDefault
         self.holdTTLMax = holdTTLMax

@@ -123,10 +123,16 @@ public enum SnapshotCodec {
                 throw DecodeError("hold \(hold.id) appears twice", offset: start)
             }
         }
-        // (A pending hold on a credit the snapshot lacks is the ledger audit's to report.)
+        // Credits are never removed, so a pending hold's credits are all here; a credit issued
+        // later under a missing one's number would otherwise count none of its holds, and
+        // resolving them would trap.
         let derived = state.pendingHoldsByCredit()
-        if let (id, _) = listedPending.first(where: { derived[$0.key] != $0.value })
-            ?? derived.first(where: { state.credits.contains($0.key) && listedPending[$0.key] != $0.value }) {
+        if let id = derived.keys.filter({ !state.credits.contains($0) }).min() {
+            throw DecodeError("pending hold \(derived[id]![0]) has a leg on credit \(id), which the snapshot lacks",
+                              offset: reader.offset)
+        }
+        let disagreeing = Set(listedPending.keys).union(derived.keys).filter { listedPending[$0] != derived[$0] }
+        if let id = disagreeing.min() {
             throw DecodeError("credit \(id) lists pending holds \(listedPending[id] ?? []) but the pending holds "
                                   + "with a leg on it are \(derived[id] ?? [])", offset: reader.offset)
         }

@@ -2,8 +2,8 @@
 // and without hold, ref, sale and reason; negative amounts, instants before the first, extreme
 // values; long refs and non-ASCII reasons), numbers them from 1, compares by content, stays
 // independent of its copies, and takes far fewer bytes than the activities it replaced; and that
-// a credit, which holds its packed history and currency, stays 176 bytes and keeps no storage
-// for pending holds once it has none.
+// a credit, which holds its packed history and currency, stays 168 bytes and counts its pending
+// holds, which the holds table lists.
 
 import Testing
 @testable import CreditCore

@@ -1,4 +1,4 @@
-// Proves holds are written to a snapshot in the format's exact bytes whatever their storage (one leg inline, several legs, FX rates, captured amounts, every state), written out by hand here, and decode back to equal holds.
+// Proves holds are written to a snapshot in the format's exact bytes whatever their storage (one leg inline, several legs, FX rates, captured amounts, every state), written out by hand here, and decode back to equal holds; and that a pending hold on a credit the snapshot lacks is refused.
 
 import CreditCore
 import CreditJournal
@@ -83,8 +83,18 @@ private func holdsOnly() -> LedgerState {
     let state = holdsOnly()
     let bytes = SnapshotCodec.encode(state)
     #expect(bytes == expected.bytes)
-    let decoded = try SnapshotCodec.decode(bytes, currencies: CurrencyTable([aud]))
-    #expect(decoded == state)
+    // Read back, it is refused: a pending hold's credits are always in the snapshot, and this one
+    // has none.
+    #expect(throws: DecodeError("pending hold hd_1 has a leg on credit cr_4, which the snapshot lacks",
+                                offset: bytes.count - 8)) {
+        try SnapshotCodec.decode(bytes, currencies: CurrencyTable([aud]))
+    }
+    // With hold 1 expired instead, the same holds decode back to what was encoded.
+    var ended = state
+    ended.holds[HoldID(1)] = Hold(id: HoldID(1), currency: "AUD", requested: MinorUnits(3000), legs: [leg(4, 3000)],
+                                  deadline: deadline, state: .expired, captured: [.zero])
+    let decoded = try SnapshotCodec.decode(SnapshotCodec.encode(ended), currencies: CurrencyTable([aud]))
+    #expect(decoded == ended && decoded.holds[HoldID(1)]?.state == .expired)
     let holds = Array(decoded.holds.values)
     #expect(holds.map(\.legs.count) == [1, 3, 1])
     #expect(Array(holds[1].captured) == [MinorUnits(1000), MinorUnits(1848), .zero])

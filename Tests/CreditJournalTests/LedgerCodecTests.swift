@@ -469,6 +469,23 @@ func anUnknownSnapshotVersionIsRefused(_ version: UInt8) throws {
     } catch {
         #expect(error.message == "credit cr_1 lists pending holds [hd_4] but the pending holds with a leg on it are []")
     }
+    // The other way: hd_3 (expired, on cr_1) pending again, which cr_1 does not list. The state
+    // is the last length-prefixed "expired" of the credits and holds (a credit's status comes first).
+    var prefixed = ByteWriter()
+    prefixed.string("expired")
+    let pattern = prefixed.buffer
+    let starts = bytes.indices.filter { bytes[$0...].starts(with: pattern) }
+    let messages = starts.map { start -> String? in
+        var revived = bytes
+        revived.replaceSubrange((start + 4)..<(start + pattern.count), with: Array("pending".utf8))
+        do {
+            _ = try SnapshotCodec.decode(revived, currencies: currencies)
+            return nil
+        } catch {
+            return (error as? DecodeError)?.message
+        }
+    }
+    #expect(messages.contains("credit cr_1 lists pending holds [hd_4] but the pending holds with a leg on it are [hd_3, hd_4]"))
 }
 
 // MARK: Fields matched without making a String
