@@ -42,11 +42,7 @@ public struct LedgerState: Equatable, Sendable {
     /// leg, as `Credit.pendingHoldCount` counts them). Looks through every hold kept: for audits,
     /// tests and snapshots, not for requests.
     public func pendingHolds(of id: CreditID) -> [HoldID] {
-        var found: [HoldID] = []
-        for hold in holds.values where hold.state == .pending {
-            for leg in hold.legs where leg.credit == id { found.append(hold.id) }
-        }
-        return found
+        pendingHoldsByCredit()[id] ?? []
     }
 
     /// `pendingHolds(of:)` of every credit that has any, in one pass through the holds.

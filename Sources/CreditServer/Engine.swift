@@ -66,7 +66,8 @@ final class Engine {
     /// Debug builds (the tests' daemon) check, as the event loop starts, that the engine holds
     /// the only copy of the ledger: a copy the start-up code kept (as `Server.run` once did, in
     /// a local living to the end of its scope) shared every table, so each table the engine
-    /// changed was copied, and nothing it forgot (refs that aged out) was ever freed.
+    /// changed was copied, and what the recovered ledger held stayed resident once the engine
+    /// forgot it (refs that aged out).
     func assertLedgerHeldAlone() {
         assert(ledger.isHeldAlone(), "the engine's ledger is the only copy")
     }

@@ -41,11 +41,10 @@ public enum Server {
             onWarning: { message in Log.write(.warn, "spare journal segments off", ["error": message]) })
         let snapshotter = Snapshotter(directory: config.dataDirectory, everyRecords: config.snapshotEveryRecords,
                                       recordsSince: Int(lastLSN - snapshotLSN), onFatal: { message in fatal(message) })
-        let creditCount = ledger.creditCount
         // Consumed: a copy kept here (a local lives to the end of its scope) would share every
         // table with the engine's ledger, so each table the engine changed would be copied, and
-        // nothing the engine forgot (aged-out refs, a whole ledger's worth of them after a long
-        // restart) would be freed.
+        // what the recovered ledger held (refs that age out, after a restart all of them) would
+        // stay resident once the engine forgot it.
         let engine = Engine(ledger: consume ledger, journal: journal, appliedLSN: lastLSN, hasher: KeyedHasher(secret: secret),
                             cards: cards, keys: keys, snapshotter: snapshotter)
         engine.backupTarget = BackupTarget(root: config.backupPath, secretPath: config.secretPath)
@@ -68,7 +67,7 @@ public enum Server {
             }
         }
         Log.write(.info, "listening",
-                  listeners.logFields + [("credits", String(creditCount)), ("lsn", String(lastLSN))])
+                  listeners.logFields + [("credits", String(engine.ledger.creditCount)), ("lsn", String(lastLSN))])
         loop.run()
         journal.close()
         Log.write(.info, "stopped", ["lsn": String(engine.appliedLSN)])
