@@ -1,41 +1,40 @@
-// ActivityLog: a credit's history packed as bytes, one allocation per credit.
+// ActivityLog: a credit's history, a handle to its activities packed in the history arena.
 
-import CPrefetch
-
-/// A credit's activities, oldest first, packed one after another in one byte array.
+/// A credit's activities, oldest first: each packed as bytes in `HistoryArena.shared`, linked to
+/// the one before it. The log itself is the offset of the last (8 bytes, nothing to retain).
 ///
 /// Why bytes: histories are kept forever, and a million gift cards each have a few activities.
-/// As `[Activity]` a card's history cost a 32-byte array header plus 64 bytes an activity (with
-/// room to grow to a power of two), plus a heap string for each ref over 15 bytes; packed, an
-/// ISSUE with a 22-byte ref takes about 40 bytes and the whole history one small allocation.
-/// Reads (HISTORY, REPORT, snapshots) decode `Activity` values on demand; only the ledger's
-/// `record` appends.
+/// As `[Activity]` a card's history cost a 32-byte array header plus 64 bytes an activity, plus a
+/// heap string for each ref over 15 bytes; packed into one array per history, a header and a
+/// malloc chunk each, and the gaps arrays left as they grew (see `HistoryArena`). In the arena an
+/// ISSUE with a 22-byte ref takes about 40 bytes, link and all. Reads (HISTORY, REPORT,
+/// snapshots) decode `Activity` values on demand; only the ledger's `record` appends.
 ///
-/// Layout (memory only: snapshots write `Activity` fields as before):
+/// Layout of one activity in the arena (memory only: snapshots write `Activity` fields as before):
 ///
-///     count      u32 little-endian, the number of activities (absent while there are none)
-///     activity   repeated `count` times:
-///       tag      u8: the kind's `packedCode` in the low 5 bits; 0x20 a hold follows,
+///     previous   u40 little-endian, the arena offset of the activity before it; 0 for the first
+///     tag        u8: the kind's `packedCode` in the low 5 bits; 0x20 a hold follows,
 ///                0x40 a ref follows, 0x80 a note (sale amount or reason) follows
-///       at       zigzag varint: milliseconds since the first activity's instant (the first
-///                activity: since the epoch)
-///       amount   zigzag varint, minor units
-///       balance  zigzag varint, the balance after it
-///       hold     varint, the hold's number                      (if 0x20)
-///       ref      u8 byte count, the ref's UTF-8 bytes           (if 0x40)
-///       note     u8: 1 a sale follows, 2 a reason follows       (if 0x80)
-///         sale   zigzag amount; u8 byte count and the currency code; zigzag rate units; u8 scale
-///         reason varint byte count, the UTF-8 bytes
+///     at         zigzag varint, milliseconds since the epoch
+///     amount     zigzag varint, minor units
+///     balance    zigzag varint, the balance after it
+///     hold       varint, the hold's number                      (if 0x20)
+///     ref        u8 byte count, the ref's UTF-8 bytes           (if 0x40)
+///     note       u8: 1 a sale follows, 2 a reason follows       (if 0x80)
+///       sale     zigzag amount; u8 byte count and the currency code; zigzag rate units; u8 scale
+///       reason   varint byte count, the UTF-8 bytes
 ///
-/// The sequence number is the position (from 1), as `record` has always numbered activities.
-/// Varints are always in their shortest form, so equal histories have equal bytes and `==`
-/// compares bytes.
+/// The sequence number is the position (from 1), as `record` has always numbered activities; the
+/// count is the length of the chain, which reads walk anyway. Appending reads nothing of the
+/// activities before: it writes the new one where the arena's last append stopped, linked to the
+/// offset the log holds. (Keeping the instant as a difference from the first activity's, as the
+/// array did, saved about 2 bytes an activity but made each append read the first.)
+///
+/// A copy of a log is a handle to the same activities; appending to one moves only its own handle,
+/// so copies stay independent values. Logs compare by their activities.
 public struct ActivityLog: Equatable, Sendable {
-    /// Bytes of the count at the start.
-    private static let countBytes = MemoryLayout<UInt32>.size
-    /// Up to this size a history grows to exactly what it needs (a copy per append, of a few
-    /// short activities); past it, by doubling. 256 bytes is six to eight activities.
-    private static let exactGrowthBytesMax = 256
+    /// Bytes of the link to the previous activity.
+    private static let linkBytes = 5
     private static let holdFlag: UInt8 = 0x20
     private static let refFlag: UInt8 = 0x40
     private static let noteFlag: UInt8 = 0x80
@@ -43,8 +42,8 @@ public struct ActivityLog: Equatable, Sendable {
     private static let saleNote: UInt8 = 1
     private static let reasonNote: UInt8 = 2
 
-    /// The packed bytes; empty for an empty history.
-    private var bytes: [UInt8] = []
+    /// The arena offset of the last activity; 0 for an empty history.
+    private var last: UInt64 = 0
 
     /// An empty history.
     public init() {}
@@ -58,39 +57,61 @@ public struct ActivityLog: Equatable, Sendable {
         }
     }
 
-    /// Number of activities.
+    /// Number of activities (a walk along the chain).
     public var count: Int {
-        guard !bytes.isEmpty else { return 0 }
-        return bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+        var count = 0
+        var offset = last
+        while offset != 0 {
+            count += 1
+            offset = ActivityLog.previous(of: offset)
+        }
+        return count
     }
 
-    /// Bytes the packed history takes (not counting the array's header).
-    var byteCount: Int { bytes.count }
+    /// Bytes the packed activities take in the arena, links included.
+    var byteCount: Int {
+        offsets.reduce(0) { total, offset in
+            var source = ActivityLog.source(at: offset)
+            _ = ActivityLog.decode(&source, seq: 1)
+            return total + ActivityLog.linkBytes + source.offset
+        }
+    }
 
     /// True when nothing has happened to the credit yet.
-    public var isEmpty: Bool { bytes.isEmpty }
+    public var isEmpty: Bool { last == 0 }
 
     /// Every activity, oldest first.
     public var activities: [Activity] {
         var result: [Activity] = []
-        result.reserveCapacity(count)
         forEach { result.append($0) }
         return result
     }
 
     /// Calls `body` with each activity, oldest first.
     public func forEach(_ body: (Activity) throws -> Void) rethrows {
-        guard !bytes.isEmpty else { return }
-        try bytes.withUnsafeBytes { raw in
-            var source = ByteSource(UnsafeRawBufferPointer(rebasing: raw[ActivityLog.countBytes...]))
-            var base: Int64 = 0
-            var seq: UInt32 = 1
-            while !source.isAtEnd {
-                let activity = ActivityLog.decode(&source, seq: seq, base: &base)
-                try body(activity)
-                seq += 1
-            }
+        guard last != 0 else { return }
+        var seq: UInt32 = 1
+        for offset in offsets.reversed() {
+            var source = ActivityLog.source(at: offset)
+            try body(ActivityLog.decode(&source, seq: seq))
+            seq += 1
         }
+    }
+
+    /// The arena offsets of the activities, newest first.
+    private var offsets: [UInt64] {
+        var offsets: [UInt64] = []
+        var offset = last
+        while offset != 0 {
+            offsets.append(offset)
+            offset = ActivityLog.previous(of: offset)
+        }
+        return offsets
+    }
+
+    /// Logs are equal when they hold equal activities (the same handle, or copies made alike).
+    public static func == (lhs: ActivityLog, rhs: ActivityLog) -> Bool {
+        lhs.last == rhs.last || lhs.activities == rhs.activities
     }
 
     /// Appends an activity numbered `count + 1`.
@@ -99,73 +120,35 @@ public struct ActivityLog: Equatable, Sendable {
         precondition(hold.map { $0.number > 0 } ?? true, "hold numbers start at 1")
         var ref = ref?.text
         var reason = reason
-        let base = firstAt ?? 0
-        let oldCount = count
-        precondition(oldCount < Int(UInt32.max), "a history holds fewer than 2³² activities")
-        ActivityLog.withUTF8(&ref) { refBytes in
+        let previous = last
+        last = ActivityLog.withUTF8(&ref) { refBytes in
             ActivityLog.withUTF8(&reason) { reasonBytes in
-                let fields = PackedFields(kind: kind, delta: at.millis &- base, amount: amount, balanceAfter: balanceAfter,
+                let fields = PackedFields(kind: kind, at: at.millis, amount: amount, balanceAfter: balanceAfter,
                                           hold: hold, ref: refBytes, sale: sale, reason: reasonBytes)
-                // One pass into a scratch buffer on the stack, sized for the longest encoding (the
-                // sink traps past it), then one copy: counting first and writing second cost
-                // twice the encoding.
-                let countBytes = ActivityLog.countBytes
-                withUnsafeTemporaryAllocation(byteCount: countBytes + fields.bytesMax, alignment: 1) { scratch in
-                    let written = fields.write(to: UnsafeMutableRawBufferPointer(rebasing: scratch[countBytes...]))
-                    if bytes.isEmpty {
-                        // The first activity makes the array at its exact size (most credits
-                        // never grow), count and all, in one copy.
-                        scratch.storeBytes(of: UInt32(1).littleEndian, toByteOffset: 0, as: UInt32.self)
-                        bytes = Array(UnsafeRawBufferPointer(rebasing: scratch[..<(countBytes + written)]))
-                        return
-                    }
-                    // Later ones grow it to the size needed while it is short (most histories
-                    // stay a few activities long, and doubling left a third of them empty), then
-                    // by doubling, so a long history is not copied on every append.
-                    if bytes.capacity < bytes.count + written {
-                        let needed = bytes.count + written
-                        bytes.reserveCapacity(needed <= ActivityLog.exactGrowthBytesMax ? needed : max(needed, bytes.count * 2))
-                    }
-                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[countBytes..<(countBytes + written)]))
-                    bytes.withUnsafeMutableBytes { raw in
-                        raw.storeBytes(of: UInt32(oldCount + 1).littleEndian, toByteOffset: 0, as: UInt32.self)
-                    }
+                // Written straight into the arena, which has room for the longest encoding (the
+                // sink traps past it) and keeps only the bytes written.
+                return HistoryArena.shared.append(bytesMax: ActivityLog.linkBytes + fields.bytesMax) { output in
+                    var link = previous.littleEndian
+                    withUnsafeBytes(of: &link) { output.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[..<ActivityLog.linkBytes])) }
+                    let rest = UnsafeMutableRawBufferPointer(rebasing: output[ActivityLog.linkBytes...])
+                    return ActivityLog.linkBytes + fields.write(to: rest)
                 }
             }
         }
     }
 
-    /// Asks the CPU for the first cache lines of the packed bytes of the history at `log` (their
-    /// array's header and first activity, which `append` reads, and a short history whole): a
-    /// hint, which changes nothing. The array's reference is read as a raw word, so the bytes are
-    /// not retained: a retain would write to them, waiting for the very cache miss this is to
-    /// spare. (It relies on an array being one reference to storage whose elements start 32
-    /// bytes in, as on every 64-bit platform Swift has; were that to change, the hint would ask
-    /// for the wrong lines, and nothing else would change.)
-    static func prefetch(at log: UnsafeRawPointer) {
-        guard let storage = log.load(as: UnsafeRawPointer?.self) else { return }
-        var line = UnsafeRawPointer(bitPattern: Int(bitPattern: storage) & ~63)!
-        let end = storage + arrayHeaderBytes + prefetchBytesMax
-        while line < end {
-            creditd_prefetch(line)
-            line += 64
-        }
+    /// The offset of the activity before the one at `offset`; 0 for none.
+    private static func previous(of offset: UInt64) -> UInt64 {
+        let bytes = HistoryArena.shared.bytes(at: offset)
+        var link: UInt64 = 0
+        for index in (0..<linkBytes).reversed() { link = link << 8 | UInt64(bytes[index]) }
+        return link
     }
 
-    /// Bytes of an array's storage before its first element (on 64-bit platforms).
-    private static let arrayHeaderBytes = 32
-
-    /// Bytes of a history `prefetch` asks for at most: most histories are shorter, and `append`
-    /// reads only the first activity and the end.
-    private static let prefetchBytesMax = 96
-
-    /// The first activity's instant in milliseconds, nil while there is none.
-    private var firstAt: Int64? {
-        guard !bytes.isEmpty else { return nil }
-        return bytes.withUnsafeBytes { raw in
-            var source = ByteSource(UnsafeRawBufferPointer(rebasing: raw[(ActivityLog.countBytes + 1)...]))
-            return source.signedVarint()
-        }
+    /// A reader of the packed fields of the activity at `offset` (after its link).
+    private static func source(at offset: UInt64) -> ByteSource {
+        let bytes = HistoryArena.shared.bytes(at: offset)
+        return ByteSource(UnsafeRawBufferPointer(rebasing: bytes[linkBytes...]))
     }
 
     /// Calls `body` with the UTF-8 bytes of `text`, or nil.
@@ -174,12 +157,11 @@ public struct ActivityLog: Equatable, Sendable {
         return text!.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Decodes the activity at `source`; `base` is the first activity's instant, set by it.
-    private static func decode(_ source: inout ByteSource, seq: UInt32, base: inout Int64) -> Activity {
+    /// Decodes the activity at `source`, numbered `seq`.
+    private static func decode(_ source: inout ByteSource, seq: UInt32) -> Activity {
         let tag = source.byte()
         guard let kind = ActivityKind(packedCode: tag & kindMask) else { preconditionFailure("packed activity kind") }
-        let at = base &+ source.signedVarint()
-        if seq == 1 { base = at }
+        let at = source.signedVarint()
         let amount = MinorUnits(source.signedVarint())
         let balanceAfter = MinorUnits(source.signedVarint())
         let hold = tag & holdFlag == 0 ? nil : HoldID(source.varint64())
@@ -209,7 +191,7 @@ public struct ActivityLog: Equatable, Sendable {
     /// One activity's fields as `append` packs them, written the same way to count and to write.
     private struct PackedFields {
         let kind: ActivityKind
-        let delta: Int64
+        let at: Int64
         let amount: MinorUnits
         let balanceAfter: MinorUnits
         let hold: HoldID?
@@ -233,7 +215,7 @@ public struct ActivityLog: Equatable, Sendable {
             if ref != nil { tag |= ActivityLog.refFlag }
             if sale != nil || reason != nil { tag |= ActivityLog.noteFlag }
             out.byte(tag)
-            out.signedVarint(delta)
+            out.signedVarint(at)
             out.signedVarint(amount.value)
             out.signedVarint(balanceAfter.value)
             if let hold { out.varint64(hold.number) }

@@ -249,9 +249,6 @@ public struct Credit: Equatable, Sendable {
     /// Everything that happened to it, oldest first (decoded from `activityLog` on each read).
     public var history: [Activity] { activityLog.activities }
 
-    /// Where `activityLog` lies in a credit (for `ActivityLog.prefetch(at:)`).
-    static let activityLogOffset = MemoryLayout<Credit>.offset(of: \Credit.activityLog)!
-
     /// Balance not reserved by pending holds: never negative.
     public var available: MinorUnits { balance - held }
 

@@ -297,15 +297,10 @@ public struct Ledger: Sendable {
 
     /// The second look ahead at a record, closer to its `apply` than `prefetch(for:)`'s: asks for
     /// what the slots that asked for refer to, now that those slots are likely in cache, so that
-    /// reading where they point costs no wait. A held credit's history (whose first read was 9%
-    /// of replay's applying thread), and a resolved hold's first credit's slot. A hint: it changes
-    /// nothing.
+    /// reading where they point costs no wait: a resolved hold's first credit's slot. A hint: it
+    /// changes nothing. (It asked for a held credit's history too, whose first read was 9% of
+    /// replay's applying thread, until appending stopped reading a history: `ActivityLog`.)
     public mutating func prefetchFurther(for prepared: inout PreparedEntry) {
-        if let id = prepared.heldCredit {
-            _ = state.credits.withValueAddress(id) { credit in
-                ActivityLog.prefetch(at: UnsafeRawPointer(credit) + Credit.activityLogOffset)
-            }
-        }
         if let id = prepared.resolvedHold {
             if let credit = state.holds.withValueAddress(id, { $0.pointee.legs.firstCredit }) { state.credits.prefetch(credit) }
         }

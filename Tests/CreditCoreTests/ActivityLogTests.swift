@@ -1,9 +1,10 @@
 // Proves a credit's packed history gives back every activity exactly as appended (every kind; with
 // and without hold, ref, sale and reason; negative amounts, instants before the first, extreme
 // values; long refs and non-ASCII reasons), numbers them from 1, compares by content, stays
-// independent of its copies, and takes far fewer bytes than the activities it replaced; and that
-// a credit, which holds its packed history and currency, stays 168 bytes and counts its pending
-// holds, which the holds table lists.
+// independent of its copies, takes far fewer bytes than the activities it replaced, links across
+// the history arena's blocks, and keeps apart histories appended on many threads at once; and
+// that a credit, which holds its history's handle and currency, stays 168 bytes and counts its
+// pending holds, which the holds table lists.
 
 import Testing
 @testable import CreditCore
@@ -56,16 +57,6 @@ private func activity(_ seq: UInt32) -> Activity {
     let log = ActivityLog()
     #expect(log.isEmpty && log.count == 0 && log.activities.isEmpty)
     #expect(log == ActivityLog([]))
-}
-
-@Test func prefetchingAHistoryWhereItLiesChangesNothing() {
-    // Short, long and empty: a hint for the lines of each, asked for through its address.
-    for activities in [(1...2).map { activity($0) }, (1...200).map { activity($0) }, []] {
-        var log = ActivityLog(activities)
-        let before = log
-        withUnsafePointer(to: &log) { ActivityLog.prefetch(at: UnsafeRawPointer($0)) }
-        #expect(log == before && log.activities == activities)
-    }
 }
 
 @Test func historiesCompareByContent() {
@@ -129,4 +120,57 @@ private func activity(_ seq: UInt32) -> Activity {
     let credit = try h.credit(id)
     #expect(try h.pendingHolds(id).isEmpty && credit.pendingHoldCount == 0)
     #expect(credit.activityLog.count == 5)
+}
+
+@Test func historiesAppendedAcrossArenaBlocksComeBackWhole() {
+    // Long reasons fill a 1 MiB block in a few hundred appends; two histories interleave, so each
+    // links back across the other's activities and across block boundaries.
+    let reason = String(repeating: "r", count: 4_000)
+    var one = ActivityLog()
+    var two = ActivityLog()
+    var expectedOne: [Activity] = []
+    var expectedTwo: [Activity] = []
+    for n in 1...600 {
+        let activity = Activity(seq: UInt32(n), at: Instant(millis: t0.millis + Int64(n)), kind: .freeze, amount: .zero,
+                                balanceAfter: MinorUnits(Int64(n)), hold: nil, ref: nil, reason: reason + "\(n)")
+        one.append(kind: activity.kind, at: activity.at, amount: activity.amount, balanceAfter: activity.balanceAfter,
+                   hold: nil, ref: nil, sale: nil, reason: activity.reason)
+        expectedOne.append(activity)
+        let other = Activity(seq: UInt32(n), at: activity.at, kind: .unfreeze, amount: .zero, balanceAfter: .zero,
+                             hold: nil, ref: Ref("two-\(n)")!)
+        two.append(kind: other.kind, at: other.at, amount: other.amount, balanceAfter: other.balanceAfter,
+                   hold: nil, ref: other.ref, sale: nil, reason: nil)
+        expectedTwo.append(other)
+    }
+    #expect(one.count == 600 && one.activities == expectedOne)
+    #expect(two.count == 600 && two.activities == expectedTwo)
+    #expect(one.byteCount > HistoryArena.blockBytes)
+}
+
+@Test func historiesAppendedOnManyThreadsAtOnceStayApart() async {
+    // The arena is shared by every ledger in the process: appends from several threads at once
+    // (as parallel tests make) each get their own bytes.
+    let results = await withTaskGroup(of: (Int, [Activity], ActivityLog).self) { group in
+        for worker in 0..<8 {
+            group.addTask {
+                var log = ActivityLog()
+                var expected: [Activity] = []
+                for n in 1...2_000 {
+                    let activity = Activity(seq: UInt32(n), at: Instant(millis: t0.millis + Int64(n)), kind: .hold,
+                                            amount: MinorUnits(Int64(worker * 10_000 + n)), balanceAfter: .zero,
+                                            hold: HoldID(UInt64(n)), ref: Ref("w\(worker)-\(n)")!)
+                    log.append(kind: activity.kind, at: activity.at, amount: activity.amount,
+                               balanceAfter: activity.balanceAfter, hold: activity.hold, ref: activity.ref,
+                               sale: nil, reason: nil)
+                    expected.append(activity)
+                }
+                return (worker, expected, log)
+            }
+        }
+        var results: [(Int, [Activity], ActivityLog)] = []
+        for await result in group { results.append(result) }
+        return results
+    }
+    #expect(results.count == 8)
+    for (_, expected, log) in results { #expect(log.activities == expected) }
 }
