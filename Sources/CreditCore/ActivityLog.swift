@@ -8,7 +8,8 @@
 /// heap string for each ref over 15 bytes; packed into one array per history, a header and a
 /// malloc chunk each, and the gaps arrays left as they grew (see `HistoryArena`). In the arena an
 /// ISSUE with a 22-byte ref takes about 40 bytes, link and all. Reads (HISTORY, REPORT,
-/// snapshots) decode `Activity` values on demand; only the ledger's `record` appends.
+/// snapshots) decode `Activity` values on demand; only the ledger appends (and decoders making
+/// one from a snapshot).
 ///
 /// Layout of one activity in the arena (memory only: snapshots write `Activity` fields as before):
 ///
@@ -90,11 +91,19 @@ public struct ActivityLog: Equatable, Sendable {
     /// Calls `body` with each activity, oldest first.
     public func forEach(_ body: (Activity) throws -> Void) rethrows {
         guard last != 0 else { return }
-        var seq: UInt32 = 1
-        for offset in offsets.reversed() {
-            var source = ActivityLog.source(at: offset)
-            try body(ActivityLog.decode(&source, seq: seq))
-            seq += 1
+        // The links lead from the newest back: counted first, then noted in a buffer on the stack
+        // (for all but very long histories), newest last, so that REPORT, which reads every
+        // credit's history, allocates nothing per credit. The second walk finds the links in cache.
+        try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: count) { offsets in
+            var offset = last
+            for index in offsets.indices.reversed() {
+                offsets[index] = offset
+                offset = ActivityLog.previous(of: offset)
+            }
+            for index in offsets.indices {
+                var source = ActivityLog.source(at: offsets[index])
+                try body(ActivityLog.decode(&source, seq: UInt32(index + 1)))
+            }
         }
     }
 
@@ -107,6 +116,15 @@ public struct ActivityLog: Equatable, Sendable {
             offset = ActivityLog.previous(of: offset)
         }
         return offsets
+    }
+
+    /// Forgets every history appended so far in this process (`HistoryArena.discardAll()`), so
+    /// that a tool decoding and dropping ledger after ledger (the snapshot fuzz target, which may
+    /// run for hours) does not grow without bound: the arena is otherwise never freed. Every
+    /// `ActivityLog` made before is invalid afterwards; only for a single-threaded tool that keeps
+    /// no ledger, credit or history across the call. The daemon never calls it.
+    @_spi(Fuzzing) public static func discardAllHistories() {
+        HistoryArena.shared.discardAll()
     }
 
     /// Logs are equal when they hold equal activities (the same handle, or copies made alike).
@@ -126,7 +144,7 @@ public struct ActivityLog: Equatable, Sendable {
                 let fields = PackedFields(kind: kind, at: at.millis, amount: amount, balanceAfter: balanceAfter,
                                           hold: hold, ref: refBytes, sale: sale, reason: reasonBytes)
                 // Written straight into the arena, which has room for the longest encoding (the
-                // sink traps past it) and keeps only the bytes written.
+                // sink traps past it) and moves its end past only the bytes written.
                 return HistoryArena.shared.append(bytesMax: ActivityLog.linkBytes + fields.bytesMax) { output in
                     var link = previous.littleEndian
                     withUnsafeBytes(of: &link) { output.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[..<ActivityLog.linkBytes])) }

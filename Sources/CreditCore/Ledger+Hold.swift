@@ -153,7 +153,7 @@ extension Ledger {
     }
 
     /// The type, currency and balance of a credit that must exist, read where it lies: a copy of
-    /// the credit retained each of its arrays and strings, for a reply line.
+    /// the credit retained each of its references, for a reply line.
     private func creditForReply(_ id: CreditID) -> (type: CreditType, currency: Currency, balance: MinorUnits) {
         guard let read = state.credits.withValueAddress(id, { credit in
             (type: credit.pointee.type, currency: credit.pointee.currency, balance: credit.pointee.balance)

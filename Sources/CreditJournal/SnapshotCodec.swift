@@ -189,10 +189,8 @@ extension ByteWriter {
         optional(credit.lockedUntil) { $0.i64($1.millis) }
         u32(UInt32(pendingHolds.count))
         for hold in pendingHolds { u64(hold.number) }
-        // Decoded once: counting the activities walks their chain as reading them does.
-        let history = credit.history
-        u32(UInt32(history.count))
-        for activity in history { self.activity(activity) }
+        u32(UInt32(credit.activityLog.count))
+        credit.activityLog.forEach { self.activity($0) }
     }
 
     mutating func activity(_ activity: Activity) {
