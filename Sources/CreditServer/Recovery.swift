@@ -69,6 +69,7 @@ enum Recovery {
         // the local ledger: a mutable copy kept by the caller beside the engine's would share the
         // engine's tables, and every change the engine made would copy them instead.
         ledger.shrinkSparseTables()
+        spares.finish()
         return (ledger, report.lastLSN, snapshotLSN)
     }
 
@@ -135,6 +136,18 @@ final class ReplaySpares: LedgerSpareSupplier, Sendable {
 
     /// How many index tables were handed to the ledger.
     var tablesTakenCount: Int { tablesTaken.withLock { $0 } }
+
+    /// Waits for the spares still being made and drops every one not taken, once replay is over,
+    /// so that what they hold (an index table can be tens of MB) is freed before start-up hands
+    /// freed memory back to the kernel, not by a queue's thread at some moment after it.
+    func finish() {
+        chunkQueue.sync {}
+        tableQueue.sync {}
+        table.withLock { $0 = nil }
+        refChunks.drop()
+        holdChunks.drop()
+        creditChunks.drop()
+    }
 }
 
 /// One kind of spare, made one ahead on a queue once first asked for: `take()` hands over the one
@@ -180,4 +193,9 @@ final class SpareSupply<Spare: Sendable>: Sendable {
 
     /// How many `take()` handed over.
     var takenCount: Int { taken.withLock { $0 } }
+
+    /// Drops the spare made, if any (once no more will be asked for, and none is being made).
+    func drop() {
+        state.withLock { $0 = .idle }
+    }
 }

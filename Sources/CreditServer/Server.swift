@@ -68,6 +68,13 @@ public enum Server {
         }
         Log.write(.info, "listening",
                   listeners.logFields + [("credits", String(engine.ledger.creditCount)), ("lsn", String(lastLSN))])
+        // Once more shortly after: a restart whose replay forgot most refs and holds was 330 MB
+        // resident after a second `malloc_trim` and often 400 MB without it (BENCHMARKS.md). What
+        // is freed after the first was not found. On a thread of its own, so that no request waits:
+        // `malloc_trim` takes each arena's lock in turn, the engine's only briefly.
+        DispatchQueue(label: "creditd.memory-release").asyncAfter(deadline: .now() + .seconds(2)) {
+            releaseFreedMemory(reason: "started")
+        }
         loop.run()
         journal.close()
         Log.write(.info, "stopped", ["lsn": String(engine.appliedLSN)])
