@@ -147,7 +147,9 @@ public struct ActivityLog: Equatable, Sendable {
                 // sink traps past it) and moves its end past only the bytes written.
                 return HistoryArena.shared.append(bytesMax: ActivityLog.linkBytes + fields.bytesMax) { output in
                     var link = previous.littleEndian
-                    withUnsafeBytes(of: &link) { output.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[..<ActivityLog.linkBytes])) }
+                    withUnsafeBytes(of: &link) { link in
+                        output.copyMemory(from: UnsafeRawBufferPointer(rebasing: link[..<ActivityLog.linkBytes]))
+                    }
                     let rest = UnsafeMutableRawBufferPointer(rebasing: output[ActivityLog.linkBytes...])
                     return ActivityLog.linkBytes + fields.write(to: rest)
                 }

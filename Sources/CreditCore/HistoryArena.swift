@@ -49,7 +49,8 @@ final class HistoryArena: @unchecked Sendable {
 
     private init() {
         let bytes = HistoryArena.blockCountMax * MemoryLayout<UnsafeMutableRawPointer?>.stride
-        blocks = HistoryArena.map(bytes).bindMemory(to: UnsafeMutableRawPointer?.self, capacity: HistoryArena.blockCountMax)
+        blocks = HistoryArena.map(bytes)
+            .bindMemory(to: UnsafeMutableRawPointer?.self, capacity: HistoryArena.blockCountMax)
         blocks[0] = HistoryArena.map(HistoryArena.blockBytes)
         // Offset 0 is no activity (an empty history's handle): the first byte is never handed out.
         tail = Mutex(Tail(block: 0, used: 1))

@@ -124,8 +124,8 @@ public struct NumberedTable<ID: SequenceNumbered, Value: Sendable>: Sendable {
     /// value. Unlike `self[id]`, copies no value out: reading a field through the address copies
     /// that field alone, where a copied credit retained each of its references (3% of a
     /// HOLD+CAPTURE's engine thread, when a credit still held arrays), and a replay hint
-    /// (`Ledger.prefetchFurther(for:)`) can read a value's fields without copying it. `body` must only read, and only
-    /// during the call.
+    /// (`Ledger.prefetchFurther(for:)`) can read a value's fields without copying it. `body`
+    /// must only read, and only during the call.
     public func withValueAddress<R>(_ id: ID, _ body: (UnsafePointer<Value>) -> R) -> R? {
         guard let place = locate(id), place.chunk < chunks.count else { return nil }
         return chunks.withUnsafeBufferPointer { chunks in
