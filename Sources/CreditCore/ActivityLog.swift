@@ -61,21 +61,19 @@ public struct ActivityLog: Equatable, Sendable {
     /// Number of activities (a walk along the chain).
     public var count: Int {
         var count = 0
-        var offset = last
-        while offset != 0 {
-            count += 1
-            offset = ActivityLog.previous(of: offset)
-        }
+        walkBack { _ in count += 1 }
         return count
     }
 
     /// Bytes the packed activities take in the arena, links included.
     var byteCount: Int {
-        offsets.reduce(0) { total, offset in
+        var total = 0
+        walkBack { offset in
             var source = ActivityLog.source(at: offset)
             _ = ActivityLog.decode(&source, seq: 1)
-            return total + ActivityLog.linkBytes + source.offset
+            total += ActivityLog.linkBytes + source.offset
         }
+        return total
     }
 
     /// True when nothing has happened to the credit yet.
@@ -95,10 +93,10 @@ public struct ActivityLog: Equatable, Sendable {
         // (for all but very long histories), newest last, so that REPORT, which reads every
         // credit's history, allocates nothing per credit. The second walk finds the links in cache.
         try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: count) { offsets in
-            var offset = last
-            for index in offsets.indices.reversed() {
+            var index = offsets.count
+            walkBack { offset in
+                index -= 1
                 offsets[index] = offset
-                offset = ActivityLog.previous(of: offset)
             }
             for index in offsets.indices {
                 var source = ActivityLog.source(at: offsets[index])
@@ -107,15 +105,13 @@ public struct ActivityLog: Equatable, Sendable {
         }
     }
 
-    /// The arena offsets of the activities, newest first.
-    private var offsets: [UInt64] {
-        var offsets: [UInt64] = []
+    /// Calls `body` with the arena offset of each activity, newest first, along the links.
+    private func walkBack(_ body: (UInt64) -> Void) {
         var offset = last
         while offset != 0 {
-            offsets.append(offset)
+            body(offset)
             offset = ActivityLog.previous(of: offset)
         }
-        return offsets
     }
 
     /// Forgets every history appended so far in this process (`HistoryArena.discardAll()`), so
