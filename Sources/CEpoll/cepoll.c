@@ -1,4 +1,4 @@
-// cepoll: thin wrappers over epoll, eventfd, accept4, listening-socket setup, malloc_trim and thread priority.
+// cepoll: thin wrappers over epoll, eventfd, accept4, listening-socket setup, malloc_trim, thread priority and CPU pinning.
 #define _GNU_SOURCE
 #include "cepoll.h"
 
@@ -8,6 +8,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,6 +110,27 @@ int cepoll_lower_thread_priority(int by) {
     if (nice == -1 && errno != 0) return -1;
     nice += by;
     return setpriority(PRIO_PROCESS, thread, nice > 19 ? 19 : nice);
+}
+
+int cepoll_pin_thread(int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+int cepoll_unpin_thread(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(getpid(), sizeof set, &set) != 0) return errno;
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+int cepoll_cpu_allowed(int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    return CPU_ISSET(cpu, &set) ? 1 : 0;
 }
 
 int cepoll_listen(const char *host, int port, int backlog, int *bound_port) {

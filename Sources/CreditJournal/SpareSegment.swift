@@ -135,6 +135,7 @@ final class SparePreparer: Sendable {
     let directory: String
     let path: String
     private let onWarning: @Sendable (String) -> Void
+    private let onThreadStart: @Sendable (JournalThread) -> Void
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
     private let declines = Atomic<Int>(0)
@@ -142,11 +143,13 @@ final class SparePreparer: Sendable {
     /// Requests dropped so far because the file system lacked the room (`hasRoomForSpare`).
     var declinedForSpace: Int { declines.load(ordering: .relaxed) }
 
-    init(directory: String, sizes: SpareSegmentSizes, onWarning: @escaping @Sendable (String) -> Void) {
+    init(directory: String, sizes: SpareSegmentSizes, onWarning: @escaping @Sendable (String) -> Void,
+         onThreadStart: @escaping @Sendable (JournalThread) -> Void = { _ in }) {
         self.sizes = sizes
         self.directory = directory
         self.path = POSIXFile.join(directory, Self.fileName)
         self.onWarning = onWarning
+        self.onThreadStart = onThreadStart
     }
 
     /// Deletes a spare left by an earlier run (it was never part of the journal).
@@ -164,7 +167,10 @@ final class SparePreparer: Sendable {
             state.phase = .requested
             guard state.thread == nil else { return (true, nil) }
             do throws(JournalIOError) {
-                state.thread = try JoinableThread.start(name: Self.threadName) { [self] in run() }
+                state.thread = try JoinableThread.start(name: Self.threadName) { [self] in
+                    onThreadStart(.spare)
+                    run()
+                }
                 return (true, nil)
             } catch {
                 state.phase = .off

@@ -46,6 +46,14 @@ public struct ServerConfig: Sendable {
     public var pinLength = 6
     /// Journal records between snapshots.
     public var snapshotEveryRecords = 100_000
+    /// Microseconds the journal writer keeps polling for the next batch after committing a
+    /// single record, before it sleeps (0: it sleeps at once).
+    public var journalSpinMicros = 300
+    /// Microseconds the event loop keeps polling, instead of sleeping, while one connection's
+    /// replies wait for a commit in flight (0: it sleeps at once).
+    public var eventLoopSpinMicros = 500
+    /// The CPU the journal writer thread runs on; nil leaves it to the scheduler.
+    public var journalCPU: Int?
     /// File of FX rates, `FROM TO RATE` per line; nil means no conversions.
     public var ratesFile: String?
     /// Tax class reported for each credit type.
@@ -135,6 +143,10 @@ public struct ServerConfig: Sendable {
         case "card_length": cardLength = try integer(16...19)
         case "pin_length": pinLength = try integer(4...8)
         case "snapshot_every": snapshotEveryRecords = try integer(1000...100_000_000)
+        case "journal_spin_us": journalSpinMicros = try integer(0...10_000)
+        case "event_loop_spin_us": eventLoopSpinMicros = try integer(0...10_000)
+        case "journal_cpu" where value == "none": journalCPU = nil
+        case "journal_cpu": journalCPU = try integer(0...1023)
         case "rates_file": ratesFile = resolved(value)
         case "tax_class_gift", "tax_class_store", "tax_class_promo":
             guard ProfileID(value) != nil else { throw ConfigError("\(place): \(key) must be 1-64 of A-Z a-z 0-9 _ . : @ -") }

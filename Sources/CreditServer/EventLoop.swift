@@ -31,6 +31,10 @@ final class EventLoop {
     /// again on the next turn without sleeping.
     var tlsBuffered: Set<Int32> = []
     private var lastTickMillis: Int64 = 0
+    /// When the current spell of polling for a commit in flight began (monotonic µs), or 0,
+    /// and the durable LSN it began at: each commit that ends starts a new spell.
+    private var spinStartMicros: Int64 = 0
+    private var spinStartDurable: UInt64 = 0
     /// When to hand memory freed by forgotten refs back to the kernel.
     private var memoryRelease: MemoryReleasePolicy
     private var stopping = false
@@ -58,7 +62,7 @@ final class EventLoop {
         engine.assertLedgerHeldAlone()
         var events = [cepoll_event](repeating: cepoll_event(), count: 256)
         while !stopping {
-            let count = cepoll_wait(epollFD, &events, Int32(events.count), Int32(timeoutMillis()))
+            let count = cepoll_wait(epollFD, &events, Int32(events.count), Int32(keepPolling() ? 0 : timeoutMillis()))
             if count < 0 && errno != EINTR { fatal("epoll_wait failed: \(errnoText())") }
             for index in 0..<max(0, Int(count)) { dispatch(events[index]) }
             readBufferedTLS()
@@ -234,6 +238,25 @@ final class EventLoop {
     }
 
     // MARK: Timers and signals
+
+    /// Whether to poll instead of sleeping: while one connection's replies wait for a commit
+    /// already in flight, for up to `event_loop_spin_us` per commit. Waking the loop through the
+    /// eventfd costs tens of microseconds on a virtual machine, which a lone till would wait for
+    /// after every fsync. With more connections waiting the loop sleeps: polling then took the
+    /// CPU the clients needed (BENCHMARKS.md).
+    private func keepPolling() -> Bool {
+        let durable = engine.journal.durableLSN
+        guard config.eventLoopSpinMicros > 0, waiting.count == 1, durable < engine.appliedLSN else {
+            spinStartMicros = 0
+            return false
+        }
+        let now = monotonicMicros()
+        if spinStartMicros == 0 || durable != spinStartDurable {
+            spinStartMicros = now
+            spinStartDurable = durable
+        }
+        return now - spinStartMicros < Int64(config.eventLoopSpinMicros)
+    }
 
     private func timeoutMillis() -> Int64 {
         if !tlsBuffered.isEmpty { return 0 }

@@ -23,6 +23,11 @@ public enum Server {
             Log.write(.warn, "development keys enabled: never use this config in production",
                       ["keys": keys.developmentKeyIDs.joined(separator: ",")])
         }
+        if let cpu = config.journalCPU {
+            let allowed = cepoll_cpu_allowed(Int32(cpu))
+            if allowed < 0 { throw ServerError("journal_cpu \(cpu): cannot read this process's CPUs: \(errnoText())") }
+            if allowed == 0 { throw ServerError("journal_cpu \(cpu) is not a CPU this process may run on") }
+        }
         try makeDataDirectory(config.dataDirectory)
         let lockFD = try lockDataDirectory(config.dataDirectory)
         defer { close(lockFD) }
@@ -36,6 +41,16 @@ public enum Server {
         guard wakeFD >= 0 else { throw ServerError("eventfd failed: \(errnoText())") }
         let journal = try JournalWriter(
             directory: config.dataDirectory, nextLSN: lastLSN + 1,
+            idleSpin: .microseconds(config.journalSpinMicros),
+            onThreadStart: { [journalCPU = config.journalCPU] thread in
+                guard let cpu = journalCPU else { return }
+                // The spare thread is made by the writer, so it starts pinned too: unpin it.
+                let error = thread == .writer ? cepoll_pin_thread(Int32(cpu)) : cepoll_unpin_thread()
+                if error != 0 {
+                    Log.write(.warn, thread == .writer ? "journal_cpu not applied" : "journal spare thread left on journal_cpu",
+                              ["cpu": String(cpu), "error": String(cString: strerror(error))])
+                }
+            },
             onDurable: { _ in var one: UInt64 = 1; _ = write(wakeFD, &one, 8) },
             onFatal: { message in fatal("journal failed, stopping without acknowledging: \(message)") },
             onWarning: { message in Log.write(.warn, "spare journal segments off", ["error": message]) })

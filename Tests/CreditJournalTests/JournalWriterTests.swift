@@ -1,6 +1,7 @@
-// Proves the writer's records replay exactly, group commit shares fdatasyncs, segments are zero-filled ahead and cut on close, segments rotate and are trimmed safely, and a full buffer back-pressures instead of deadlocking.
+// Proves the writer's records replay exactly, group commit shares fdatasyncs, segments are zero-filled ahead and cut on close, segments rotate and are trimmed safely, a full buffer back-pressures instead of deadlocking, and a writer polling for its next batch neither misses a flush nor holds up close.
 
 import Foundation
+import Synchronization
 import Testing
 import CreditJournal
 
@@ -195,5 +196,73 @@ import CreditJournal
         #expect(writer.pendingByteCount == 0)
         writer.close()
         #expect(events.fatal.count == 1)
+    }
+}
+
+@Test func aPollingWriterTakesFlushesAtOnceAndStopsPollingWhenClosed() throws {
+    try withTempDirectory { directory in
+        let starts = Mutex<[Bool]>([])
+        let events = WriterEvents()
+        // A poll far longer than the test: a flush must end it, not its deadline.
+        let writer = try events.makeWriter(directory, nextLSN: 1, idleSpin: .seconds(30),
+                                           onThreadStart: { thread in starts.withLock { $0.append(thread == .writer && !Thread.isMainThread) } })
+        let began = Date()
+        for lsn in UInt64(1)...20 {
+            #expect(writer.append(testBody(lsn)) == lsn)
+            writer.flush()
+            waitUntilDurable(writer, lsn)
+        }
+        _ = writer.append(testBody(21))  // no flush: close must end the poll and write it
+        writer.close()
+        #expect(Date().timeIntervalSince(began) < 20, "neither the flushes nor close waited out the poll")
+        #expect(writer.durableLSN == 21)
+        #expect(writer.pollCount >= 20, "it polled after each batch of one record")
+        #expect(starts.withLock { $0 } == [true], "onThreadStart ran once, on the writer thread")
+        #expect(events.fatal.isEmpty)
+        #expect(try replayAll(directory).0.map(\.lsn) == Array(1...21))
+    }
+}
+
+/// Waits (up to 10 s) until `writer` has begun `count` polls.
+private func waitForPolls(_ writer: JournalWriter, _ count: Int) {
+    for _ in 0..<10_000 where writer.pollCount < count { usleep(1_000) }
+    #expect(writer.pollCount == count)
+}
+
+@Test func aWriterPollsOnlyAfterABatchOfOneRecordThenSleepsAndIsWoken() throws {
+    try withTempDirectory { directory in
+        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1, idleSpin: .milliseconds(5))
+        waitForPolls(writer, 1)  // before its first batch
+        // A batch of many records: no poll after it; the writer sleeps and a flush wakes it.
+        for lsn in UInt64(1)...50 { _ = writer.append(testBody(lsn)) }
+        writer.flush()
+        waitUntilDurable(writer, 50)
+        usleep(20_000)
+        #expect(writer.pollCount == 1)
+        _ = writer.append(testBody(51))
+        writer.flush()
+        waitUntilDurable(writer, 51)
+        // A batch of one: the writer polls 5 ms, then sleeps; a later flush still wakes it.
+        waitForPolls(writer, 2)
+        usleep(50_000)
+        _ = writer.append(testBody(52))
+        writer.flush()
+        waitUntilDurable(writer, 52)
+        waitForPolls(writer, 3)
+        writer.close()
+        #expect(try replayAll(directory).0.map(\.lsn) == Array(1...52))
+    }
+}
+
+@Test func aWriterWithoutAPollNeverPolls() throws {
+    try withTempDirectory { directory in
+        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
+        for lsn in UInt64(1)...5 {
+            _ = writer.append(testBody(lsn))
+            writer.flush()
+            waitUntilDurable(writer, lsn)
+        }
+        writer.close()
+        #expect(writer.pollCount == 0)
     }
 }

@@ -99,9 +99,12 @@ final class WriterEvents: Sendable {
         byteCount: 32 << 20, requestAboveBytesPerSecond: .max, pieceBytes: 128 << 10, reserveBytes: 1 << 30
     )
 
-    func makeWriter(_ directory: String, nextLSN: UInt64, spareSizes: SpareSegmentSizes = noSpares) throws -> JournalWriter {
+    func makeWriter(
+        _ directory: String, nextLSN: UInt64, spareSizes: SpareSegmentSizes = noSpares, idleSpin: Duration = .zero,
+        onThreadStart: @escaping @Sendable (JournalThread) -> Void = { _ in }
+    ) throws -> JournalWriter {
         try JournalWriter(
-            directory: directory, nextLSN: nextLSN, spareSizes: spareSizes,
+            directory: directory, nextLSN: nextLSN, spareSizes: spareSizes, idleSpin: idleSpin, onThreadStart: onThreadStart,
             onDurable: { lsn in self.state.withLock { $0.durable.append(lsn) } },
             onFatal: { message in self.state.withLock { $0.fatal.append(message) } },
             onWarning: { message in self.state.withLock { $0.warnings.append(message) } }

@@ -45,6 +45,15 @@ int cepoll_malloc_trim(void);
 /// Lowers the calling thread's scheduling priority: adds `by` to its nice value (Linux keeps one
 /// per thread), up to 19. Returns 0, or -1 with errno.
 int cepoll_lower_thread_priority(int by);
+/// Pins the calling thread to one CPU (its own affinity; threads it starts later inherit it).
+/// Returns 0, or an errno value (EINVAL for a CPU this machine or the process's CPU set lacks).
+int cepoll_pin_thread(int cpu);
+/// Gives the calling thread the main thread's CPUs (undoing a pin it inherited). Returns 0, or
+/// an errno value.
+int cepoll_unpin_thread(void);
+/// 1 if the calling thread may run on `cpu` (it exists and the CPU set allows it), 0 if not,
+/// -1 with errno if the set cannot be read.
+int cepoll_cpu_allowed(int cpu);
 
 
 

@@ -1,0 +1,117 @@
+// Proves a lone till's acknowledged changes survive kill -9 whether the journal writer and the
+// event loop poll for a commit (long polls), sleep at once, or the writer is pinned to a CPU;
+// that the polling and pinning settings are checked, a CPU the process may not use refuses
+// start, and pinning moves only the pinned thread (a thread it starts is given the CPUs back).
+
+import CEpoll
+@testable import CreditTestSupport
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+/// One till, one change at a time: 30 HOLD and CAPTURE pairs of 1.00 on a 100.00 gift card,
+/// then kill -9. Every acknowledged capture must survive the restart.
+private func loneTillSurvivesKill9(extraConfig: String) throws {
+    let daemon = try Daemon(extraConfig: extraConfig)
+    let card = try daemon.connect(as: "dev-admin").issueGift(amount: "100.00", ref: "poll-issue")
+    let till = try daemon.connect(as: "dev-pos")
+    for round in 1...30 {
+        let hold = try till.ok("HOLD card=\(card.card) pin=\(card.pin) amount=1.00 currency=AUD ref=poll-h\(round)")
+        let id = try #require(hold["hold"])
+        _ = try till.ok("CAPTURE hold=\(id) ref=poll-c\(round)")
+    }
+    daemon.kill9()
+    try daemon.start()
+    let balance = try daemon.connect(as: "dev-admin").ok("BALANCE credit=\(card.credit)")
+    #expect(balance["balance"] == "70.00", "\(extraConfig): \(balance)")
+}
+
+@Test func aLoneTillsChangesAreDurableWhenTheJournalAndLoopPoll() throws {
+    try loneTillSurvivesKill9(extraConfig: "journal_spin_us = 2000\nevent_loop_spin_us = 2000")
+}
+
+@Test func aLoneTillsChangesAreDurableWhenNothingPolls() throws {
+    try loneTillSurvivesKill9(extraConfig: "journal_spin_us = 0\nevent_loop_spin_us = 0")
+}
+
+/// The CPUs this process may use (the test runner's may be a subset of the machine's).
+private func allowedCPUs() -> [Int] {
+    (0..<1024).filter { cepoll_cpu_allowed(Int32($0)) == 1 }
+}
+
+@Test func aLoneTillsChangesAreDurableWithTheJournalWriterPinnedToACPU() throws {
+    let cpu = try #require(allowedCPUs().last)
+    let daemon = try Daemon(extraConfig: "journal_cpu = \(cpu)")
+    let card = try daemon.connect(as: "dev-admin").issueGift(amount: "10.00", ref: "pin-issue")
+    _ = try daemon.connect(as: "dev-pos").ok("HOLD card=\(card.card) pin=\(card.pin) amount=1.00 currency=AUD ref=pin-h")
+    #expect(!daemon.log.contains("journal_cpu not applied"), "\(daemon.log)")
+    // Exactly one of the daemon's threads, the journal writer, is held to that CPU.
+    let pid = try #require(daemon.process?.processIdentifier)
+    let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+    let lists = try tasks.map { task in
+        let status = try String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)
+        return status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }.map {
+            $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces)
+        }
+    }
+    if allowedCPUs().count > 1 {
+        #expect(lists.filter { $0 == String(cpu) }.count == 1, "\(lists)")
+    }
+    #expect(daemon.stop() == 0)
+    try loneTillSurvivesKill9(extraConfig: "journal_cpu = \(cpu)")
+}
+
+@Test(arguments: ["journal_spin_us = 10001", "journal_spin_us = -1", "event_loop_spin_us = fast",
+                  "journal_cpu = 1024", "journal_cpu = any"])
+func pollingAndPinningSettingsOutOfRangeRefuseToStart(_ line: String) throws {
+    let daemon = try Daemon(extraConfig: line, start: false)
+    let (status, output) = try daemon.runToExit()
+    let key = String(line.prefix { $0 != " " })
+    #expect(status != 0 && status != -1, "status \(status): \(output)")
+    #expect(output.contains(key), "\(output)")
+}
+
+@Test func aJournalCPUTheProcessMayNotUseRefusesToStart() throws {
+    let allowed = allowedCPUs()
+    #expect(!allowed.isEmpty)
+    let refused = try #require((0..<1024).first { !allowed.contains($0) })
+    let daemon = try Daemon(extraConfig: "journal_cpu = \(refused)", start: false)
+    let (status, output) = try daemon.runToExit()
+    #expect(status != 0 && status != -1, "status \(status): \(output)")
+    #expect(output.contains("journal_cpu \(refused) is not a CPU this process may run on"), "\(output)")
+}
+
+/// Runs `body` on a new thread and returns what it returned.
+private func onNewThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+    let result = Mutex<T?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+        result.withLock { $0 = body() }
+        done.signal()
+    }.start()
+    done.wait()
+    return result.withLock { $0! }
+}
+
+@Test func pinningAThreadMovesOnlyThatThreadAndUnpinningGivesTheCPUsBack() {
+    let allowed = allowedCPUs()
+    let target = allowed.last!
+    let (pinned, pinnedCPUs, childCPUs, unpinned, childAfter) = onNewThread { () -> (Int32, [Int], [Int], Int32, [Int]) in
+        let pinned = cepoll_pin_thread(Int32(target))
+        let pinnedCPUs = allowedCPUs()
+        // A thread started now inherits the pin, as the journal's spare thread does.
+        let (childCPUs, unpinned, childAfter) = onNewThread { () -> ([Int], Int32, [Int]) in
+            let before = allowedCPUs()
+            return (before, cepoll_unpin_thread(), allowedCPUs())
+        }
+        return (pinned, pinnedCPUs, childCPUs, unpinned, childAfter)
+    }
+    #expect(pinned == 0)
+    #expect(pinnedCPUs == [target])
+    #expect(childCPUs == [target])
+    #expect(unpinned == 0)
+    #expect(childAfter == allowed)
+    #expect(allowedCPUs() == allowed, "the calling thread keeps its CPUs")
+    #expect(cepoll_pin_thread(-1) == EINVAL)
+}
