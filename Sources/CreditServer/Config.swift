@@ -50,7 +50,8 @@ public struct ServerConfig: Sendable {
     /// single record, before it sleeps (0: it sleeps at once).
     public var journalSpinMicros = 300
     /// Microseconds the event loop keeps polling, instead of sleeping, while one connection's
-    /// replies wait for a commit in flight (0: it sleeps at once).
+    /// replies wait for a commit in flight, and again for its next request once answered (0: it
+    /// sleeps at once).
     public var eventLoopSpinMicros = 500
     /// The CPU the journal writer thread runs on; nil leaves it to the scheduler.
     public var journalCPU: Int?

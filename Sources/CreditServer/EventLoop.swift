@@ -35,6 +35,9 @@ final class EventLoop {
     /// and the durable LSN it began at: each commit that ends starts a new spell.
     private var spinStartMicros: Int64 = 0
     private var spinStartDurable: UInt64 = 0
+    /// When the loop last sent a lone connection every reply it waited for (monotonic µs), or 0:
+    /// it polls for that till's next request for up to `event_loop_spin_us` from then.
+    private var answeredLoneMicros: Int64 = 0
     /// When to hand memory freed by forgotten refs back to the kernel.
     private var memoryRelease: MemoryReleasePolicy
     private var stopping = false
@@ -201,6 +204,10 @@ final class EventLoop {
     /// process requests that waited behind its bounds; replies among those that need no new
     /// journal record (reads, errors) are durable at once, so this repeats until nothing moves.
     private func releaseDurable() {
+        let lone = waiting.count == 1
+        defer {
+            if lone && waiting.isEmpty && config.eventLoopSpinMicros > 0 { answeredLoneMicros = monotonicMicros() }
+        }
         var moved = true
         while moved && !waiting.isEmpty {
             moved = false
@@ -240,11 +247,17 @@ final class EventLoop {
     // MARK: Timers and signals
 
     /// Whether to poll instead of sleeping: while one connection's replies wait for a commit
-    /// already in flight, for up to `event_loop_spin_us` per commit. Waking the loop through the
-    /// eventfd costs tens of microseconds on a virtual machine, which a lone till would wait for
-    /// after every fsync. With more connections waiting the loop sleeps: polling then took the
-    /// CPU the clients needed (BENCHMARKS.md).
+    /// already in flight, for up to `event_loop_spin_us` per commit; and, once such a lone
+    /// connection has all its replies, for up to `event_loop_spin_us` for its next request.
+    /// Waking the loop (through the eventfd, or by a request arriving) costs tens of
+    /// microseconds on a virtual machine, which a lone till would wait for twice per change.
+    /// With more connections waiting the loop sleeps: polling then took the CPU the clients
+    /// needed (BENCHMARKS.md).
     private func keepPolling() -> Bool {
+        if waiting.isEmpty && answeredLoneMicros != 0 {
+            if monotonicMicros() - answeredLoneMicros < Int64(config.eventLoopSpinMicros) { return true }
+            answeredLoneMicros = 0
+        }
         let durable = engine.journal.durableLSN
         guard config.eventLoopSpinMicros > 0, waiting.count == 1, durable < engine.appliedLSN else {
             spinStartMicros = 0
