@@ -23,7 +23,8 @@ public enum JournalThread: Sendable {
 /// checks the conformance, so no `@unchecked` is needed.
 ///
 /// Waking a sleeping thread costs tens of microseconds on a virtual machine, on both sides, and
-/// a lone till waits for two such wake-ups per change (the writer, then the engine). So after a
+/// among the wake-ups a lone till would wait for per change are the writer's, when the engine
+/// flushes, and the engine's, when the batch is durable. So after a
 /// batch of one record (a lone till's pace), and before its first batch, the writer keeps
 /// polling for the next one for `idleSpin` (the engine's `flush` then only sets a flag) before
 /// it sleeps; after a larger batch, or with `idleSpin` zero, it sleeps at once.
@@ -90,6 +91,7 @@ public final class JournalWriter: Sendable {
     /// How long the writer polls for the next batch before sleeping, in nanoseconds.
     private let idleSpinNanos: UInt64
     private let polls = Atomic<Int>(0)
+    private let sleeps = Atomic<Int>(0)
     private let fsyncs = Atomic<Int>(0)
     private let written = Atomic<UInt64>(0)
     private let thread = Mutex<JoinableThread?>(nil)
@@ -143,6 +145,9 @@ public final class JournalWriter: Sendable {
     /// Times the writer, after a batch of one record (or before its first), looked for its next
     /// batch by polling for `idleSpin` rather than sleeping at once.
     public var pollCount: Int { polls.load(ordering: .relaxed) }
+
+    /// Times the writer went to sleep until woken (after its poll, or at once).
+    public var sleepCount: Int { sleeps.load(ordering: .relaxed) }
 
     /// fdatasync calls made so far.
     public var fsyncCount: Int { fsyncs.load(ordering: .relaxed) }
@@ -338,6 +343,7 @@ public final class JournalWriter: Sendable {
             if let batch { return batch }
             if stop { return nil }
             if idle {
+                sleeps.add(1, ordering: .relaxed)
                 writerWake.wait()
             } else {
                 spin(until: spinUntil)

@@ -47,7 +47,7 @@ public struct ServerConfig: Sendable {
     /// Journal records between snapshots.
     public var snapshotEveryRecords = 100_000
     /// Microseconds the journal writer keeps polling for the next batch after committing a
-    /// single record, before it sleeps (0: it sleeps at once).
+    /// single record (and once at start), before it sleeps (0: it sleeps at once).
     public var journalSpinMicros = 300
     /// Microseconds the event loop keeps polling, instead of sleeping, while one connection's
     /// replies wait for a commit in flight, and again for its next request once answered (0: it

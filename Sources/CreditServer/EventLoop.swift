@@ -8,7 +8,8 @@ import Glibc
 
 /// The daemon's network loop. Everything that touches the ledger runs on this thread; the only
 /// other threads are the journal writer (which wakes this loop through an eventfd when records
-/// become durable) and the snapshot writer.
+/// become durable), the journal's spare-segment maker, the snapshot writer, and once, 2 s after
+/// start, a memory release.
 final class EventLoop {
     /// Bytes read from a socket at once.
     static let readChunkBytes = 64 * 1024
@@ -204,9 +205,12 @@ final class EventLoop {
     /// process requests that waited behind its bounds; replies among those that need no new
     /// journal record (reads, errors) are durable at once, so this repeats until nothing moves.
     private func releaseDurable() {
-        let lone = waiting.count == 1
+        let lone = waiting.count == 1 ? waiting.first : nil
         defer {
-            if lone && waiting.isEmpty && config.eventLoopSpinMicros > 0 { answeredLoneMicros = monotonicMicros() }
+            // Answered, and still open: its next request may come soon.
+            if let lone, waiting.isEmpty, connection(lone) != nil, config.eventLoopSpinMicros > 0 {
+                answeredLoneMicros = monotonicMicros()
+            }
         }
         var moved = true
         while moved && !waiting.isEmpty {
@@ -254,9 +258,9 @@ final class EventLoop {
     /// With more connections waiting the loop sleeps: polling then took the CPU the clients
     /// needed (BENCHMARKS.md).
     private func keepPolling() -> Bool {
-        if waiting.isEmpty && answeredLoneMicros != 0 {
-            if monotonicMicros() - answeredLoneMicros < Int64(config.eventLoopSpinMicros) { return true }
-            answeredLoneMicros = 0
+        if answeredLoneMicros != 0 {
+            if waiting.isEmpty && monotonicMicros() - answeredLoneMicros < Int64(config.eventLoopSpinMicros) { return true }
+            answeredLoneMicros = 0  // expired, or some connection waits again
         }
         let durable = engine.journal.durableLSN
         guard config.eventLoopSpinMicros > 0, waiting.count == 1, durable < engine.appliedLSN else {

@@ -203,9 +203,11 @@ import CreditJournal
     try withTempDirectory { directory in
         let starts = Mutex<[Bool]>([])
         let events = WriterEvents()
+        let testThread = pthread_self()
         // A poll far longer than the test: a flush must end it, not its deadline.
-        let writer = try events.makeWriter(directory, nextLSN: 1, idleSpin: .seconds(30),
-                                           onThreadStart: { thread in starts.withLock { $0.append(thread == .writer && !Thread.isMainThread) } })
+        let writer = try events.makeWriter(directory, nextLSN: 1, idleSpin: .seconds(30), onThreadStart: { thread in
+            starts.withLock { $0.append(thread == .writer && pthread_equal(pthread_self(), testThread) == 0) }
+        })
         let began = Date()
         for lsn in UInt64(1)...20 {
             #expect(writer.append(testBody(lsn)) == lsn)
@@ -217,6 +219,7 @@ import CreditJournal
         #expect(Date().timeIntervalSince(began) < 20, "neither the flushes nor close waited out the poll")
         #expect(writer.durableLSN == 21)
         #expect(writer.pollCount >= 20, "it polled after each batch of one record")
+        #expect(writer.sleepCount == 0, "no flush had to wake it")
         #expect(starts.withLock { $0 } == [true], "onThreadStart ran once, on the writer thread")
         #expect(events.fatal.isEmpty)
         #expect(try replayAll(directory).0.map(\.lsn) == Array(1...21))
@@ -229,22 +232,29 @@ private func waitForPolls(_ writer: JournalWriter, _ count: Int) {
     #expect(writer.pollCount == count)
 }
 
+/// Waits (up to 10 s) until `writer` has gone to sleep `count` times.
+private func waitForSleeps(_ writer: JournalWriter, _ count: Int) {
+    for _ in 0..<10_000 where writer.sleepCount < count { usleep(1_000) }
+    #expect(writer.sleepCount == count)
+}
+
 @Test func aWriterPollsOnlyAfterABatchOfOneRecordThenSleepsAndIsWoken() throws {
     try withTempDirectory { directory in
         let writer = try WriterEvents().makeWriter(directory, nextLSN: 1, idleSpin: .milliseconds(5))
-        waitForPolls(writer, 1)  // before its first batch
-        // A batch of many records: no poll after it; the writer sleeps and a flush wakes it.
+        waitForPolls(writer, 1)  // before its first batch, then it sleeps when the poll ends
+        waitForSleeps(writer, 1)
+        // A batch of many records: no poll after it; the writer sleeps at once and a flush wakes it.
         for lsn in UInt64(1)...50 { _ = writer.append(testBody(lsn)) }
         writer.flush()
         waitUntilDurable(writer, 50)
-        usleep(20_000)
+        waitForSleeps(writer, 2)
         #expect(writer.pollCount == 1)
         _ = writer.append(testBody(51))
         writer.flush()
         waitUntilDurable(writer, 51)
         // A batch of one: the writer polls 5 ms, then sleeps; a later flush still wakes it.
         waitForPolls(writer, 2)
-        usleep(50_000)
+        waitForSleeps(writer, 3)
         _ = writer.append(testBody(52))
         writer.flush()
         waitUntilDurable(writer, 52)
