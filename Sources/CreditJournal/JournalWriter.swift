@@ -24,10 +24,10 @@ public enum JournalThread: Sendable {
 ///
 /// Waking a sleeping thread costs tens of microseconds on a virtual machine, on both sides, and
 /// among the wake-ups a lone till would wait for per change are the writer's, when the engine
-/// flushes, and the engine's, when the batch is durable. So after a
-/// batch of one record (a lone till's pace), and before its first batch, the writer keeps
-/// polling for the next one for `idleSpin` (the engine's `flush` then only sets a flag) before
-/// it sleeps; after a larger batch, or with `idleSpin` zero, it sleeps at once.
+/// flushes, and the engine's, when the batch is durable. So after a batch of one record (a lone
+/// till's pace), and before its first batch, the writer keeps polling for the next one for
+/// `idleSpin` (the engine's `flush` then only sets a flag) before it sleeps; after a larger
+/// batch, or with `idleSpin` zero, it sleeps at once.
 ///
 /// Failure: any failed open, write or fdatasync calls `onFatal` once and stops the writer;
 /// `durableLSN` never advances again, because data that was not synced must not be acknowledged.
@@ -351,8 +351,8 @@ public final class JournalWriter: Sendable {
         }
     }
 
-    /// Polls `writeWanted` until it is set or `deadline` (uptime nanoseconds) passes, yielding
-    /// the CPU to any other runnable thread between looks. Not idle meanwhile: nobody signals.
+    /// Polls `writeWanted` until it is set or `deadline` (uptime nanoseconds) passes, calling
+    /// `sched_yield` between looks. Not idle meanwhile: nobody signals.
     private func spin(until deadline: UInt64) {
         while !writeWanted.load(ordering: .acquiring) && DispatchTime.now().uptimeNanoseconds < deadline {
             sched_yield()
