@@ -53,6 +53,9 @@ public struct ServerConfig: Sendable {
     /// replies wait for a commit in flight, and again for its next request once answered (0: it
     /// sleeps at once).
     public var eventLoopSpinMicros = 500
+    /// Most connections whose replies may wait for a commit in flight while the event loop
+    /// polls for it; with more it sleeps.
+    public var eventLoopSpinConnections = 1
     /// The CPU the journal writer thread runs on; nil leaves it to the scheduler.
     public var journalCPU: Int?
     /// File of FX rates, `FROM TO RATE` per line; nil means no conversions.
@@ -146,6 +149,7 @@ public struct ServerConfig: Sendable {
         case "snapshot_every": snapshotEveryRecords = try integer(1000...100_000_000)
         case "journal_spin_us": journalSpinMicros = try integer(0...10_000)
         case "event_loop_spin_us": eventLoopSpinMicros = try integer(0...10_000)
+        case "event_loop_spin_connections": eventLoopSpinConnections = try integer(1...65_536)
         case "journal_cpu" where value == "none": journalCPU = nil
         case "journal_cpu": journalCPU = try integer(0...1023)
         case "rates_file": ratesFile = resolved(value)

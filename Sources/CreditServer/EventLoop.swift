@@ -250,20 +250,21 @@ final class EventLoop {
 
     // MARK: Timers and signals
 
-    /// Whether to poll instead of sleeping: while one connection's replies wait for a commit
-    /// already in flight, for up to `event_loop_spin_us` per commit; and, once such a lone
-    /// connection has all its replies, for up to `event_loop_spin_us` for its next request.
-    /// Waking the loop (through the eventfd, or by a request arriving) costs tens of
-    /// microseconds on a virtual machine, which a lone till would wait for twice per change.
-    /// With more connections waiting the loop sleeps: polling then took the CPU the clients
-    /// needed (BENCHMARKS.md).
+    /// Whether to poll instead of sleeping: while one connection's replies (or up to
+    /// `event_loop_spin_connections` connections') wait for a commit already in flight, for up
+    /// to `event_loop_spin_us` per commit; and, once a lone connection has all its replies, for
+    /// up to `event_loop_spin_us` for its next request. Waking the loop (through the eventfd, or
+    /// by a request arriving) costs tens of microseconds on a virtual machine, which a lone till
+    /// would wait for twice per change. With more connections waiting the loop sleeps: polling
+    /// then took the CPU the clients needed (BENCHMARKS.md).
     private func keepPolling() -> Bool {
         if answeredLoneMicros != 0 {
             if waiting.isEmpty && monotonicMicros() - answeredLoneMicros < Int64(config.eventLoopSpinMicros) { return true }
             answeredLoneMicros = 0  // expired, or some connection waits again
         }
         let durable = engine.journal.durableLSN
-        guard config.eventLoopSpinMicros > 0, waiting.count == 1, durable < engine.appliedLSN else {
+        guard config.eventLoopSpinMicros > 0, !waiting.isEmpty, waiting.count <= config.eventLoopSpinConnections,
+              durable < engine.appliedLSN else {
             spinStartMicros = 0
             return false
         }

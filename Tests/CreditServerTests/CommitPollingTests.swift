@@ -33,6 +33,10 @@ private func loneTillSurvivesKill9(extraConfig: String) throws {
     try loneTillSurvivesKill9(extraConfig: "journal_spin_us = 2000\nevent_loop_spin_us = 2000")
 }
 
+@Test func aLoneTillsAcknowledgedChangesSurviveKill9WhenTheLoopPollsForUpToEightConnections() throws {
+    try loneTillSurvivesKill9(extraConfig: "event_loop_spin_connections = 8")
+}
+
 @Test func aLoneTillsAcknowledgedChangesSurviveKill9WhenNothingPolls() throws {
     try loneTillSurvivesKill9(extraConfig: "journal_spin_us = 0\nevent_loop_spin_us = 0")
 }
@@ -65,6 +69,7 @@ private func allowedCPUs() -> [Int] {
 }
 
 @Test(arguments: ["journal_spin_us = 10001", "journal_spin_us = -1", "event_loop_spin_us = fast",
+                  "event_loop_spin_connections = 0", "event_loop_spin_connections = all",
                   "journal_cpu = 1024", "journal_cpu = any"])
 func pollingAndPinningSettingsOutOfRangeRefuseToStart(_ line: String) throws {
     let daemon = try Daemon(extraConfig: line, start: false)
@@ -128,7 +133,7 @@ private func cpuTicks(_ pid: Int32) throws -> Int {
 
 @Test func anIdleDaemonStopsPollingOnceItsLoneTillIsAnswered() throws {
     // The longest polls allowed: a poll that never ended would burn the whole second below.
-    let daemon = try Daemon(extraConfig: "journal_spin_us = 10000\nevent_loop_spin_us = 10000")
+    let daemon = try Daemon(extraConfig: "journal_spin_us = 10000\nevent_loop_spin_us = 10000\nevent_loop_spin_connections = 4")
     let card = try daemon.connect(as: "dev-admin").issueGift(amount: "10.00", ref: "idle-issue")
     let till = try daemon.connect(as: "dev-pos")
     _ = try till.ok("HOLD card=\(card.card) pin=\(card.pin) amount=1.00 currency=AUD ref=idle-h")
