@@ -9,7 +9,6 @@ import CEpoll
 @testable import CreditTestSupport
 import Foundation
 import Glibc
-import Synchronization
 import Testing
 
 /// One till, one change at a time: 30 HOLD and CAPTURE pairs of 1.00 on a 100.00 gift card,
@@ -87,18 +86,6 @@ func pollingAndPinningSettingsOutOfRangeRefuseToStart(_ line: String) throws {
     let (status, output) = try daemon.runToExit()
     #expect(status != 0 && status != -1, "status \(status): \(output)")
     #expect(output.contains("journal_cpu \(refused) is not a CPU this process may run on"), "\(output)")
-}
-
-/// Runs `body` on a new thread and returns what it returned.
-private func onNewThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
-    let result = Mutex<T?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Thread {
-        result.withLock { $0 = body() }
-        done.signal()
-    }.start()
-    done.wait()
-    return result.withLock { $0! }
 }
 
 @Test func pinningAThreadMovesOnlyThatThreadAndUnpinningGivesTheCPUsBack() throws {

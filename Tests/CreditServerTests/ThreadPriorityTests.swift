@@ -16,8 +16,8 @@ private func threadNice() -> Int? {
     return fields.count > 16 ? Int(fields[16]) : nil
 }
 
-/// Runs `body` on a new thread and returns what it returned.
-private func onNewThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+/// Runs `body` on a new thread and returns what it returned (also for the CPU pinning tests).
+func onNewThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
     let result = Mutex<T?>(nil)
     let done = DispatchSemaphore(value: 0)
     let thread = Thread {
