@@ -193,31 +193,35 @@ extension Ledger {
             }
         }
         let taken = allocate(wanted, across: hold, sale: sale)
-        var items: [[Field]] = []
-        for (leg, take) in zip(hold.legs, taken) {
-            let credit = creditForReply(leg.credit)
-            var fields = [Field("credit", leg.credit.description), Field("type", credit.type.rawValue),
-                          Field("captured", text(take.amount, credit.currency)),
-                          Field("released", text(leg.amount - take.amount, credit.currency)),
-                          Field("currency", credit.currency.code)]
-            if let rate = leg.rate {
-                fields += [Field("covers", text(take.covers, sale)), Field("sale_currency", sale.code), Field("rate", rate.description)]
-            }
-            fields += [Field("balance", text(credit.balance - take.amount, credit.currency)),
-                       Field("tax_class", policy.taxClass(credit.type))]
-            items.append(fields)
-        }
-        var fields = [Field("hold", id.description), Field("captured", text(wanted, sale)),
-                      Field("released", text(hold.amount - wanted, sale))]
+        let reply: Reply
         if hold.legs.count == 1 && hold.legs[0].rate == nil {
-            // One leg in the sale's currency: the plain v1 reply, no leg lines.
+            // One leg in the sale's currency: the plain v1 reply, no leg lines (building them only
+            // to drop them was a sixth of a capture's instructions).
             let credit = creditForReply(hold.legs[0].credit)
-            fields.append(Field("balance", text(credit.balance - taken[0].amount, sale)))
-            items = []
+            reply = Reply(fields: [Field("hold", id.description), Field("captured", text(wanted, sale)),
+                                   Field("released", text(hold.amount - wanted, sale)),
+                                   Field("balance", text(credit.balance - taken[0].amount, sale)),
+                                   Field("currency", sale.code)])
+        } else {
+            var items: [[Field]] = []
+            for (leg, take) in zip(hold.legs, taken) {
+                let credit = creditForReply(leg.credit)
+                var line = [Field("credit", leg.credit.description), Field("type", credit.type.rawValue),
+                            Field("captured", text(take.amount, credit.currency)),
+                            Field("released", text(leg.amount - take.amount, credit.currency)),
+                            Field("currency", credit.currency.code)]
+                if let rate = leg.rate {
+                    line += [Field("covers", text(take.covers, sale)), Field("sale_currency", sale.code), Field("rate", rate.description)]
+                }
+                line += [Field("balance", text(credit.balance - take.amount, credit.currency)),
+                         Field("tax_class", policy.taxClass(credit.type))]
+                items.append(line)
+            }
+            reply = Reply(items: items, fields: [Field("hold", id.description), Field("captured", text(wanted, sale)),
+                                                 Field("released", text(hold.amount - wanted, sale)),
+                                                 Field("currency", sale.code)])
         }
-        fields.append(Field("currency", sale.code))
-        return .success(Decision(events: [.captured(id, legs: taken)], reply: Reply(items: items, fields: fields),
-                                 action: .captured(id)))
+        return .success(Decision(events: [.captured(id, legs: taken)], reply: reply, action: .captured(id)))
     }
 
     /// Spreads a capture of `wanted` (sale currency) over the legs in plan order. A leg taken

@@ -39,7 +39,10 @@ public enum RecordFormat {
         precondition(lsn >= 1, "LSNs start at 1")
         let start = buffer.count
         let payloadLength = UInt32(lsnByteCount + body.count)
-        buffer.reserveCapacity(start + headerByteCount + Int(payloadLength))
+        // Grown geometrically: reserving exactly the record's end would reallocate (and copy the
+        // whole buffer) on every record of a batch larger than any before it.
+        let end = start + headerByteCount + Int(payloadLength)
+        if buffer.capacity < end { buffer.reserveCapacity(max(end, 2 * buffer.capacity)) }
         buffer.append(contentsOf: repeatElement(0, count: headerByteCount))
         withUnsafeBytes(of: lsn.littleEndian) { buffer.append(contentsOf: $0) }
         buffer.append(contentsOf: body)
