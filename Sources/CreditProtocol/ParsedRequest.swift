@@ -34,6 +34,14 @@ public struct ParsedRequest: Sendable, Equatable {
     ///
     /// A linear scan: a request has at most `ProtocolLimits.tokensMax` arguments.
     public func value(_ key: String) -> String? {
-        arguments.first { $0.key == key }?.value
+        arguments.first { isSameKey($0.key, key) }?.value
     }
+}
+
+/// `left == right` for argument keys, comparing byte counts first: most keys a lookup passes
+/// differ in length, and a count is cheaper to compare than the strings (a request's handful of
+/// lookups and checks made some twenty string comparisons).
+@inline(__always)
+func isSameKey(_ left: String, _ right: String) -> Bool {
+    left.utf8.count == right.utf8.count && left == right
 }

@@ -99,7 +99,7 @@ public enum RequestParser {
                 throw RequestError("too many tokens (max \(ProtocolLimits.tokensMax))")
             }
             let argument = try ArgumentScanner.readArgument(&cursor)
-            guard !arguments.contains(where: { $0.key == argument.key }) else {
+            guard !arguments.contains(where: { isSameKey($0.key, argument.key) }) else {
                 throw RequestError("duplicate argument \(argument.key)")
             }
             arguments.append(argument)

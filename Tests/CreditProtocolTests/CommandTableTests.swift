@@ -105,6 +105,17 @@ private let matrix: [String: String] = [
 
 private let roleLetters: [Role: Character] = [.admin: "A", .staff: "S", .pos: "P", .gateway: "G", .portal: "O"]
 
+@Test func everyVerbHasOneRowFoundByNameAtItsPosition() {
+    #expect(Set(CommandTable.verbs.map(\.verb)).count == CommandTable.verbs.count)
+    for (index, spec) in CommandTable.verbs.enumerated() {
+        #expect(spec.position == index)
+        #expect(CommandTable.spec(spec.verb) === spec)
+    }
+    #expect(CommandTable.spec("HOLDS") == nil)
+    #expect(CommandTable.spec("HOL") == nil)
+    #expect(CommandTable.spec("hold") == nil)  // the parser upper-cases verbs first
+}
+
 @Test func everyCellOfTheVerbRoleMatrix() {
     #expect(Set(matrix.keys) == Set(CommandTable.verbs.map(\.verb)))
     for spec in CommandTable.verbs {

@@ -2,6 +2,7 @@
 // untagged, quoting when needed) and that every value it writes parses back unchanged.
 
 import Testing
+import CreditCore
 import CreditProtocol
 
 private func encoded(_ build: (inout [UInt8]) -> Void) -> String {
@@ -76,4 +77,27 @@ private func encoded(_ build: (inout [UInt8]) -> Void) -> String {
     let line = Array("ITEM".utf8) + buffer.dropFirst().dropLast()
     let parsed = try? RequestParser.parse(line).get()
     #expect(parsed?.arguments == fields.map { Argument(key: $0.0, value: $0.1) })
+}
+
+@Test func ledgerFieldsEncodeExactlyAsTupleFieldsWhetherBareQuotedOrLong() {
+    let lines: [[(String, String)]] = [
+        [],
+        [("hold", "hd_1"), ("amount", "12.50"), ("currency", "AUD")],
+        [("note", "coffee & cake"), ("id", "h1")],  // a quoted value first
+        [("id", "h1"), ("path", #"C:\x"#), ("eq", "k=v"), ("empty", "")],  // quoted after bare ones
+        [("long", String(repeating: "v", count: 1024)), ("after", "x")],  // past the scratch at once
+        (0..<40).map { ("key_\($0)", String(repeating: "9", count: 10)) },  // past the scratch part way
+        (0..<31).map { ("k\($0)", String(repeating: "7", count: 12)) },  // ends near the scratch's edge
+    ]
+    for fields in lines {
+        let ledgerFields = fields.map { Field($0.0, $0.1) }
+        #expect(encoded { ReplyEncoder.ok(tag: "t", ledgerFields: ledgerFields, into: &$0) }
+            == encoded { ReplyEncoder.ok(tag: "t", fields: fields, into: &$0) })
+        #expect(encoded { ReplyEncoder.item(ledgerFields: ledgerFields, into: &$0) }
+            == encoded { ReplyEncoder.item(fields: fields, into: &$0) })
+        // Appended after what the buffer already holds, and nothing else.
+        var buffer = Array("* earlier\n".utf8)
+        ReplyEncoder.ok(tag: nil, ledgerFields: ledgerFields, into: &buffer)
+        #expect(String(decoding: buffer, as: UTF8.self) == "* earlier\n" + encoded { ReplyEncoder.ok(tag: nil, fields: fields, into: &$0) })
+    }
 }
