@@ -1,5 +1,6 @@
 // JournalWriter: group commit — the engine appends records, one background thread writes and fdatasyncs them in batches.
 
+import CreditCore
 import Dispatch
 import Glibc
 import Synchronization
@@ -16,6 +17,10 @@ public enum JournalThread: Sendable {
 /// per event-loop iteration; a background thread writes everything pending with one `write` and
 /// one `fdatasync`, then publishes `durableLSN` and calls `onDurable`. Records that arrive while
 /// a sync is running join the next batch, so one fdatasync serves many requests (group commit).
+///
+/// The engine appends `Entry` values, and the writer thread encodes and frames them as it takes
+/// a batch: encoding was about a fifteenth of the engine thread's work per request, and the
+/// writer mostly waits for fdatasync. (An encoded body can be appended too, as tools and tests do.)
 ///
 /// Thread safety: every mutable field shared between threads lives in `shared` (a
 /// `Synchronization.Mutex`) or in an `Atomic`; the segment file and the batch being written are
@@ -34,22 +39,38 @@ public enum JournalThread: Sendable {
 public final class JournalWriter: Sendable {
     /// Most bytes that may wait for the writer before `append` blocks: 64 MiB is several seconds
     /// of the engine's peak rate (~100k records/s of a few hundred bytes). Past that the disk
-    /// cannot keep up, and stalling the engine (back-pressure) beats unbounded memory.
+    /// cannot keep up, and stalling the engine (back-pressure) beats unbounded memory. An entry
+    /// not yet encoded counts as `entryBytesEstimate`.
     public static let pendingBytesMax = 64 << 20
+
+    /// What a pending entry counts for against `pendingBytesMax` before the writer encodes it:
+    /// more than a HOLD's or CAPTURE's record, and about what the entry itself takes in memory.
+    public static let entryBytesEstimate = 512
 
     /// Name of the writer thread in error messages.
     static let threadName = "journal writer"
 
-    /// A point in the pending buffer where later records go to a new segment.
+    /// A record appended but not yet taken by the writer: its body, or the entry the writer
+    /// encodes into one.
+    enum PendingRecord: Sendable {
+        case body([UInt8])
+        case entry(Entry)
+    }
+
+    /// A point in the pending records where later records go to a new segment: before the
+    /// record at `recordIndex` in the pending records, or (in a framed batch) at `byteOffset`.
     struct SegmentSwitch: Sendable {
-        let byteOffset: Int
+        var recordIndex = 0
+        var byteOffset = 0
         let firstLSN: UInt64
     }
 
     /// State shared by the engine thread (append, flush) and the writer thread.
     struct Shared: Sendable {
-        /// Framed records appended but not yet taken by the writer.
-        var pending: [UInt8] = []
+        /// Records appended but not yet taken by the writer, in LSN order.
+        var pending: [PendingRecord] = []
+        /// Framed bytes of the pending bodies plus `entryBytesEstimate` per pending entry.
+        var pendingBytes = 0
         /// LSN the next append gets.
         var nextLSN: UInt64
         /// Segment switches inside `pending`, in order.
@@ -165,19 +186,28 @@ public final class JournalWriter: Sendable {
     /// Spares not made because the file system lacked the room (`SpareSegmentSizes.reserveBytes`).
     public var sparesDeclinedForSpace: Int { spares.declinedForSpace }
 
-    /// Bytes appended but not yet taken by the writer thread (for back-pressure and stats).
-    public var pendingByteCount: Int { shared.withLock { $0.pending.count } }
+    /// Bytes appended but not yet taken by the writer thread (for back-pressure and stats),
+    /// counting `entryBytesEstimate` for each entry.
+    public var pendingByteCount: Int { shared.withLock { $0.pendingBytes } }
 
-    /// Frames `body` as the next record, adds it to the pending buffer and returns its LSN.
-    /// Does not wake the writer (`flush` does), unless the pending buffer is full, in which case
-    /// it wakes the writer and blocks until the writer has taken the buffer.
+    /// Adds `entry` as the next record and returns its LSN; the writer thread encodes it
+    /// (`EntryCodec`). Does not wake the writer (`flush` does), unless the pending records are
+    /// full, in which case it wakes the writer and blocks until the writer has taken them.
+    public func append(_ entry: Entry) -> UInt64 {
+        append(.entry(entry), byteCount: Self.entryBytesEstimate)
+    }
+
+    /// Adds `body` as the next record and returns its LSN, as `append(_: Entry)` does.
     public func append(_ body: [UInt8]) -> UInt64 {
         precondition(body.count <= recordBodyBytesMax, "record body of \(body.count) bytes exceeds recordBodyBytesMax")
-        let recordBytes = RecordFormat.recordByteCount(bodyCount: body.count)
+        return append(.body(body), byteCount: RecordFormat.recordByteCount(bodyCount: body.count))
+    }
+
+    private func append(_ record: PendingRecord, byteCount recordBytes: Int) -> UInt64 {
         while true {
             let (lsn, wakeWriter) = shared.withLock { state -> (UInt64?, Bool) in
                 precondition(!state.closing, "append after close")
-                let full = !state.pending.isEmpty && state.pending.count + recordBytes > Self.pendingBytesMax
+                let full = !state.pending.isEmpty && state.pendingBytes + recordBytes > Self.pendingBytesMax
                 if full && !state.failed {
                     state.producerWaiting = true
                     return (nil, self.requestWrite(&state))
@@ -185,7 +215,10 @@ public final class JournalWriter: Sendable {
                 let lsn = state.nextLSN
                 state.nextLSN += 1
                 // After a fatal error nothing will be written again; don't let the buffer grow.
-                if !state.failed { RecordFormat.appendRecord(lsn: lsn, body: body, to: &state.pending) }
+                if !state.failed {
+                    state.pending.append(record)
+                    state.pendingBytes += recordBytes
+                }
                 return (lsn, false)
             }
             if let lsn { return lsn }
@@ -210,7 +243,7 @@ public final class JournalWriter: Sendable {
         let (firstLSN, wakeWriter) = shared.withLock { state -> (UInt64, Bool) in
             precondition(!state.closing, "startNewSegment after close")
             guard state.nextLSN != state.requestedSegmentFirstLSN else { return (state.nextLSN, false) }
-            state.segmentSwitches.append(SegmentSwitch(byteOffset: state.pending.count, firstLSN: state.nextLSN))
+            state.segmentSwitches.append(SegmentSwitch(recordIndex: state.pending.count, firstLSN: state.nextLSN))
             state.requestedSegmentFirstLSN = state.nextLSN
             return (state.nextLSN, self.requestWrite(&state))
         }
@@ -272,14 +305,18 @@ public final class JournalWriter: Sendable {
     /// The writer thread: take a batch, write it, sync it, publish it; until closed or failed.
     private func runWriter(segment initial: OpenSegment) {
         var segment = initial
+        var records: [PendingRecord] = []
         var buffer: [UInt8] = []
         var batchFirstLSN = initial.firstLSN
         var demand = SpareDemand(bytesPerSecond: spares.sizes.requestAboveBytesPerSecond, start: .now)
         var poll = true  // before the first batch
-        while let batch = takeBatch(swappingWith: &buffer, mayPoll: poll) {
+        while let batch = takeBatch(swappingWith: &records, mayPoll: poll) {
             poll = batch.lastLSN == batchFirstLSN
+            let switches = Self.frame(records, firstLSN: batchFirstLSN, switches: batch.switches, into: &buffer)
+            // Emptied here, keeping its capacity: the entries' memory is freed on this thread.
+            records.removeAll(keepingCapacity: true)
             do {
-                try write(buffer, firstLSN: batchFirstLSN, switches: batch.switches, segment: &segment)
+                try write(buffer, firstLSN: batchFirstLSN, switches: switches, segment: &segment)
             } catch {
                 fail("journal write failed, records after LSN \(durableLSN) are not durable: \(error)", &segment)
                 return
@@ -311,11 +348,38 @@ public final class JournalWriter: Sendable {
         return try segment.fillAheadIfLow()
     }
 
-    /// Waits until a write is requested, then swaps the pending buffer with `buffer` (empty,
+    /// Frames `records` (LSNs from `firstLSN`) into `buffer`, encoding entries, and returns
+    /// `switches` with the byte offsets where they fall in `buffer`.
+    private static func frame(
+        _ records: [PendingRecord], firstLSN: UInt64, switches: [SegmentSwitch], into buffer: inout [UInt8]
+    ) -> [SegmentSwitch] {
+        var framed = switches
+        var next = 0
+        for (index, record) in records.enumerated() {
+            while next < framed.count && framed[next].recordIndex == index {
+                framed[next].byteOffset = buffer.count
+                next += 1
+            }
+            let lsn = firstLSN + UInt64(index)
+            switch record {
+            case .body(let body):
+                RecordFormat.appendRecord(lsn: lsn, body: body, to: &buffer)
+            case .entry(let entry):
+                RecordFormat.appendRecord(lsn: lsn, body: EntryCodec.encode(entry), to: &buffer)
+            }
+        }
+        while next < framed.count {
+            framed[next].byteOffset = buffer.count
+            next += 1
+        }
+        return framed
+    }
+
+    /// Waits until a write is requested, then swaps the pending records with `records` (empty,
     /// keeping its capacity, so neither side reallocates). Returns nil when closed and drained.
     /// With `mayPoll`, polls for `idleSpin` from the call before it sleeps.
-    private func takeBatch(swappingWith buffer: inout [UInt8], mayPoll: Bool) -> Batch? {
-        precondition(buffer.isEmpty, "the writer's buffer is empty between batches")
+    private func takeBatch(swappingWith records: inout [PendingRecord], mayPoll: Bool) -> Batch? {
+        precondition(records.isEmpty, "the writer's records are empty between batches")
         let poll = mayPoll && idleSpinNanos > 0
         if poll { polls.add(1, ordering: .relaxed) }
         let spinUntil = poll ? DispatchTime.now().uptimeNanoseconds + idleSpinNanos : 0
@@ -330,7 +394,8 @@ public final class JournalWriter: Sendable {
                     if idle { state.writerIdle = true }
                     return (nil, false, false, idle)
                 }
-                swap(&state.pending, &buffer)
+                swap(&state.pending, &records)
+                state.pendingBytes = 0
                 let batch = Batch(lastLSN: state.nextLSN - 1, switches: state.segmentSwitches)
                 state.segmentSwitches.removeAll()
                 state.flushRequested = false
@@ -432,6 +497,7 @@ public final class JournalWriter: Sendable {
         let wakeProducer = shared.withLock { state -> Bool in
             state.failed = true
             state.pending.removeAll()
+            state.pendingBytes = 0
             let waiting = state.producerWaiting
             state.producerWaiting = false
             return waiting

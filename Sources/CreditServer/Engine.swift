@@ -232,9 +232,10 @@ final class Engine {
 
     // MARK: Helpers
 
-    /// Appends an entry to the journal (durable at the next group commit) and snapshots when due.
+    /// Appends an entry to the journal (durable at the next group commit; the journal's writer
+    /// thread encodes it) and snapshots when due.
     private func record(_ entry: Entry) {
-        appliedLSN = journal.append(EntryCodec.encode(entry))
+        appliedLSN = journal.append(entry)
         snapshotter.noteRecord(lsn: appliedLSN, journal: journal, state: ledger.canonicalState)
     }
 

@@ -128,6 +128,65 @@ private func body(_ event: Event) -> (bytes: [UInt8], tagOffset: Int) {
     #expect(try EntryCodec.decode(EntryCodec.encode(Entry(at: t0, idempotency: record, events: []))[...]).events.isEmpty)
 }
 
+@Test func entriesAppendedToTheWriterAreEncodedThereAndReplayAsAppendedAmongBodiesAndSwitches() throws {
+    try withTempDirectory { directory in
+        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
+        // Entries, bodies and segment switches interleaved, within batches and across them.
+        var expected: [Replayed] = []
+        var entries: [UInt64: Entry] = [:]
+        func appendEntry(_ index: Int) {
+            let entry = Entry(at: Instant(millis: t0.millis + Int64(index)), idempotency: index % 2 == 0 ? record : nil,
+                              events: [everyEvent[index % everyEvent.count]])
+            #expect(writer.append(entry) == UInt64(expected.count + 1))
+            entries[UInt64(expected.count + 1)] = entry
+            expected.append(Replayed(lsn: UInt64(expected.count + 1), body: EntryCodec.encode(entry)))
+        }
+        func appendBody() {
+            let body = testBody(UInt64(expected.count + 1))
+            #expect(writer.append(body) == UInt64(expected.count + 1))
+            expected.append(Replayed(lsn: UInt64(expected.count + 1), body: body))
+        }
+        appendEntry(0)
+        appendBody()
+        appendEntry(1)
+        #expect(writer.pendingByteCount == 2 * JournalWriter.entryBytesEstimate + RecordFormat.recordByteCount(bodyCount: testBody(2).count))
+        #expect(writer.startNewSegment() == 4)  // after an entry, in the same batch
+        appendEntry(2)
+        writer.flush()
+        waitUntilDurable(writer, 4)
+        #expect(writer.pendingByteCount == 0)
+        #expect(writer.startNewSegment() == 5)  // first thing in a batch
+        for index in 3..<40 { index % 3 == 0 ? appendBody() : appendEntry(index) }
+        #expect(writer.startNewSegment() == 42)  // last thing in a batch
+        writer.close()
+        #expect(try fileNames(directory) == [1, 4, 5, 42].map { SegmentName.fileName(firstLSN: UInt64($0)) })
+        let (records, _) = try replayAll(directory)
+        #expect(records == expected)
+        for (lsn, entry) in entries {
+            #expect(try EntryCodec.decode(records[Int(lsn) - 1].body[...]) == entry)
+        }
+    }
+}
+
+@Test func entriesWaitingForTheWriterBackPressureTheAppender() throws {
+    try withTempDirectory { directory in
+        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
+        let entry = Entry(at: t0, idempotency: record, events: everyEvent)
+        let count = JournalWriter.pendingBytesMax / JournalWriter.entryBytesEstimate + 8
+        for lsn in 1...count {
+            #expect(writer.append(entry) == UInt64(lsn))  // would deadlock without the wake-up
+            #expect(writer.pendingByteCount <= JournalWriter.pendingBytesMax)
+        }
+        waitUntilDurable(writer, 1)  // the writer took the full records without any flush
+        writer.close()
+        var seen = 0
+        _ = try JournalRecovery.replay(directory: directory, afterLSN: 0) { _, body in
+            if try EntryCodec.decode(body) == entry { seen += 1 }
+        }
+        #expect(seen == count)
+    }
+}
+
 @Test func anEntryCutAtAnyByteThrowsAndSoDoesATrailingByte() throws {
     let bytes = EntryCodec.encode(Entry(at: t0, idempotency: record, events: everyEvent))
     for length in 0..<bytes.count {
