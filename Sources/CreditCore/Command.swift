@@ -177,12 +177,15 @@ public struct RequestContext: Sendable {
     public var ref: Ref?
     /// A keyed digest of the request's canonical arguments, to tell a replay from a conflict.
     public var fingerprint: Digest32
+    /// The ref index's hash of `client` and `ref`, if the caller has it (`Ledger.prefetchRef`).
+    public var refHash: UInt64?
 
     /// Makes a context.
-    public init(now: Instant, client: ClientID, ref: Ref?, fingerprint: Digest32) {
+    public init(now: Instant, client: ClientID, ref: Ref?, fingerprint: Digest32, refHash: UInt64? = nil) {
         self.now = now
         self.client = client
         self.ref = ref
         self.fingerprint = fingerprint
+        self.refHash = refHash
     }
 }

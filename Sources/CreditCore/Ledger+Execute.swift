@@ -51,7 +51,8 @@ extension Ledger {
             }
         }
         guard let ref = context.ref else { return .refused(CreditError(.badRequest, "ref= is required")) }
-        if let index = refPosition(client: context.client, ref: ref) {
+        let (refHash, known) = refLookup(client: context.client, ref: ref, knownHash: context.refHash)
+        if let index = known {
             let record = state.refs[index].record
             guard record.action != .tombstone else {
                 return .refused(CreditError(.reversed, "ref \(ref) was reversed before it arrived; nothing was done"))
@@ -75,7 +76,7 @@ extension Ledger {
             let record = IdempotencyRecord(client: context.client, ref: ref, fingerprint: context.fingerprint,
                                            reply: decision.reply, action: decision.action)
             let entry = Entry(at: now, idempotency: record, events: (reset.map { [$0] } ?? []) + decision.events)
-            apply(entry)
+            apply(entry, refHash: refHash)
             return .applied(entry, decision.reply)
         }
     }

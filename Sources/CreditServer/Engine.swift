@@ -143,6 +143,9 @@ final class Engine {
         if guesses && abuse.isThrottled(key: key.id.text, now: monotonicMillis()) {
             return fail(tag: request.tag, CreditError(.busy, "too many declined cards or codes from this key; wait a minute"), out: &out)
         }
+        // Hashed first, with the ref index asked for its slots, so that they are in cache by
+        // the time the ledger looks the ref up, after the HMAC below.
+        let refHash = ref.map { ledger.prefetchRef(client: key.id, ref: $0) }
         let now = Instant.wallClock()
         sweep(now: now)
         // Most requests mint nothing; skipping the call spares copying the ledger to pass it.
@@ -152,7 +155,7 @@ final class Engine {
         let fingerprint = command.isMutating && ref != nil
             ? hasher.digest(domain: "request", CommandTable.canonicalBytes(request))
             : Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
-        let context = RequestContext(now: now, client: key.id, ref: ref, fingerprint: fingerprint)
+        let context = RequestContext(now: now, client: key.id, ref: ref, fingerprint: fingerprint, refHash: refHash)
         switch ledger.execute(command, context: context) {
         case .read(let reply, let entry):
             if let entry { record(entry) }

@@ -155,3 +155,37 @@ func mutatingCommandsWithoutARefAreBadRequest(_ command: Command) throws {
     let forgotten = h.issue(.store, "1", profile: "p", ref: "many-7", at: later).appliedReply
     #expect(retried == kept && forgotten?.value("credit") == "cr_2002")
 }
+
+@Test func aRefHashedAheadWithPrefetchRefIsTheSameRefWithoutIt() throws {
+    // The same requests, refs hashed ahead on every other call in one ledger and never in the
+    // other: the same replies, replays and conflicts, and the same state.
+    func script(_ h: inout Harness, alternate: Bool) throws -> [Execution] {
+        let credit = try h.newCredit(.gift, "50")
+        var executions: [Execution] = []
+        func run(_ command: Command, _ ref: String) {
+            if alternate { h.prefetchRefs.toggle() }
+            executions.append(h.run(command, ref: ref))
+        }
+        let hold = Command.hold(HoldCommand(selector: .credit(credit), amount: amount("20"), currency: "AUD", ttl: nil, partial: false))
+        run(hold, "h-1")
+        run(hold, "h-1")  // replayed, hashed the other way
+        run(Command.capture(HoldID(1), amount: amount("5")), "c-1")
+        run(Command.capture(HoldID(1), amount: amount("6")), "c-1")  // conflict
+        run(Command.capture(HoldID(1), amount: amount("5")), "c-1")  // replayed
+        run(hold, "h-2")
+        run(Command.void(HoldID(2)), "v-1")
+        run(Command.void(HoldID(2)), "v-1")
+        return executions
+    }
+    var plain = Harness()
+    var ahead = Harness()
+    let expected = try script(&plain, alternate: false)
+    let got = try script(&ahead, alternate: true)
+    #expect(got.map { String(describing: $0) } == expected.map { String(describing: $0) })
+    #expect(expected[1].replayedReply == expected[0].appliedReply)
+    #expect(expected[3].code == .refConflict)
+    #expect(expected[4].replayedReply == expected[2].appliedReply)
+    #expect(expected[7].replayedReply == expected[6].appliedReply)
+    #expect(ahead.ledger.canonicalState == plain.ledger.canonicalState)
+    #expect(ahead.ledger.refCount == plain.ledger.refCount)
+}

@@ -234,6 +234,8 @@ struct Harness {
     var entries: [Entry] = []
     private var refCounter = 0
     private var cardCounter: UInt64 = 0
+    /// Whether `run` hashes each ref ahead with `Ledger.prefetchRef`, as the engine does.
+    var prefetchRefs = false
 
     init(policy: LedgerPolicy = Fixture.policy, now: Instant = Fixture.t0) {
         ledger = Ledger(policy: policy)
@@ -248,8 +250,11 @@ struct Harness {
             refCounter += 1
             refText = "auto-\(refCounter)"
         }
-        let context = RequestContext(now: at ?? now, client: client ?? self.client, ref: refText.flatMap(Ref.init),
-                                     fingerprint: given ?? fingerprint(of: command))
+        let ref = refText.flatMap(Ref.init)
+        let client = client ?? self.client
+        let refHash = prefetchRefs ? ref.map { ledger.prefetchRef(client: client, ref: $0) } : nil
+        let context = RequestContext(now: at ?? now, client: client, ref: ref,
+                                     fingerprint: given ?? fingerprint(of: command), refHash: refHash)
         let execution = ledger.execute(command, context: context)
         switch execution {
         case .applied(let entry, _), .read(_, let entry?), .refusedRecorded(_, let entry): entries.append(entry)
