@@ -40,12 +40,18 @@ public final class JournalWriter: Sendable {
     /// Most bytes that may wait for the writer before `append` blocks: 64 MiB is several seconds
     /// of the engine's peak rate (~100k records/s of a few hundred bytes). Past that the disk
     /// cannot keep up, and stalling the engine (back-pressure) beats unbounded memory. An entry
-    /// not yet encoded counts as `entryBytesEstimate`.
+    /// not yet encoded counts as `estimatedByteCount(of:)`.
     public static let pendingBytesMax = 64 << 20
 
-    /// What a pending entry counts for against `pendingBytesMax` before the writer encodes it:
-    /// more than a HOLD's or CAPTURE's record, and about what the entry itself takes in memory.
-    public static let entryBytesEstimate = 512
+    /// What a pending entry counts for against `pendingBytesMax` before the writer encodes it,
+    /// growing with its events and its remembered reply as its record and its memory do: more
+    /// than a HOLD's or CAPTURE's record (about 200 bytes), and a STOCK of 100 cards or a sweep of
+    /// 1,000 expiries counts a hundred or a thousand times an event. Computed without encoding.
+    public static func estimatedByteCount(of entry: Entry) -> Int {
+        var bytes = 64 + 192 * entry.events.count
+        if let record = entry.idempotency { bytes += 128 + record.ref.text.utf8.count + record.storedReply.byteCount }
+        return bytes
+    }
 
     /// Name of the writer thread in error messages.
     static let threadName = "journal writer"
@@ -69,7 +75,7 @@ public final class JournalWriter: Sendable {
     struct Shared: Sendable {
         /// Records appended but not yet taken by the writer, in LSN order.
         var pending: [PendingRecord] = []
-        /// Framed bytes of the pending bodies plus `entryBytesEstimate` per pending entry.
+        /// Framed bytes of the pending bodies plus `estimatedByteCount(of:)` of the pending entries.
         var pendingBytes = 0
         /// LSN the next append gets.
         var nextLSN: UInt64
@@ -187,14 +193,16 @@ public final class JournalWriter: Sendable {
     public var sparesDeclinedForSpace: Int { spares.declinedForSpace }
 
     /// Bytes appended but not yet taken by the writer thread (for back-pressure and stats),
-    /// counting `entryBytesEstimate` for each entry.
+    /// counting `estimatedByteCount(of:)` for each entry.
     public var pendingByteCount: Int { shared.withLock { $0.pendingBytes } }
 
     /// Adds `entry` as the next record and returns its LSN; the writer thread encodes it
-    /// (`EntryCodec`). Does not wake the writer (`flush` does), unless the pending records are
-    /// full, in which case it wakes the writer and blocks until the writer has taken them.
+    /// (`EntryCodec`), and stops the process there if its body exceeds `recordBodyBytesMax`,
+    /// before the record or any after it is durable. Does not wake the writer (`flush` does),
+    /// unless the pending records are full, in which case it wakes the writer and blocks until
+    /// the writer has taken them.
     public func append(_ entry: Entry) -> UInt64 {
-        append(.entry(entry), byteCount: Self.entryBytesEstimate)
+        append(.entry(entry), byteCount: Self.estimatedByteCount(of: entry))
     }
 
     /// Adds `body` as the next record and returns its LSN, as `append(_: Entry)` does.

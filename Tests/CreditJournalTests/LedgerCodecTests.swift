@@ -149,7 +149,8 @@ private func body(_ event: Event) -> (bytes: [UInt8], tagOffset: Int) {
         appendEntry(0)
         appendBody()
         appendEntry(1)
-        #expect(writer.pendingByteCount == 2 * JournalWriter.entryBytesEstimate + RecordFormat.recordByteCount(bodyCount: testBody(2).count))
+        #expect(writer.pendingByteCount == JournalWriter.estimatedByteCount(of: entries[1]!) + JournalWriter.estimatedByteCount(of: entries[3]!)
+            + RecordFormat.recordByteCount(bodyCount: testBody(2).count))
         #expect(writer.startNewSegment() == 4)  // after an entry, in the same batch
         appendEntry(2)
         writer.flush()
@@ -168,11 +169,26 @@ private func body(_ event: Event) -> (bytes: [UInt8], tagOffset: Int) {
     }
 }
 
+@Test func anEntryCountsAgainstTheBackPressureLimitAsItsEventsAndReplyGrow() {
+    let bare = Entry(at: t0, idempotency: nil, events: [everyEvent[0]])
+    let remembered = Entry(at: t0, idempotency: record, events: [everyEvent[0]])
+    let many = Entry(at: t0, idempotency: record, events: Array(repeating: everyEvent[0], count: 100))
+    let eachEvent = everyEvent.flatMap { event in
+        [Entry(at: t0, idempotency: nil, events: [event]), Entry(at: t0, idempotency: record, events: [event])]
+    }
+    for entry in [bare, remembered, many, Entry(at: t0, idempotency: record, events: everyEvent)] + eachEvent {
+        // At least its record, without encoding it.
+        #expect(JournalWriter.estimatedByteCount(of: entry) >= RecordFormat.recordByteCount(bodyCount: EntryCodec.encode(entry).count))
+    }
+    #expect(JournalWriter.estimatedByteCount(of: remembered) > JournalWriter.estimatedByteCount(of: bare))
+    #expect(JournalWriter.estimatedByteCount(of: many) >= 100 * JournalWriter.estimatedByteCount(of: bare) / 2)
+}
+
 @Test func entriesWaitingForTheWriterBackPressureTheAppender() throws {
     try withTempDirectory { directory in
         let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
         let entry = Entry(at: t0, idempotency: record, events: everyEvent)
-        let count = JournalWriter.pendingBytesMax / JournalWriter.entryBytesEstimate + 8
+        let count = JournalWriter.pendingBytesMax / JournalWriter.estimatedByteCount(of: entry) + 8
         for lsn in 1...count {
             #expect(writer.append(entry) == UInt64(lsn))  // would deadlock without the wake-up
             #expect(writer.pendingByteCount <= JournalWriter.pendingBytesMax)
