@@ -42,28 +42,6 @@ enum ASCIIFormat {
         }
     }
 
-    /// A three-byte prefix then `number` in decimal, e.g. `hd_42`: ids go into every reply, and
-    /// string interpolation cost about twice as many instructions.
-    static func numbered(_ prefix: (UInt8, UInt8, UInt8), _ number: UInt64) -> String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 3 + 20) { scratch in
-            var rest = number
-            var start = scratch.count
-            repeat {
-                start -= 1
-                scratch[start] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            scratch[start - 3] = prefix.0
-            scratch[start - 2] = prefix.1
-            scratch[start - 1] = prefix.2
-            let text = UnsafeBufferPointer(rebasing: scratch[(start - 3)...])
-            return String(unsafeUninitializedCapacity: text.count) { buffer in
-                _ = buffer.initialize(fromContentsOf: text)
-                return text.count
-            }
-        }
-    }
-
     /// `YYYY-MM-DD`, or with `time` `YYYY-MM-DDTHH:MM:SS[.mmm]Z`; the year must be 0...9999.
     static func date(year: Int64, month: Int64, day: Int64,
                      time: (secondOfDay: Int64, millis: Int64)? = nil) -> String {

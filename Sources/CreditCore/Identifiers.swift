@@ -16,7 +16,7 @@ public struct CreditID: Hashable, Comparable, Sendable, CustomStringConvertible 
         self.number = number
     }
 
-    public var description: String { ASCIIFormat.numbered((UInt8(ascii: "c"), UInt8(ascii: "r"), UInt8(ascii: "_")), number) }
+    public var description: String { TypedValue.numberedID(.credit, number).text }
 
     public static func < (lhs: CreditID, rhs: CreditID) -> Bool { lhs.number < rhs.number }
 }
@@ -37,7 +37,7 @@ public struct HoldID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.number = number
     }
 
-    public var description: String { ASCIIFormat.numbered((UInt8(ascii: "h"), UInt8(ascii: "d"), UInt8(ascii: "_")), number) }
+    public var description: String { TypedValue.numberedID(.hold, number).text }
 
     public static func < (lhs: HoldID, rhs: HoldID) -> Bool { lhs.number < rhs.number }
 }

@@ -196,7 +196,7 @@ public struct Ledger: Sendable {
 
     /// The position in `state.refs` of the ref `ref` remembered for `client`.
     func refPosition(client: ClientID, ref: Ref) -> Int? {
-        Ledger.refLookup(refIndex, state.refs, client: client, ref: ref).position
+        refLookup(client: client, ref: ref, knownHash: nil).position
     }
 
     /// The hash and position of `ref` remembered for `client`, from the hash when it is given.
@@ -230,6 +230,7 @@ public struct Ledger: Sendable {
             refText.withUTF8 { ref in
                 let (client, ref) = (UnsafeRawBufferPointer(client), UnsafeRawBufferPointer(ref))
                 let hash = knownHash ?? Ledger.refHash(client, ref)
+                assert(knownHash == nil || knownHash == Ledger.refHash(client, ref), "a known ref hash is its client's and ref's")
                 // A hash hit is confirmed against the remembered record's client and ref bytes.
                 let position = refIndex.first(hash: hash) { position in
                     refs.withKey(at: Int(position)) { $0.elementsEqual(client) && $1.elementsEqual(ref) }

@@ -26,6 +26,19 @@ func creditIDRejectsOtherForms(_ text: String) {
     #expect(HoldID(UInt64(42)).description == "hd_42")
 }
 
+@Test func idsPrintEveryNumberAsInterpolationWould() {
+    var numbers: [UInt64] = [0, 1, 9, 10, 99, 100, 1 << 32, UInt64(Int64.max), .max - 1, .max]
+    var power: UInt64 = 1
+    while power <= UInt64.max / 10 {
+        power *= 10
+        numbers += [power - 1, power, power + 1]
+    }
+    for number in numbers {
+        #expect(CreditID(number).description == "cr_\(number)")
+        #expect(HoldID(number).description == "hd_\(number)")
+    }
+}
+
 @Test func idsOrderByNumberNotText() {
     #expect(CreditID(2) < CreditID(10))
     #expect(HoldID(9) < HoldID(10))
