@@ -158,20 +158,10 @@ import CreditJournal
 
 @Test func aFullPendingBufferBlocksTheAppenderUntilTheWriterDrainsIt() throws {
     try withTempDirectory { directory in
-        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
         let big = [UInt8](repeating: 0x5A, count: recordBodyBytesMax)
         let count = JournalWriter.pendingBytesMax / recordBodyBytesMax + 8
-        for lsn in 1...count {
-            #expect(writer.append(big) == UInt64(lsn))  // would deadlock without the wake-up
-            #expect(writer.pendingByteCount <= JournalWriter.pendingBytesMax)
-        }
-        waitUntilDurable(writer, 1)  // the writer took the full buffer without any flush
-        writer.close()
-        var seen = 0
-        _ = try JournalRecovery.replay(directory: directory, afterLSN: 0) { _, body in
-            #expect(body.count == recordBodyBytesMax)
-            seen += 1
-        }
+        let seen = try appendPastThePendingLimit(directory, count: count, append: { $0.append(big) },
+                                                 isAppended: { $0.elementsEqual(big) })
         #expect(seen == count)
     }
 }

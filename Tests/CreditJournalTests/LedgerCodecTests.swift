@@ -186,19 +186,10 @@ private func body(_ event: Event) -> (bytes: [UInt8], tagOffset: Int) {
 
 @Test func entriesWaitingForTheWriterBackPressureTheAppender() throws {
     try withTempDirectory { directory in
-        let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
         let entry = Entry(at: t0, idempotency: record, events: everyEvent)
         let count = JournalWriter.pendingBytesMax / JournalWriter.estimatedByteCount(of: entry) + 8
-        for lsn in 1...count {
-            #expect(writer.append(entry) == UInt64(lsn))  // would deadlock without the wake-up
-            #expect(writer.pendingByteCount <= JournalWriter.pendingBytesMax)
-        }
-        waitUntilDurable(writer, 1)  // the writer took the full records without any flush
-        writer.close()
-        var seen = 0
-        _ = try JournalRecovery.replay(directory: directory, afterLSN: 0) { _, body in
-            if try EntryCodec.decode(body) == entry { seen += 1 }
-        }
+        let seen = try appendPastThePendingLimit(directory, count: count, append: { $0.append(entry) },
+                                                 isAppended: { try EntryCodec.decode($0) == entry })
         #expect(seen == count)
     }
 }

@@ -119,3 +119,23 @@ func waitUntilDurable(_ writer: JournalWriter, _ lsn: UInt64) {
     }
     #expect(writer.durableLSN >= lsn)
 }
+
+/// Appends `count` records that together pass `JournalWriter.pendingBytesMax` to a new writer in
+/// `directory`, with no flush: each append must return its LSN (it would deadlock if a full
+/// buffer did not wake the writer), and what is pending never passes the limit. Then closes the
+/// writer and returns how many replayed records `isAppended` recognises.
+func appendPastThePendingLimit(_ directory: String, count: Int, append: (JournalWriter) -> UInt64,
+                               isAppended: (UnsafeRawBufferPointer) throws -> Bool) throws -> Int {
+    let writer = try WriterEvents().makeWriter(directory, nextLSN: 1)
+    for lsn in 1...count {
+        #expect(append(writer) == UInt64(lsn))
+        #expect(writer.pendingByteCount <= JournalWriter.pendingBytesMax)
+    }
+    waitUntilDurable(writer, 1)  // the writer took the full buffer without any flush
+    writer.close()
+    var seen = 0
+    _ = try JournalRecovery.replay(directory: directory, afterLSN: 0) { _, body in
+        if try isAppended(body) { seen += 1 }
+    }
+    return seen
+}
