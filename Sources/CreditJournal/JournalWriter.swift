@@ -14,9 +14,10 @@ public enum JournalThread: Sendable {
 }
 
 /// The journal's append side. The engine thread calls `append` for each record and `flush` once
-/// per event-loop iteration; a background thread writes everything pending with one `write` and
-/// one `fdatasync`, then publishes `durableLSN` and calls `onDurable`. Records that arrive while
-/// a sync is running join the next batch, so one fdatasync serves many requests (group commit).
+/// per event-loop iteration (and after a lone till's request); a background thread writes
+/// everything pending with one `write` and one `fdatasync`, then publishes `durableLSN` and
+/// calls `onDurable`. Records that arrive while a sync is running join the next batch, so one
+/// fdatasync serves many requests (group commit).
 ///
 /// The engine appends `Entry` values, and the writer thread encodes and frames them as it takes
 /// a batch: encoding was about a fifteenth of the engine thread's work per request, and the
