@@ -22,8 +22,8 @@ final class EventLoop {
     /// if idle, then syncs it while the loop works through the other tills: HOLD at 16
     /// connections gained about a tenth, and its p99 fell. A pipelining client's requests
     /// (more than one reply waiting) still wait for the end of the turn, so that one sync serves
-    /// more of them; and with more ready connections a turn is batch enough: flushing after
-    /// each cost HOLD at 64 connections about a tenth, in syncs the two cores had no time for
+    /// more of them; and with more ready connections a turn is batch enough: flushing early there
+    /// gave no throughput, raised p99 at 256 connections and doubled the journal thread's CPU
     /// (BENCHMARKS.md).
     static let eagerFlushEventsMax = 16
 
