@@ -13,11 +13,11 @@ public enum JournalThread: Sendable {
     case spare
 }
 
-/// The journal's append side. The engine thread calls `append` for each record and `flush` once
-/// per event-loop iteration (and after a lone till's request); a background thread writes
-/// everything pending with one `write` and one `fdatasync`, then publishes `durableLSN` and
-/// calls `onDurable`. Records that arrive while a sync is running join the next batch, so one
-/// fdatasync serves many requests (group commit).
+/// The journal's append side. The engine thread calls `append` for each record and `flush` when
+/// it wants what it appended written (the event loop: at least once per turn); a background
+/// thread writes everything pending with one `write` and one `fdatasync`, then publishes
+/// `durableLSN` and calls `onDurable`. Records that arrive while a sync is running join the next
+/// batch, so one fdatasync serves many requests (group commit).
 ///
 /// The engine appends `Entry` values, and the writer thread encodes and frames them as it takes
 /// a batch: encoding was about a fifteenth of the engine thread's work per request, and the

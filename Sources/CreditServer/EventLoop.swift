@@ -17,15 +17,12 @@ final class EventLoop {
     static let tickMillis: Int64 = 1000
     /// How long a graceful stop waits for clients to take their last replies.
     static let drainMillis: Int64 = 2000
-    /// Most ready connections in one turn for which the loop hands a till's lone request to the
-    /// journal writer as soon as it is handled, rather than at the end of the turn. The writer,
-    /// if idle, then syncs it while the loop works through the other tills: HOLD at 16
-    /// connections gained about a tenth, and its p99 fell. A pipelining client's requests
-    /// (more than one reply waiting) still wait for the end of the turn, so that one sync serves
-    /// more of them; and with more ready connections a turn is batch enough: flushing early there
-    /// gave no throughput, raised p99 at 256 connections and doubled the journal thread's CPU
-    /// (BENCHMARKS.md).
-    static let eagerFlushEventsMax = 16
+    /// Most connections ready in one turn for which the loop flushes the journal early (see
+    /// `flushesEarly`). Why 16: HOLD at 16 connections gained about a tenth from early flushes
+    /// and its p99 fell; at 64 and 256 connections, flushing after every event gave no throughput
+    /// the noise let through, raised p99 at 256 and doubled the journal thread's CPU, and at 32
+    /// it gained nothing either (BENCHMARKS.md).
+    static let earlyFlushConnectionsMax = 16
 
     let engine: Engine
     let config: ServerConfig
@@ -77,12 +74,11 @@ final class EventLoop {
         while !stopping {
             let count = cepoll_wait(epollFD, &events, Int32(events.count), Int32(keepPolling() ? 0 : timeoutMillis()))
             if count < 0 && errno != EINTR { fatal("epoll_wait failed: \(errnoText())") }
+            let ready = readyConnections(events, count: Int(count))
             for index in 0..<max(0, Int(count)) {
                 dispatch(events[index])
-                if count <= EventLoop.eagerFlushEventsMax, let connection = connection(events[index].fd),
-                   connection.heldMarks.count == 1 {
-                    engine.journal.flush()
-                }
+                let waiting = connection(events[index].fd)?.heldMarks.count ?? 0
+                if EventLoop.flushesEarly(readyConnections: ready, repliesWaiting: waiting) { engine.journal.flush() }
             }
             readBufferedTLS()
             engine.journal.flush()
@@ -93,6 +89,24 @@ final class EventLoop {
     }
 
     // MARK: Events
+
+    /// Whether to ask the journal writer for a commit right after handling a connection's event,
+    /// rather than once at the end of the turn: when the event left the connection exactly one
+    /// reply waiting (a till that sends one request at a time) and at most
+    /// `earlyFlushConnectionsMax` connections are ready this turn. The writer, if idle, then syncs
+    /// that till's change while the loop handles the other tills' requests. A pipelining client
+    /// (several replies waiting) waits for the end of the turn, so that one sync serves more of
+    /// its requests; and a turn with more ready connections is batch enough.
+    static func flushesEarly(readyConnections: Int, repliesWaiting: Int) -> Bool {
+        repliesWaiting == 1 && readyConnections <= earlyFlushConnectionsMax
+    }
+
+    /// How many of a turn's events are for client connections (not listeners, wake-ups or signals).
+    private func readyConnections(_ events: [cepoll_event], count: Int) -> Int {
+        var ready = 0
+        for index in 0..<max(0, count) where connection(events[index].fd) != nil { ready += 1 }
+        return ready
+    }
 
     private func dispatch(_ event: cepoll_event) {
         let fd = event.fd

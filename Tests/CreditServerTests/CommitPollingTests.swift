@@ -1,11 +1,13 @@
 // Proves a lone till's acknowledged changes survive kill -9 whether the journal writer and the
 // event loop poll for a commit (long polls), sleep at once, or the writer is pinned to a CPU
 // (kill -9 keeps the page cache: losing unsynced writes is `creditd-crashtest`'s and the
-// durability tests' business); that an idle daemon stops polling; that the polling and
+// durability tests' business), and so do several tills' whose changes the loop hands to the
+// writer early; which events flush early; that an idle daemon stops polling; that the polling and
 // pinning settings are checked, a CPU the process may not use refuses start, and pinning moves
 // only the pinned thread (a thread it starts is given the CPUs back).
 
 import CEpoll
+@testable import CreditServer
 @testable import CreditTestSupport
 import Foundation
 import Glibc
@@ -38,6 +40,45 @@ private func loneTillSurvivesKill9(extraConfig: String) throws {
 
 @Test func aLoneTillsAcknowledgedChangesSurviveKill9WhenNothingPolls() throws {
     try loneTillSurvivesKill9(extraConfig: "journal_spin_us = 0\nevent_loop_spin_us = 0")
+}
+
+/// Eight tills at once, each one change at a time on a card of its own (turns of up to eight
+/// ready connections, each with one reply waiting: the loop flushes after each), then kill -9.
+@Test func severalTillsAcknowledgedChangesSurviveKill9WhenTheLoopFlushesEarly() throws {
+    let daemon = try Daemon()
+    let admin = try daemon.connect(as: "dev-admin")
+    let cards = try (0..<8).map { till in try admin.issueGift(amount: "100.00", ref: "early-issue-\(till)") }
+    let captured = Locked([Int](repeating: 0, count: cards.count))
+    runThreads(cards.count) { till in
+        do {
+            let client = try daemon.connect(as: "dev-pos")
+            for round in 1...20 {
+                let card = cards[till]
+                let hold = try client.ok("HOLD card=\(card.card) pin=\(card.pin) amount=1.00 currency=AUD ref=early-h\(till)-\(round)")
+                _ = try client.ok("CAPTURE hold=\(try #require(hold["hold"])) ref=early-c\(till)-\(round)")
+                captured.with { $0[till] += 1 }
+            }
+        } catch {
+            Issue.record("till \(till): \(error)")
+        }
+    }
+    daemon.kill9()
+    try daemon.start()
+    let after = try daemon.connect(as: "dev-admin")
+    for (till, card) in cards.enumerated() {
+        let balance = try after.ok("BALANCE credit=\(card.credit)")
+        #expect(balance["balance"] == "\(100 - captured.with { $0[till] }).00", "till \(till): \(balance)")
+    }
+    #expect(captured.with { $0.allSatisfy { $0 == 20 } })
+}
+
+@Test func onlyATillWithOneReplyWaitingInASmallTurnIsFlushedEarly() {
+    let most = EventLoop.earlyFlushConnectionsMax
+    #expect(EventLoop.flushesEarly(readyConnections: 1, repliesWaiting: 1))
+    #expect(EventLoop.flushesEarly(readyConnections: most, repliesWaiting: 1))
+    #expect(!EventLoop.flushesEarly(readyConnections: most + 1, repliesWaiting: 1), "a big turn is batch enough")
+    #expect(!EventLoop.flushesEarly(readyConnections: 1, repliesWaiting: 2), "a pipelining client waits for the turn's end")
+    #expect(!EventLoop.flushesEarly(readyConnections: 1, repliesWaiting: 0), "nothing of its own to sync")
 }
 
 /// The CPUs this process may use (the test runner's may be a subset of the machine's).
