@@ -18,10 +18,10 @@ final class EventLoop {
     /// How long a graceful stop waits for clients to take their last replies.
     static let drainMillis: Int64 = 2000
     /// Most connections ready in one turn for which the loop flushes the journal early (see
-    /// `flushesEarly`). Why 16: HOLD at 16 connections gained about a tenth from early flushes
-    /// and its p99 fell; at 64 and 256 connections, flushing after every event gave no throughput
-    /// the noise let through, raised p99 at 256 and doubled the journal thread's CPU, and at 32
-    /// it gained nothing either (BENCHMARKS.md).
+    /// `flushesEarly`). Why 16: HOLD at 16 connections gained 6–12% from early flushes; at 64 and
+    /// 256 connections, flushing after every event gave no throughput the noise let through,
+    /// raised p99 at 256 and doubled the journal thread's CPU, and at 32, flushing early in every
+    /// turn was lower than never in three pairs out of three (BENCHMARKS.md).
     static let earlyFlushConnectionsMax = 16
 
     let engine: Engine
@@ -77,8 +77,8 @@ final class EventLoop {
             let ready = readyConnections(events, count: Int(count))
             for index in 0..<max(0, Int(count)) {
                 dispatch(events[index])
-                let waiting = connection(events[index].fd)?.heldMarks.count ?? 0
-                if EventLoop.flushesEarly(readyConnections: ready, repliesWaiting: waiting) { engine.journal.flush() }
+                let replies = connection(events[index].fd)?.heldMarks.count ?? 0
+                if EventLoop.flushesEarly(readyConnections: ready, repliesWaiting: replies) { engine.journal.flush() }
             }
             readBufferedTLS()
             engine.journal.flush()
@@ -91,8 +91,8 @@ final class EventLoop {
     // MARK: Events
 
     /// Whether to ask the journal writer for a commit right after handling a connection's event,
-    /// rather than once at the end of the turn: when the event left the connection exactly one
-    /// reply waiting (a till that sends one request at a time) and at most
+    /// rather than once at the end of the turn: when the connection has exactly one reply waiting
+    /// after it (as a till that sends one request at a time has) and at most
     /// `earlyFlushConnectionsMax` connections are ready this turn. The writer, if idle, then syncs
     /// that till's change while the loop handles the other tills' requests. A pipelining client
     /// (several replies waiting) waits for the end of the turn, so that one sync serves more of

@@ -42,9 +42,10 @@ private func loneTillSurvivesKill9(extraConfig: String) throws {
     try loneTillSurvivesKill9(extraConfig: "journal_spin_us = 0\nevent_loop_spin_us = 0")
 }
 
-/// Eight tills at once, each one change at a time on a card of its own (turns of up to eight
-/// ready connections, each with one reply waiting: the loop flushes after each), then kill -9.
-@Test func severalTillsAcknowledgedChangesSurviveKill9WhenTheLoopFlushesEarly() throws {
+/// Eight tills at once, each one change at a time on a card of its own, then kill -9. Their turns
+/// have up to eight ready connections with one reply waiting each, where the loop flushes early
+/// (`EventLoop.flushesEarly`; the test does not count the flushes).
+@Test func severalTillsAtOnceKeepEveryAcknowledgedChangeThroughKill9() throws {
     let daemon = try Daemon()
     let admin = try daemon.connect(as: "dev-admin")
     let cards = try (0..<8).map { till in try admin.issueGift(amount: "100.00", ref: "early-issue-\(till)") }
