@@ -1,8 +1,8 @@
 // Proves a lone till's acknowledged changes survive kill -9 whether the journal writer and the
 // event loop poll for a commit (long polls), sleep at once, or the writer is pinned to a CPU
 // (kill -9 keeps the page cache: losing unsynced writes is `creditd-crashtest`'s and the
-// durability tests' business), and so do several tills' whose changes the loop hands to the
-// writer early; which events flush early; that an idle daemon stops polling; that the polling and
+// durability tests' business), and so do the changes of eight tills at once, which the loop hands
+// to the writer early; which events flush early; that an idle daemon stops polling; that the polling and
 // pinning settings are checked, a CPU the process may not use refuses start, and pinning moves
 // only the pinned thread (a thread it starts is given the CPUs back).
 
