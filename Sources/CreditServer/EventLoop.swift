@@ -18,7 +18,7 @@ final class EventLoop {
     /// How long a graceful stop waits for clients to take their last replies.
     static let drainMillis: Int64 = 2000
     /// Most connections ready in one turn for which the loop flushes the journal early (see
-    /// `flushesEarly`). Why 16: HOLD at 16 connections gained 6–12% from early flushes; at 64 and
+    /// `flushesEarly`). Why 16: HOLD at 16 connections gained about 9% from early flushes; at 64 and
     /// 256 connections, flushing after every event gave no throughput the noise let through,
     /// raised p99 at 256 and doubled the journal thread's CPU, and at 32, flushing early in every
     /// turn was lower than never in three pairs out of three (BENCHMARKS.md).
