@@ -46,7 +46,7 @@ public enum SnapshotStore {
     public static func write(directory: String, lsn: UInt64, body: [UInt8]) throws {
         try write(directory: directory, lsn: lsn) { emit in
             var start = 0
-            while start < body.count {  // in chunks, as an encoder's pieces come, each synced in turn
+            while start < body.count {  // in chunks, as an encoder's pieces come, each written out in turn
                 let end = min(start + writeChunkBytes, body.count)
                 try body[start..<end].withUnsafeBytes { try emit($0) }
                 start = end
@@ -88,19 +88,24 @@ public enum SnapshotStore {
         SegmentName.lsn(in: fileName, prefix: prefix, suffix: suffix, minimum: 0)
     }
 
-    /// Bytes a snapshot is written in, each synced before the next. Left to the kernel, hundreds
-    /// of MB of dirty snapshot pages go to the disk in large bursts, and the journal's
-    /// fdatasyncs (which every reply waits for) queue behind them; a chunk at a time keeps at
-    /// most this much ahead of them. Also the size of the pieces to encode a body in.
+    /// Bytes a snapshot is written in, each written out to the device before the next. Left to
+    /// the kernel, hundreds of MB of dirty snapshot pages go to the disk in large bursts, and the
+    /// journal's fdatasyncs (which every reply waits for) queue behind them; a chunk at a time
+    /// keeps at most this much ahead of them. Also the size of the pieces to encode a body in.
     /// 128 KiB: at 2,000 HOLD/s during 1M-credit snapshots, requests' p99 was 1.8–2.7 ms against
     /// 3.5–5.0 ms with 1 MiB chunks, and the worst 6.0–8.4 ms against 8.2–51.5 ms; a snapshot
     /// took 5.0–6.1 s against 3.4–4.9 s. 64 KiB was a little better again (p99 1.4–1.9 ms, worst
     /// 5.4–6.9 ms) but took 6.2–7.4 s (BENCHMARKS.md).
+    ///
+    /// Each chunk goes out with `sync_file_range` rather than fdatasync, as the journal's spare
+    /// segments do: no device cache flush and no metadata commit per chunk, so a journal
+    /// fdatasync never waits behind one of the snapshot's; the one full fsync at the end makes
+    /// the file durable before it is renamed into place.
     public static let writeChunkBytes = 128 << 10
 
-    /// Creates `path`, writes the body's pieces (syncing whenever a chunk's worth is unsynced)
-    /// after room for the header, then the header, whose length and checksum are known only at
-    /// the end; fsyncs and closes it.
+    /// Creates `path`, writes the body's pieces (writing them out to the device whenever a
+    /// chunk's worth has not been) after room for the header, then the header, whose length and
+    /// checksum are known only at the end; fsyncs and closes it.
     private static func writeSynced(_ path: String, lsn: UInt64,
                                     _ encodeBody: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let fd = try POSIXFile.createTruncating(path)
@@ -108,15 +113,15 @@ public enum SnapshotStore {
             try POSIXFile.writeAll(fd, [UInt8](repeating: 0, count: headerByteCount)[...], path: path)
             var length: UInt64 = 0
             var checksum: UInt32 = 0
-            var unsynced = 0
+            var writtenOut = 0  // file bytes before this offset are on their way to the device
             try encodeBody { piece in
                 try POSIXFile.writeAll(fd, piece, path: path)
                 checksum = CRC32C.checksum(piece, seed: checksum)
                 length += UInt64(piece.count)
-                unsynced += piece.count
-                if unsynced >= writeChunkBytes {
-                    try POSIXFile.dataSync(fd, path: path)
-                    unsynced = 0
+                let end = headerByteCount + Int(length)
+                if end - writtenOut >= writeChunkBytes {
+                    try POSIXFile.writeOut(fd, offset: writtenOut, count: end - writtenOut, path: path)
+                    writtenOut = end
                 }
             }
             var header = ByteWriter(capacity: headerByteCount)
