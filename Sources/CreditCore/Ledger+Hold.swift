@@ -5,11 +5,19 @@ struct TenderPlan {
     let sale: Currency
     let requested: MinorUnits
     let legs: [HoldLeg]
-    /// The single credit named by `credit=` or `card=`, nil for a profile tender.
-    let single: Credit?
+    /// The single credit named by `credit=` or `card=`, nil for a profile tender: what the reply
+    /// needs of it, not the whole credit, which would be copied with the plan.
+    let single: SingleTender?
 
     var covered: MinorUnits { legs.reduce(.zero) { $0 + $1.covers } }
     var remaining: MinorUnits { requested - covered }
+}
+
+/// The credit a single-credit tender names, as it was when planned.
+struct SingleTender {
+    let id: CreditID
+    let currency: Currency
+    let available: MinorUnits
 }
 
 extension Ledger {
@@ -22,25 +30,31 @@ extension Ledger {
         case .failure(let error): return .failure(error)
         case .success(let pair): (sale, requested) = pair
         }
-        var candidates: [Credit]
-        var single: Credit?
+        let legs: [HoldLeg]
+        var single: SingleTender?
         if case .profile(let profile) = command.selector {
-            candidates = tenderCandidates(profile, sale: sale, now: now)
+            legs = fill(requested, sale: sale, from: tenderCandidates(profile, sale: sale, now: now))
         } else {
+            // The single credit is bound once and passed on as it is: each `single!` of an
+            // optional credit copied all 168 bytes of it, and an array of the one credit was made.
+            let credit: Credit
             switch resolve(command.selector) {
             case .failure(let error): return .failure(error)
-            case .success(let credit): single = credit
+            case .success(let resolved): credit = resolved
             }
-            if let error = unusable(single!, now: now) { return .failure(error) }
-            if single!.currency.code != sale.code && policy.rates.rate(from: single!.currency.code, to: sale.code) == nil {
-                return .failure(CreditError(.noRate, "no rate from \(single!.currency.code) to \(sale.code)"))
+            if let error = unusable(credit, now: now) { return .failure(error) }
+            if credit.currency.code != sale.code && policy.rates.rate(from: credit.currency.code, to: sale.code) == nil {
+                return .failure(CreditError(.noRate, "no rate from \(credit.currency.code) to \(sale.code)"))
             }
-            guard single!.pendingHoldCount < policy.holdsPerCreditMax else {
+            guard credit.pendingHoldCount < policy.holdsPerCreditMax else {
                 return .failure(CreditError(.tooManyHolds, "credit has \(policy.holdsPerCreditMax) pending holds"))
             }
-            candidates = [single!]
+            var remaining = requested
+            var one: [HoldLeg] = []
+            appendLeg(for: credit, sale: sale, remaining: &remaining, to: &one)
+            legs = one
+            single = SingleTender(id: credit.id, currency: credit.currency, available: credit.available)
         }
-        let legs = fill(requested, sale: sale, from: candidates)
         let plan = TenderPlan(sale: sale, requested: requested, legs: legs, single: single)
         guard plan.covered > .zero, command.partial || plan.remaining == .zero else {
             return .failure(CreditError(.insufficientFunds, "credits cover \(text(plan.covered, sale)) of \(text(requested, sale)) \(sale.code)"))
@@ -92,20 +106,28 @@ extension Ledger {
         var legs: [HoldLeg] = []
         var remaining = requested
         for credit in candidates where remaining > .zero && legs.count < LedgerPolicy.legsMax {
-            if credit.currency.code == sale.code {
-                let take = min(credit.available, remaining)
-                legs.append(HoldLeg(credit: credit.id, amount: take, covers: take, rate: nil))
-                remaining -= take
-                continue
-            }
-            let rate = policy.rates.rate(from: credit.currency.code, to: sale.code)!
-            let cover = min(rate.covered(credit.available, from: credit.currency, to: sale), remaining)
-            guard cover > .zero, let amount = rate.creditNeeded(cover, from: credit.currency, to: sale) else { continue }
-            precondition(amount <= credit.available, "FX rounding never takes more than is available")
-            legs.append(HoldLeg(credit: credit.id, amount: amount, covers: cover, rate: rate))
-            remaining -= cover
+            appendLeg(for: credit, sale: sale, remaining: &remaining, to: &legs)
         }
         return legs
+    }
+
+    /// Appends the leg taking what `credit` can cover of `remaining` (converted at the
+    /// configured rate if its currency is not the sale's), if it covers anything, and lowers
+    /// `remaining` by it. The credit's currency must have a rate to the sale's if it differs.
+    private func appendLeg(for credit: borrowing Credit, sale: Currency, remaining: inout MinorUnits, to legs: inout [HoldLeg]) {
+        guard remaining > .zero else { return }
+        if credit.currency.code == sale.code {
+            let take = min(credit.available, remaining)
+            legs.append(HoldLeg(credit: credit.id, amount: take, covers: take, rate: nil))
+            remaining -= take
+            return
+        }
+        let rate = policy.rates.rate(from: credit.currency.code, to: sale.code)!
+        let cover = min(rate.covered(credit.available, from: credit.currency, to: sale), remaining)
+        guard cover > .zero, let amount = rate.creditNeeded(cover, from: credit.currency, to: sale) else { return }
+        precondition(amount <= credit.available, "FX rounding never takes more than is available")
+        legs.append(HoldLeg(credit: credit.id, amount: amount, covers: cover, rate: rate))
+        remaining -= cover
     }
 
     func decideHold(_ command: HoldCommand, now: Instant) -> Result<Decision, CreditError> {
