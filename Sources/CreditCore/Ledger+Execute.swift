@@ -219,23 +219,18 @@ extension Ledger {
     /// The credit a selector names. An unknown card and a wrong PIN are the same DECLINED, and
     /// both do one constant-time digest comparison, so neither reply nor timing tells them apart.
     func resolve(_ selector: CreditSelector) -> Result<Credit, CreditError> {
-        resolvedID(selector).map { state.credits[$0]! }
-    }
-
-    /// The id of the credit a selector names, found and checked as `resolve` says, reading the
-    /// credit where it lies rather than copying it.
-    func resolvedID(_ selector: CreditSelector) -> Result<CreditID, CreditError> {
         switch selector {
         case .credit(let id):
-            guard state.credits.contains(id) else { return .failure(CreditError(.notFound, "no credit \(id)")) }
-            return .success(id)
+            guard let credit = state.credits[id] else { return .failure(CreditError(.notFound, "no credit \(id)")) }
+            return .success(credit)
         case .card(let cardDigest, let pinDigest):
+            // The PIN digest is read where the credit lies; the credit is copied once, on success.
             let id = creditID(forCard: cardDigest)
             let stored = id.flatMap { id in state.credits.withValueAddress(id) { $0.pointee.card?.pinDigest } ?? nil }
             let expected = stored ?? Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
             let pinMatches = expected.constantTimeEquals(pinDigest)
-            guard let id, pinMatches else { return .failure(CreditError(.declined, "card declined")) }
-            return .success(id)
+            guard let id, pinMatches, let credit = state.credits[id] else { return .failure(CreditError(.declined, "card declined")) }
+            return .success(credit)
         case .profile(let profile):
             return .failure(CreditError(.badRequest, "profile \(profile) names several credits; give credit= or card="))
         }

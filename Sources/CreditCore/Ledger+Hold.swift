@@ -35,8 +35,7 @@ extension Ledger {
         if case .profile(let profile) = command.selector {
             legs = fill(requested, sale: sale, from: tenderCandidates(profile, sale: sale, now: now))
         } else {
-            // The single credit is bound once and passed on as it is: each `single!` of an
-            // optional credit copied all 168 bytes of it, and an array of the one credit was made.
+            // Bound once and read in place from here on: the plan keeps only the fields it needs.
             let credit: Credit
             switch resolve(command.selector) {
             case .failure(let error): return .failure(error)

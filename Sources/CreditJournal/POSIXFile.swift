@@ -215,6 +215,17 @@ enum POSIXFile {
         }
     }
 
+    /// `writeOut`, or where `sync_file_range` is refused (a sandbox's seccomp filter, a file
+    /// system without it), an fdatasync, which sends the same pages with a cache flush besides.
+    /// Throws only if the fdatasync fails too: that is the error that says the data is at risk.
+    static func writeOutOrSync(_ fd: Int32, offset: Int, count: Int, path: String) throws(JournalIOError) {
+        do {
+            try writeOut(fd, offset: offset, count: count, path: path)
+        } catch {
+            try dataSync(fd, path: path)
+        }
+    }
+
     /// Gives a file a second name; fails if `to` exists, so nothing is ever replaced (the
     /// caller fsyncs the directory).
     static func link(_ from: String, to: String) throws(JournalIOError) {

@@ -1,4 +1,4 @@
-// Proves a large file deleted gradually (unlinked while open, then cut in steps) is gone at once by name, whatever its size, and that a missing file is an error, as with unlink.
+// Proves a large file deleted gradually (unlinked while open, then cut in steps) is gone at once by name, whatever its size, and that a missing file is an error, as with unlink; and that a range sync_file_range refuses is fdatasync'd instead, an error only if that fails too.
 
 import Foundation
 import Glibc
@@ -25,4 +25,27 @@ func aFileRemovedGraduallyIsGoneAndTheRestOfTheDirectoryStays(_ size: Int) throw
         #expect(throws: JournalIOError.self) { try POSIXFile.removeGradually(missing) }
         #expect(throws: JournalIOError.self) { try POSIXFile.remove(missing) }
     }
+}
+
+@Test func aRangeThatCannotBeWrittenOutIsFdatasyncedInstead() throws {
+    try withTempDirectory { directory in
+        let path = POSIXFile.join(directory, "snapshot-1.bin.tmp")
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(count: 4096)))
+        let fd = open(path, O_WRONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        // A negative offset: sync_file_range refuses it (EINVAL), as a sandbox that forbids the
+        // call would; the fallback's fdatasync of the whole file succeeds.
+        #expect(throws: JournalIOError.self) { try POSIXFile.writeOut(fd, offset: -1, count: 4096, path: path) }
+        try POSIXFile.writeOutOrSync(fd, offset: -1, count: 4096, path: path)
+        try POSIXFile.writeOutOrSync(fd, offset: 0, count: 4096, path: path)
+    }
+}
+
+@Test func aFileThatCannotBeSyncedAtAllStillThrows() throws {
+    // /dev/null takes neither sync_file_range (ESPIPE) nor fdatasync (EINVAL).
+    let fd = open("/dev/null", O_WRONLY)
+    try #require(fd >= 0)
+    defer { close(fd) }
+    #expect(throws: JournalIOError.self) { try POSIXFile.writeOutOrSync(fd, offset: 0, count: 4096, path: "/dev/null") }
 }
