@@ -35,7 +35,7 @@ extension Ledger {
         if case .profile(let profile) = command.selector {
             legs = fill(requested, sale: sale, from: tenderCandidates(profile, sale: sale, now: now))
         } else {
-            // Bound once and read in place from here on: the plan keeps only the fields it needs.
+            // Bound once, not unwrapped at each use (each copied it); the plan keeps three fields.
             let credit: Credit
             switch resolve(command.selector) {
             case .failure(let error): return .failure(error)
