@@ -151,11 +151,15 @@ extension Ledger {
         let reply: Reply
         if let single = plan.single, single.currency.code == plan.sale.code {
             // One credit in the sale's currency: the plain v1 reply, no leg lines.
-            reply = Reply(fields: [
-                Field("hold", id.description), Field("credit", single.id.description),
-                Field("amount", text(plan.covered, plan.sale)), Field("requested", text(plan.requested, plan.sale)),
-                Field("currency", plan.sale.code), Field("available", text(single.available - plan.covered, plan.sale)),
-                Field("expires", deadline.rfc3339)])
+            reply = ReplyWriter.reply { writer in
+                writer.field("hold", id)
+                writer.field("credit", single.id)
+                writer.field("amount", plan.covered, in: plan.sale)
+                writer.field("requested", plan.requested, in: plan.sale)
+                writer.field("currency", text: plan.sale.code)
+                writer.field("available", single.available - plan.covered, in: plan.sale)
+                writer.field("expires", deadline)
+            }
         } else {
             var fields = [Field("hold", id.description)]
             if let single = plan.single { fields.append(Field("credit", single.id.description)) }
@@ -219,10 +223,13 @@ extension Ledger {
             // One leg in the sale's currency: the plain v1 reply, no leg lines (building them only
             // to drop them was a sixth of a capture's instructions).
             let credit = creditForReply(hold.legs[0].credit)
-            reply = Reply(fields: [Field("hold", id.description), Field("captured", text(wanted, sale)),
-                                   Field("released", text(hold.amount - wanted, sale)),
-                                   Field("balance", text(credit.balance - taken[0].amount, sale)),
-                                   Field("currency", sale.code)])
+            reply = ReplyWriter.reply { writer in
+                writer.field("hold", id)
+                writer.field("captured", wanted, in: sale)
+                writer.field("released", hold.amount - wanted, in: sale)
+                writer.field("balance", credit.balance - taken[0].amount, in: sale)
+                writer.field("currency", text: sale.code)
+            }
         } else {
             var items: [[Field]] = []
             for (leg, take) in zip(hold.legs, taken) {
@@ -266,8 +273,11 @@ extension Ledger {
             return .failure(error)
         case .success(let hold):
             let sale = policy.currencies[hold.currency]!
-            let reply = Reply(fields: [Field("hold", id.description), Field("released", text(hold.amount, sale)),
-                                       Field("currency", sale.code)])
+            let reply = ReplyWriter.reply { writer in
+                writer.field("hold", id)
+                writer.field("released", hold.amount, in: sale)
+                writer.field("currency", text: sale.code)
+            }
             return .success(Decision(events: [.voided(id)], reply: reply))
         }
     }

@@ -17,19 +17,24 @@ public enum ReplyEncoder {
         buffer.append(ASCII.lineFeed)
     }
 
-    /// Appends a success line whose fields are ledger `Field`s (no intermediate tuple array).
-    public static func ok(tag: String?, ledgerFields fields: [Field], into buffer: inout [UInt8]) {
-        appendTag(tag, into: &buffer)
-        buffer.append(contentsOf: "OK".utf8)
-        appendLedgerFields(fields, into: &buffer)
-        buffer.append(ASCII.lineFeed)
-    }
-
-    /// Appends an item line whose fields are ledger `Field`s.
-    public static func item(ledgerFields fields: [Field], into buffer: inout [UInt8]) {
-        buffer.append(ASCII.asterisk)
-        appendLedgerFields(fields, into: &buffer)
-        buffer.append(ASCII.lineFeed)
+    /// Appends a ledger reply's lines: its item lines, then its `OK` line with the tag. They are
+    /// read from the reply's bytes (`Reply.bytes`, in the layout `StoredReply` documents: u32
+    /// little-endian counts and lengths), so no field is decoded into strings on the way.
+    public static func reply(_ reply: Reply, tag: String?, into buffer: inout [UInt8]) {
+        reply.bytes.withUnsafeBytes { layout in
+            var reader = LayoutReader(layout)
+            let itemCount = reader.count()
+            for _ in 0..<itemCount {
+                buffer.append(ASCII.asterisk)
+                appendFields(&reader, into: &buffer)
+                buffer.append(ASCII.lineFeed)
+            }
+            appendTag(tag, into: &buffer)
+            buffer.append(contentsOf: "OK".utf8)
+            appendFields(&reader, into: &buffer)
+            buffer.append(ASCII.lineFeed)
+            precondition(reader.isAtEnd, "a reply has no bytes after its final field list")
+        }
     }
 
     /// Appends an item line, which never carries the tag: `* key=value ...\n`.
@@ -77,45 +82,45 @@ public enum ReplyEncoder {
         for (key, value) in fields { appendField(key, value, into: &buffer) }
     }
 
-    /// Bytes of the stack scratch `appendLedgerFields` writes a line's fields into.
+    /// Bytes of the stack scratch `appendFields(_:into:)` writes a line's fields into.
     private static let fieldsScratchBytes = 512
 
-    /// Writes ` key=value` for each field, as `appendField` does, with one append for the whole
-    /// line: written byte by byte into a stack scratch when every value goes bare and the line
-    /// fits, else field by field. Four appends per field were a twentieth of a HOLD's work.
-    private static func appendLedgerFields(_ fields: [Field], into buffer: inout [UInt8]) {
-        let wrote = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: fieldsScratchBytes) { scratch -> Bool in
+    /// Writes ` key=value` for each field of the reader's next field list, as `appendField`
+    /// does, with one append for the whole line: copied into a stack scratch when every value
+    /// goes bare and the line fits, else field by field. Four appends per field were a
+    /// twentieth of a HOLD's work.
+    private static func appendFields(_ reader: inout LayoutReader, into buffer: inout [UInt8]) {
+        let fieldCount = reader.count()
+        let start = reader
+        let wrote = withUnsafeTemporaryAllocation(byteCount: fieldsScratchBytes, alignment: 1) { scratch -> Bool in
+            let base = scratch.baseAddress!
             var end = 0
-            for field in fields {
-                assert(!field.key.isEmpty && field.key.utf8.allSatisfy(ASCII.isKeyByte), "reply keys are [a-z0-9_] constants")
-                var key = field.key
-                var value = field.value
-                let fits = key.withUTF8 { key in
-                    value.withUTF8 { value in
-                        guard !value.isEmpty, end + 2 + key.count + value.count <= scratch.count else { return false }
-                        for byte in value where !isSafeBare(byte) { return false }
-                        scratch[end] = ASCII.space
-                        end += 1
-                        for byte in key {
-                            scratch[end] = byte
-                            end += 1
-                        }
-                        scratch[end] = ASCII.equals
-                        end += 1
-                        for byte in value {
-                            scratch[end] = byte
-                            end += 1
-                        }
-                        return true
-                    }
-                }
-                guard fits else { return false }
+            for _ in 0..<fieldCount {
+                let key = reader.string()
+                let value = reader.string()
+                assert(!key.isEmpty && key.allSatisfy(ASCII.isKeyByte), "reply keys are [a-z0-9_] constants")
+                guard !value.isEmpty, end + 2 + key.count + value.count <= scratch.count else { return false }
+                for byte in value where !isSafeBare(byte) { return false }
+                base.storeBytes(of: ASCII.space, toByteOffset: end, as: UInt8.self)
+                (base + end + 1).copyMemory(from: key.baseAddress!, byteCount: key.count)
+                end += 1 + key.count
+                base.storeBytes(of: ASCII.equals, toByteOffset: end, as: UInt8.self)
+                (base + end + 1).copyMemory(from: value.baseAddress!, byteCount: value.count)
+                end += 1 + value.count
             }
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<end]))
+            buffer.append(contentsOf: UnsafeRawBufferPointer(start: base, count: end))
             return true
         }
         if wrote { return }
-        for field in fields { appendField(field.key, field.value, into: &buffer) }
+        reader = start
+        for _ in 0..<fieldCount {
+            let key = reader.string()
+            let value = reader.string()
+            buffer.append(ASCII.space)
+            buffer.append(contentsOf: key)
+            buffer.append(ASCII.equals)
+            appendValue(bytes: value, into: &buffer)
+        }
     }
 
     private static func appendField(_ key: String, _ value: String, into buffer: inout [UInt8]) {
@@ -129,15 +134,18 @@ public enum ReplyEncoder {
     /// Writes a value bare if possible (one memcpy), else quoted and escaped.
     static func appendValue(_ value: String, into buffer: inout [UInt8]) {
         var value = value
-        let wroteBare = value.withUTF8 { utf8 in
-            guard !utf8.isEmpty else { return false }
-            for byte in utf8 where !isSafeBare(byte) { return false }
-            buffer.append(contentsOf: utf8)
-            return true
+        value.withUTF8 { appendValue(bytes: UnsafeRawBufferPointer($0), into: &buffer) }
+    }
+
+    /// Writes a value's UTF-8 bytes bare if possible, else quoted and escaped, each character
+    /// outside printable ASCII as one `?`.
+    private static func appendValue(bytes value: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
+        if !value.isEmpty && value.allSatisfy(isSafeBare) {
+            buffer.append(contentsOf: value)
+            return
         }
-        if wroteBare { return }
         buffer.append(ASCII.quote)
-        for byte in value.utf8 where !ASCII.isUTF8Continuation(byte) {
+        for byte in value where !ASCII.isUTF8Continuation(byte) {
             if byte == ASCII.quote || byte == ASCII.backslash { buffer.append(ASCII.backslash) }
             buffer.append(ASCII.isPrintable(byte) ? byte : ASCII.questionMark)
         }
@@ -160,5 +168,38 @@ public enum ReplyEncoder {
             buffer.append(ASCII.isPrintable(byte) ? byte : (byte < 0x80 ? ASCII.space : ASCII.questionMark))
             written += 1
         }
+    }
+}
+
+/// Reads a reply's bytes (`ReplyEncoder.reply`): u32 little-endian counts, and strings as a u32
+/// length then the bytes. A reply's bytes are well formed by construction, so anything cut
+/// short traps.
+private struct LayoutReader {
+    /// The reply's bytes.
+    private let bytes: UnsafeRawBufferPointer
+    /// Index of the next byte.
+    private var offset = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    /// True when every byte has been read.
+    var isAtEnd: Bool { offset == bytes.count }
+
+    /// The next count.
+    mutating func count() -> Int {
+        let width = MemoryLayout<UInt32>.size
+        precondition(bytes.count - offset >= width, "a reply's bytes are not cut short")
+        defer { offset += width }
+        return Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+    }
+
+    /// The next string's bytes.
+    mutating func string() -> UnsafeRawBufferPointer {
+        let length = count()
+        precondition(bytes.count - offset >= length, "a reply's bytes are not cut short")
+        defer { offset += length }
+        return UnsafeRawBufferPointer(start: bytes.baseAddress! + offset, count: length)
     }
 }

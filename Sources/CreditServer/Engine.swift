@@ -272,7 +272,6 @@ final class Engine {
     }
 
     func encode(_ reply: Reply, tag: String?, out: inout [UInt8]) {
-        for item in reply.items { ReplyEncoder.item(ledgerFields: item, into: &out) }
-        ReplyEncoder.ok(tag: tag, ledgerFields: reply.fields, into: &out)
+        ReplyEncoder.reply(reply, tag: tag, into: &out)
     }
 }

@@ -79,25 +79,32 @@ private func encoded(_ build: (inout [UInt8]) -> Void) -> String {
     #expect(parsed?.arguments == fields.map { Argument(key: $0.0, value: $0.1) })
 }
 
-@Test func ledgerFieldsEncodeExactlyAsTupleFieldsWhetherBareQuotedOrLong() {
+@Test func ledgerRepliesEncodeExactlyAsTupleFieldsWhetherBareQuotedOrLong() {
     let lines: [[(String, String)]] = [
         [],
         [("hold", "hd_1"), ("amount", "12.50"), ("currency", "AUD")],
         [("note", "coffee & cake"), ("id", "h1")],  // a quoted value first
         [("id", "h1"), ("path", #"C:\x"#), ("eq", "k=v"), ("empty", "")],  // quoted after bare ones
+        [("name", "café"), ("tab", "a\tb")],  // outside printable ASCII: one `?` per character
         [("long", String(repeating: "v", count: 1024)), ("after", "x")],  // past the scratch at once
         (0..<40).map { ("key_\($0)", String(repeating: "9", count: 10)) },  // past the scratch part way
         (0..<31).map { ("k\($0)", String(repeating: "7", count: 12)) },  // ends near the scratch's edge
     ]
     for fields in lines {
         let ledgerFields = fields.map { Field($0.0, $0.1) }
-        #expect(encoded { ReplyEncoder.ok(tag: "t", ledgerFields: ledgerFields, into: &$0) }
+        // The line as the OK line, and as each of two item lines before one short OK line.
+        #expect(encoded { ReplyEncoder.reply(Reply(fields: ledgerFields), tag: "t", into: &$0) }
             == encoded { ReplyEncoder.ok(tag: "t", fields: fields, into: &$0) })
-        #expect(encoded { ReplyEncoder.item(ledgerFields: ledgerFields, into: &$0) }
-            == encoded { ReplyEncoder.item(fields: fields, into: &$0) })
+        let withItems = Reply(items: [ledgerFields, ledgerFields], fields: [Field("count", "2")])
+        #expect(encoded { ReplyEncoder.reply(withItems, tag: nil, into: &$0) }
+            == encoded {
+                ReplyEncoder.item(fields: fields, into: &$0)
+                ReplyEncoder.item(fields: fields, into: &$0)
+                ReplyEncoder.ok(tag: nil, fields: [("count", "2")], into: &$0)
+            })
         // Appended after what the buffer already holds, and nothing else.
         var buffer = Array("* earlier\n".utf8)
-        ReplyEncoder.ok(tag: nil, ledgerFields: ledgerFields, into: &buffer)
+        ReplyEncoder.reply(Reply(fields: ledgerFields), tag: nil, into: &buffer)
         #expect(String(decoding: buffer, as: UTF8.self) == "* earlier\n" + encoded { ReplyEncoder.ok(tag: nil, fields: fields, into: &$0) })
     }
 }
