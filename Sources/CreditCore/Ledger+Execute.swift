@@ -75,7 +75,9 @@ extension Ledger {
         case .success(let decision):
             let record = IdempotencyRecord(client: context.client, ref: ref, fingerprint: context.fingerprint,
                                            reply: decision.reply, action: decision.action)
-            let entry = Entry(at: now, idempotency: record, events: (reset.map { [$0] } ?? []) + decision.events)
+            // The decision's own array when there is no reset to put first: joining it to an
+            // empty one made a new array for every request.
+            let entry = Entry(at: now, idempotency: record, events: reset.map { [$0] + decision.events } ?? decision.events)
             apply(entry, refHash: refHash)
             return .applied(entry, decision.reply)
         }

@@ -245,32 +245,40 @@ public enum CommandTable {
     /// `ttl=15m` and `ttl=900s`, no `partial=` and `partial=no` are the same request, so a till
     /// that reformats a retry gets its replay rather than REF_CONFLICT.
     public static func canonicalBytes(_ request: ParsedRequest) -> [UInt8] {
+        var bytes: [UInt8] = []
+        canonicalBytes(request, into: &bytes)
+        return bytes
+    }
+
+    /// Replaces `bytes` with the request's canonical bytes (`canonicalBytes(_:)`), keeping the
+    /// array's storage: the engine reuses one array for every request, where a new one (and the
+    /// sort's) were two of a HOLD's dozen allocations.
+    public static func canonicalBytes(_ request: ParsedRequest, into bytes: inout [UInt8]) {
+        bytes.removeAll(keepingCapacity: true)
         // Keys are validated ASCII tokens, so String order is byte order; the few arguments are
         // sorted by key with an insertion sort of their indices (a request has a handful).
         let arguments = request.arguments
-        var order: [Int] = []
-        order.reserveCapacity(arguments.count)
-        for index in arguments.indices where !isSameKey(arguments[index].key, "ref") {
-            var slot = order.count
-            order.append(index)
-            while slot > 0 && arguments[index].key < arguments[order[slot - 1]].key {
-                order[slot] = order[slot - 1]
-                slot -= 1
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: arguments.count) { order in
+            var sorted = 0
+            for index in arguments.indices where !isSameKey(arguments[index].key, "ref") {
+                var slot = sorted
+                while slot > 0 && arguments[index].key < arguments[order[slot - 1]].key {
+                    order[slot] = order[slot - 1]
+                    slot -= 1
+                }
+                order[slot] = index
+                sorted += 1
             }
-            order[slot] = index
+            bytes.appendUTF8(request.verb)
+            for index in order[..<sorted] {
+                let argument = arguments[index]
+                if isSameKey(argument.key, "partial") && argument.value == "no" { continue }
+                bytes.append(0)
+                bytes.appendUTF8(argument.key)
+                bytes.append(UInt8(ascii: "="))
+                appendCanonicalValue(argument, to: &bytes)
+            }
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(128)
-        bytes.appendUTF8(request.verb)
-        for index in order {
-            let argument = arguments[index]
-            if isSameKey(argument.key, "partial") && argument.value == "no" { continue }
-            bytes.append(0)
-            bytes.appendUTF8(argument.key)
-            bytes.append(UInt8(ascii: "="))
-            appendCanonicalValue(argument, to: &bytes)
-        }
-        return bytes
     }
 
     /// Appends `value` in decimal ASCII.

@@ -2,8 +2,11 @@
 
 /// One event from the framer: a complete request line, or notice that a line was too long.
 public enum FramedLine: Equatable, Sendable {
-    /// A complete, non-empty line without its LF (and without a CR that preceded the LF).
-    case line([UInt8])
+    /// A complete, non-empty line without its LF (and without a CR that preceded the LF). A
+    /// slice of the framer's buffer, not a copy (copying each line into an array of its own was
+    /// one of a request's dozen allocations); the buffer is copied on write only if the slice
+    /// is still held when the framer next compacts or appends.
+    case line(ArraySlice<UInt8>)
     /// A line exceeded `ProtocolLimits.lineBytesMax`; reported once, and its bytes through the
     /// next LF are discarded.
     case tooLong
@@ -124,13 +127,13 @@ public struct LineFramer: Sendable {
 
     /// Consumes the line whose LF is at `lineFeed`; returns its bytes without CR, or nil if the
     /// line was empty.
-    private mutating func takeLine(endingAt lineFeed: Int) -> [UInt8]? {
+    private mutating func takeLine(endingAt lineFeed: Int) -> ArraySlice<UInt8>? {
         var end = lineFeed
         if end > readIndex && buffer[end - 1] == ASCII.carriageReturn { end -= 1 }
         let start = readIndex
         readIndex = lineFeed + 1
         guard end > start else { return nil }
-        return Array(buffer[start..<end])
+        return buffer[start..<end]
     }
 
     /// Consumes a line known to have at least `lineBytesMax` bytes before its LF, LF included.

@@ -7,10 +7,15 @@
 /// backslash in a *bare* value is an ordinary byte (escapes exist only inside quotes); the
 /// 256-byte value limit counts decoded bytes (after quotes and escapes are removed).
 public enum RequestParser {
-    /// Parses one line (as returned by `LineFramer`, without LF or CR) into a request, or
+    /// Parses one line (without its LF or CR, as `LineFramer` returns it) into a request, or
     /// explains what is malformed. The error carries the tag whenever the first token was a
     /// valid tag, so the server can echo it on the ERR line.
     public static func parse(_ line: [UInt8]) -> Result<ParsedRequest, RequestError> {
+        line.withUnsafeBufferPointer { parse(LineCursor($0)) }
+    }
+
+    /// Parses a line framed by `LineFramer` (a slice of its buffer), as `parse(_:)` does.
+    public static func parse(_ line: ArraySlice<UInt8>) -> Result<ParsedRequest, RequestError> {
         line.withUnsafeBufferPointer { parse(LineCursor($0)) }
     }
 

@@ -42,6 +42,8 @@ final class Engine {
     var backupTarget: BackupTarget?
     /// What is known about the request being handled, for STATS and the request log.
     private var note = RequestNote()
+    /// The array each request's canonical bytes are written into (`canonicalDigest`).
+    private var canonicalScratch: [UInt8] = []
     /// Monotonic start time, for `uptime_seconds` (immune to wall-clock changes).
     let startedMillis = monotonicMillis()
 
@@ -73,7 +75,7 @@ final class Engine {
     }
 
     /// Handles one request line: appends its whole reply to `out`.
-    func handle(line: [UInt8], session: inout Session, out: inout [UInt8]) {
+    func handle(line: ArraySlice<UInt8>, session: inout Session, out: inout [UInt8]) {
         counters.requests += 1
         note = RequestNote()
         let request: ParsedRequest
@@ -153,7 +155,7 @@ final class Engine {
         // Only a mutating request's fingerprint is ever stored or compared (for its ref), so reads
         // and requests without a ref skip the HMAC.
         let fingerprint = command.isMutating && ref != nil
-            ? hasher.digest(domain: "request", CommandTable.canonicalBytes(request))
+            ? canonicalDigest(request)
             : Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
         let context = RequestContext(now: now, client: key.id, ref: ref, fingerprint: fingerprint, refHash: refHash)
         switch ledger.execute(command, context: context) {
@@ -240,6 +242,13 @@ final class Engine {
     private func record(_ entry: Entry) {
         appliedLSN = journal.append(entry)
         snapshotter.noteRecord(lsn: appliedLSN, journal: journal, state: ledger.canonicalState)
+    }
+
+    /// The keyed digest of a request's canonical bytes (its fingerprint), made in an array kept
+    /// for the purpose.
+    private func canonicalDigest(_ request: ParsedRequest) -> Digest32 {
+        CommandTable.canonicalBytes(request, into: &canonicalScratch)
+        return hasher.digest(domain: "request", canonicalScratch)
     }
 
     /// The keyed digests the protocol layer needs. Text that is no card number or PIN still gets

@@ -20,7 +20,7 @@ private func drain(_ framer: inout LineFramer) -> [FramedLine] {
         framer.append([byte])
         events += drain(&framer)
     }
-    #expect(events == [.line(bytes("BAL card=1")), .line(bytes("PING"))])
+    #expect(events == [.line(bytes("BAL card=1")[...]), .line(bytes("PING")[...])])
     #expect(framer.bufferedByteCount == 0)
     #expect(!framer.hasPartialLine)
 }
@@ -28,7 +28,7 @@ private func drain(_ framer: inout LineFramer) -> [FramedLine] {
 @Test func carriageReturnBeforeLineFeedIsDropped() {
     var framer = LineFramer()
     framer.append(bytes("PING\r\nA\rB\r\n"))
-    #expect(drain(&framer) == [.line(bytes("PING")), .line(bytes("A\rB"))])
+    #expect(drain(&framer) == [.line(bytes("PING")[...]), .line(bytes("A\rB")[...])])
 }
 
 @Test func crAndLfSplitAcrossAppends() {
@@ -37,35 +37,35 @@ private func drain(_ framer: inout LineFramer) -> [FramedLine] {
     #expect(framer.next() == nil)
     #expect(framer.hasPartialLine)
     framer.append(bytes("\n"))
-    #expect(drain(&framer) == [.line(bytes("PING"))])
+    #expect(drain(&framer) == [.line(bytes("PING")[...])])
 }
 
 @Test func emptyLinesAreSkipped() {
     var framer = LineFramer()
     framer.append(bytes("\n\r\n\nPING\n\r\n"))
-    #expect(drain(&framer) == [.line(bytes("PING"))])
+    #expect(drain(&framer) == [.line(bytes("PING")[...])])
     #expect(!framer.hasPartialLine)
 }
 
 @Test func pipelinedLinesInOneAppend() {
     var framer = LineFramer()
     framer.append(bytes("A\nB x=1\r\nC\nD"))
-    #expect(drain(&framer) == [.line(bytes("A")), .line(bytes("B x=1")), .line(bytes("C"))])
+    #expect(drain(&framer) == [.line(bytes("A")[...]), .line(bytes("B x=1")[...]), .line(bytes("C")[...])])
     #expect(framer.hasPartialLine)
     #expect(framer.bufferedByteCount == 1)
     framer.append(bytes("\n"))
-    #expect(drain(&framer) == [.line(bytes("D"))])
+    #expect(drain(&framer) == [.line(bytes("D")[...])])
 }
 
 @Test func lineOfExactlyTheLimitIsAccepted() {
     let content = [UInt8](repeating: 0x61, count: ProtocolLimits.lineBytesMax - 1)
     var framer = LineFramer()
     framer.append(content + [0x0A])
-    #expect(drain(&framer) == [.line(content)])
+    #expect(drain(&framer) == [.line(content[...])])
 
     let crContent = [UInt8](repeating: 0x62, count: ProtocolLimits.lineBytesMax - 2)
     framer.append(crContent + [0x0D, 0x0A])
-    #expect(drain(&framer) == [.line(crContent)])
+    #expect(drain(&framer) == [.line(crContent[...])])
 }
 
 @Test func lineOfExactlyTheLimitIsAcceptedByteByByte() {
@@ -76,14 +76,14 @@ private func drain(_ framer: inout LineFramer) -> [FramedLine] {
         framer.append([byte])
         events += drain(&framer)
     }
-    #expect(events == [.line(content)])
+    #expect(events == [.line(content[...])])
 }
 
 @Test func lineOneByteOverTheLimitIsTooLongOnceThenFramingResumes() {
     let content = [UInt8](repeating: 0x61, count: ProtocolLimits.lineBytesMax)
     var framer = LineFramer()
     framer.append(content + bytes("\nPING\n"))
-    #expect(drain(&framer) == [.tooLong, .line(bytes("PING"))])
+    #expect(drain(&framer) == [.tooLong, .line(bytes("PING")[...])])
     #expect(!framer.hasPartialLine)
 }
 
@@ -96,7 +96,7 @@ private func drain(_ framer: inout LineFramer) -> [FramedLine] {
     #expect(framer.next() == nil)
     #expect(framer.hasPartialLine)
     framer.append(bytes("more junk\nPING\n"))
-    #expect(drain(&framer) == [.line(bytes("PING"))])
+    #expect(drain(&framer) == [.line(bytes("PING")[...])])
 }
 
 @Test func hundredKilobyteLineWithoutLineFeedIsBounded() {
@@ -111,7 +111,7 @@ private func drain(_ framer: inout LineFramer) -> [FramedLine] {
     #expect(events == [.tooLong])
     #expect(framer.hasPartialLine)
     framer.append(bytes("tail\nPING\n"))
-    #expect(drain(&framer) == [.line(bytes("PING"))])
+    #expect(drain(&framer) == [.line(bytes("PING")[...])])
     #expect(framer.bufferedByteCount == 0)
 }
 
@@ -119,16 +119,16 @@ private func drain(_ framer: inout LineFramer) -> [FramedLine] {
     var framer = LineFramer()
     framer.append(bytes("A\n") + [UInt8](repeating: 0x7A, count: 100_000))
     #expect(framer.bufferedByteCount <= 2 + ProtocolLimits.lineBytesMax + 1)
-    #expect(drain(&framer) == [.line(bytes("A")), .tooLong])
+    #expect(drain(&framer) == [.line(bytes("A")[...]), .tooLong])
     framer.append([UInt8](repeating: 0x7A, count: 100_000) + bytes("\nB\n"))
-    #expect(drain(&framer) == [.line(bytes("B"))])
+    #expect(drain(&framer) == [.line(bytes("B")[...])])
 }
 
 @Test func overLongCompleteLinesInsidePipelinedChunk() {
     let long = [UInt8](repeating: 0x61, count: 3000)
     var framer = LineFramer()
     framer.append(bytes("A\n") + long + bytes("\nB\n") + long + bytes("\nC\n"))
-    #expect(drain(&framer) == [.line(bytes("A")), .tooLong, .line(bytes("B")), .tooLong, .line(bytes("C"))])
+    #expect(drain(&framer) == [.line(bytes("A")[...]), .tooLong, .line(bytes("B")[...]), .tooLong, .line(bytes("C")[...])])
 }
 
 @Test func overLongTailAfterManyShortLines() {
@@ -140,7 +140,7 @@ private func drain(_ framer: inout LineFramer) -> [FramedLine] {
     let events = drain(&framer)
     #expect(events.count == 501)
     #expect(events.last == .tooLong)
-    #expect(events[499] == .line(bytes("L499")))
+    #expect(events[499] == .line(bytes("L499")[...]))
     #expect(framer.bufferedByteCount == 0)
 }
 
@@ -176,5 +176,5 @@ private func drain(_ framer: inout LineFramer) -> [FramedLine] {
     var framer = LineFramer()
     let data = bytes("PING\n")
     data.withUnsafeBytes { framer.append($0) }
-    #expect(framer.next() == .line(bytes("PING")))
+    #expect(framer.next() == .line(bytes("PING")[...]))
 }

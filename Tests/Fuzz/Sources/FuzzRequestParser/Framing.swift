@@ -44,7 +44,7 @@ func referenceFrames(_ input: [UInt8]) -> [FramedLine] {
             continue
         }
         let line = segment.last == 0x0D ? segment.dropLast() : segment
-        if !line.isEmpty { frames.append(.line(Array(line))) }
+        if !line.isEmpty { frames.append(.line(ArraySlice(line))) }
     }
     if input.count - start >= ProtocolLimits.lineBytesMax { frames.append(.tooLong) }
     return frames

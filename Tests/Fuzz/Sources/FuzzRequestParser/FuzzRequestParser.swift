@@ -17,9 +17,11 @@ func fuzzRequestParserMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMuta
 /// One input: the bytes a client sent on one connection.
 func checkConnectionInput(_ input: [UInt8]) {
     for framed in frameInChunks(input) {
-        guard case .line(let line) = framed else { continue }
+        guard case .line(let framedLine) = framed else { continue }
+        let line = Array(framedLine)
         let expected = referenceParse(line)
-        switch RequestParser.parse(line) {
+        // The framer's slice, as the daemon parses it.
+        switch RequestParser.parse(framedLine) {
         case .success(let request):
             precondition(request == expected.request, "the parser accepted a line the grammar refuses, or read it differently")
             checkRequest(request, line: line)
