@@ -10,7 +10,9 @@ func creditIDParsesAndPrintsBack(_ text: String) throws {
     #expect(CreditID(id.number) == id)
 }
 
-@Test(arguments: ["cr_0", "cr_01", "cr_", "hd_1", "CR_1", "cr-1", "cr_-1", "cr_+1", "cr_1a", " cr_1", "cr_1 ", "1", "", "cr_١"])
+@Test(arguments: ["cr_0", "cr_01", "cr_", "hd_1", "CR_1", "cr-1", "cr_-1", "cr_+1", "cr_1a", " cr_1", "cr_1 ", "1", "", "cr_١",
+                  "c", "cr", "cr_12345678901234567890", "cr_99999999999999999999", "cr_\u{301}1", "cr_1\u{301}", "c\u{302}r_1",
+                  "cr_\u{FF11}", "cr_1\0"])
 func creditIDRejectsOtherForms(_ text: String) {
     #expect(CreditID(text) == nil, "accepted \(text.debugDescription)")
 }
@@ -103,4 +105,24 @@ func cardKeysKeepTheLastFourDigitsWithTheirLeadingZeros(_ last4: String) {
     let keys = CardKeys(cardDigest: Digest32(w0: 1, w1: 2, w2: 3, w3: 4), pinDigest: Digest32(w0: 5, w1: 6, w2: 7, w3: 8),
                         last4: last4, length: 16)
     #expect(keys.last4 == last4 && keys.length == 16 && keys.masked == "************" + last4)
+}
+
+/// The id grammar as a reference: prefix, then 1–19 ASCII digits with no leading zero.
+private func referenceNumber(_ text: String, prefix: String) -> UInt64? {
+    let bytes = Array(text.utf8)
+    let prefixBytes = Array(prefix.utf8)
+    guard bytes.count > prefixBytes.count, Array(bytes[..<prefixBytes.count]) == prefixBytes else { return nil }
+    let digits = bytes[prefixBytes.count...]
+    guard digits.count <= 19, digits.first != UInt8(ascii: "0"), digits.allSatisfy({ (48...57).contains($0) }) else { return nil }
+    return UInt64(String(decoding: digits, as: UTF8.self))
+}
+
+@Test func idsParseExactlyAsTheGrammarSaysForMixedTexts() {
+    let pieces = ["cr_", "hd_", "c", "r", "_", "0", "1", "9", "12345", "9999999999", "\u{301}", "é", "١", " ", "-", "x"]
+    var rng = SystemRandomNumberGenerator()
+    for _ in 0..<5000 {
+        let text = (0..<Int.random(in: 0...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+        #expect(CreditID(text)?.number == referenceNumber(text, prefix: "cr_"), "\(text.debugDescription)")
+        #expect(HoldID(text)?.number == referenceNumber(text, prefix: "hd_"), "\(text.debugDescription)")
+    }
 }
