@@ -173,7 +173,7 @@ public struct IdempotencyRecord: Equatable, Sendable {
     /// What the request did, for REVERSE.
     public let action: RecordedAction
 
-    /// The reply a retry gets, decoded from `storedReply`.
+    /// The reply a retry gets: `storedReply`'s bytes (unpacked first if they were kept packed).
     public var reply: Reply { storedReply.reply }
 
     /// Makes a record, encoding its reply.

@@ -8,9 +8,9 @@
 /// The layout is `ReplyLayout`'s, a `Reply`'s own bytes, and exactly the journal's reply
 /// encoding, so the journal and snapshots write and read these bytes as they are.
 ///
-/// Equality is byte equality: equal iff the replies have the same lines holding the same keys
-/// and values with the same UTF-8 bytes. (`Reply ==` compares `String`s, so it also equates
-/// canonically equivalent spellings such as a precomposed and a combining "é".)
+/// Equality is byte equality, as `Reply`'s is: equal iff the replies have the same lines holding
+/// the same keys and values with the same UTF-8 bytes (a precomposed and a combining "é" are
+/// equal `String`s, not equal replies).
 ///
 /// Replay reads replies already packed (`init(packingValidatedBytes:)`): the ref log keeps them
 /// packed, so replay's decoding thread packs each one straight from the journal's bytes instead
@@ -68,7 +68,8 @@ public struct StoredReply: Equatable, Sendable {
 
     /// Wraps bytes already checked to be one reply in `ReplyLayout`'s layout, with nothing after it,
     /// valid UTF-8 in every string (the journal's decoder checks all of this as it reads them).
-    /// Bytes that are not are a caller bug: reading the reply traps on a count or length that does not fit
+    /// Bytes that are not are a caller bug: whatever reads the reply's lines (the wire encoder,
+    /// `items`, `fields`) traps on a count or length that does not fit
     /// (invalid UTF-8 would come back with replacement characters).
     public init(validatedBytes: [UInt8]) {
         storage = .journal(validatedBytes)

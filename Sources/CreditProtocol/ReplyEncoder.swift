@@ -18,7 +18,7 @@ public enum ReplyEncoder {
     }
 
     /// Appends a ledger reply's lines: its item lines, then its `OK` line with the tag. They are
-    /// read from the reply's bytes (`Reply.bytes`, in the layout `StoredReply` documents: u32
+    /// read from the reply's bytes (`Reply.bytes`, in the layout `ReplyLayout` documents: u32
     /// little-endian counts and lengths), so no field is decoded into strings on the way.
     public static func reply(_ reply: Reply, tag: String?, into buffer: inout [UInt8]) {
         reply.bytes.withUnsafeBytes { layout in
@@ -82,7 +82,7 @@ public enum ReplyEncoder {
         for (key, value) in fields { appendField(key, value, into: &buffer) }
     }
 
-    /// Bytes of the stack scratch `appendFields(_:into:)` writes a line's fields into.
+    /// Bytes of the stack scratch the layout reader's `appendFields` writes a line's fields into.
     private static let fieldsScratchBytes = 512
 
     /// Writes ` key=value` for each field of the reader's next field list, as `appendField`

@@ -10,15 +10,21 @@ struct Revelation {
 
     /// Puts the clear card numbers, PINs and claim code into the live reply. The stored reply
     /// (what a retry gets) keeps the masked card and `claim=pending`.
+    /// The reply's lines are decoded once and the reply re-encoded once (`Reply` keeps bytes:
+    /// editing `items[index]` in a loop decoded the whole reply for each card of a STOCK).
     func reveal(in reply: inout Reply) {
-        if cards.count == 1, reply.items.isEmpty {
-            show(cards[0], in: &reply.fields)
+        guard !cards.isEmpty || claimCode != nil else { return }
+        var items = reply.items
+        var fields = reply.fields
+        if cards.count == 1, items.isEmpty {
+            show(cards[0], in: &fields)
         } else {
-            for (index, card) in cards.enumerated() where index < reply.items.count { show(card, in: &reply.items[index]) }
+            for (index, card) in cards.enumerated() where index < items.count { show(card, in: &items[index]) }
         }
-        if let claimCode, let index = reply.fields.firstIndex(where: { $0.key == "claim" }) {
-            reply.fields[index] = Field("claim", claimCode)
+        if let claimCode, let index = fields.firstIndex(where: { $0.key == "claim" }) {
+            fields[index] = Field("claim", claimCode)
         }
+        reply = Reply(items: items, fields: fields)
     }
 
     private func show(_ card: (number: CardNumber, pin: PIN), in fields: inout [Field]) {

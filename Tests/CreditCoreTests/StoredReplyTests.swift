@@ -22,7 +22,11 @@ private let replies: [Reply] = [
         #expect(stored.reply == reply)
         #expect(StoredReply(validatedBytes: stored.bytes) == stored)
         #expect(StoredReply(validatedBytes: stored.bytes).reply == reply)
-        #expect(StoredReply(stored.reply).bytes == stored.bytes, "decoding and encoding again gives the same bytes")
+        #expect(StoredReply(stored.reply).bytes == stored.bytes)
+        // A stored reply shares the reply's bytes, so the round trip that can fail is through
+        // the decoded lines.
+        #expect(Reply(items: stored.reply.items, fields: stored.reply.fields) == reply,
+                "decoding the lines and encoding them again gives the same bytes")
     }
 }
 

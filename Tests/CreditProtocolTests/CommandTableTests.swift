@@ -162,3 +162,14 @@ private let roleLetters: [Role: Character] = [.admin: "A", .staff: "S", .pos: "P
     #expect(try canonical("HOLD amount=x ttl=soon partial=yes credit=cr_1 ref=c")
         == "HOLD\u{0}amount=x\u{0}credit=cr_1\u{0}partial=yes\u{0}ttl=soon")
 }
+
+@Test func canonicalBytesIntoAnArrayReplaceWhatItHeld() {
+    let request = parse("HOLD ref=r2 currency=AUD amount=50.00 credit=cr_1 partial=no")
+    var scratch = Array("bytes of an earlier, longer request: HOLD credit=cr_2 amount=9".utf8)
+    CommandTable.canonicalBytes(request, into: &scratch)
+    #expect(scratch == CommandTable.canonicalBytes(request))
+    #expect(scratch.starts(with: Array("HOLD\0amount=".utf8)))
+    // Once more into the same array, after a request with more arguments.
+    CommandTable.canonicalBytes(parse("PING"), into: &scratch)
+    #expect(scratch == Array("PING".utf8))
+}

@@ -90,6 +90,10 @@ private func encoded(_ build: (inout [UInt8]) -> Void) -> String {
         (0..<40).map { ("key_\($0)", String(repeating: "9", count: 10)) },  // past the scratch part way
         (0..<31).map { ("k\($0)", String(repeating: "7", count: 12)) },  // ends near the scratch's edge
     ]
+    // Pinned, not only compared with the tuple encoder (they share `appendValue`): a character
+    // outside printable ASCII is one `?`, and the value is quoted.
+    #expect(encoded { ReplyEncoder.reply(Reply(fields: [Field("name", "café"), Field("tab", "a\tb")]), tag: "t", into: &$0) }
+        == "#t OK name=\"caf?\" tab=\"a?b\"\n")
     for fields in lines {
         let ledgerFields = fields.map { Field($0.0, $0.1) }
         // The line as the OK line, and as each of two item lines before one short OK line.
