@@ -158,8 +158,12 @@ enum POSIXFile {
         try close(fd, path: path)
     }
 
-    /// Bytes `removeGradually` cuts a file by per step.
-    static let removalStepBytes = 8 << 20
+    /// Bytes `removeGradually` cuts a file by per step. 1 MiB: with the disk mounted `discard`,
+    /// a step's freed blocks are discarded before the next fdatasync goes through. Removing a
+    /// 300 MB file beside a loop of 128-byte fdatasyncs (the round of 2026-11-28 09:45 in
+    /// BENCHMARKS.md) held one for 42–48 ms unlinked whole, up to 5 ms in 8 MiB steps and
+    /// 1 ms in 1 MiB steps, the removal then taking 140 ms instead of 105.
+    static let removalStepBytes = 1 << 20
 
     /// Deletes a large file without stalling other files' fdatasyncs (the caller fsyncs the
     /// directory). ext4 frees a file's blocks inside one transaction of its own journal, and
