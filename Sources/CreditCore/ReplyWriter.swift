@@ -60,25 +60,59 @@ struct ReplyWriter {
         numberedID(key, "hd_", id.number)
     }
 
-    /// Writes `key=` an amount as `formatAmount` spells it in `currency` (`-12.50`).
+    /// Writes `key=` an amount as `formatAmount` spells it in `currency`: `-`, the integer
+    /// digits (at least `0`), then `.` and exactly the currency's minor digits.
     mutating func field(_ key: StaticString, _ amount: MinorUnits, in currency: Currency) {
-        let (negative, magnitude, minorDigits) = (amount.value < 0, amount.value.magnitude, currency.minorDigits)
-        let value = startField(key, valueLength: ASCIIFormat.amountByteCount(negative: negative, magnitude: magnitude,
-                                                                            minorDigits: minorDigits))
-        ASCIIFormat.writeAmount(negative: negative, magnitude: magnitude, minorDigits: minorDigits, into: value)
+        let minorDigits = currency.minorDigits
+        precondition(minorDigits >= 0 && minorDigits < 8, "minor digits out of range")
+        let magnitude = amount.value.magnitude
+        let digitCount = max(TypedValue.digitCount(of: magnitude), minorDigits + 1)
+        let length = (amount.value < 0 ? 1 : 0) + digitCount + (minorDigits > 0 ? 1 : 0)
+        let value = startField(key, valueLength: length)
+        // Backwards from the end: the minor digits, the point, then the rest.
+        var rest = magnitude
+        var at = length
+        for written in 0..<digitCount {
+            if written == minorDigits && minorDigits > 0 {
+                at -= 1
+                value[at] = UInt8(ascii: ".")
+            }
+            at -= 1
+            value[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        if amount.value < 0 { value[0] = UInt8(ascii: "-") }
     }
 
     /// Writes `key=` an instant as `Instant.rfc3339` spells it: `2026-11-28T10:00:00Z`, with
     /// `.mmm` before the `Z` when the milliseconds are not zero.
     mutating func field(_ key: StaticString, _ instant: Instant) {
-        let (date, secondOfDay, millis) = instant.civilParts
+        let seconds = instant.millis >= 0 ? instant.millis / 1000 : (instant.millis - 999) / 1000
+        let subsecond = instant.millis - seconds * 1000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let date = CivilDate(daysSinceEpoch: days)
         guard (0...9999).contains(date.year) else {
             // No deadline a till could be given, but spelled the same.
             return field(key, text: instant.rfc3339)
         }
-        let time = (secondOfDay: secondOfDay, millis: millis)
-        let value = startField(key, valueLength: ASCIIFormat.dateByteCount(time: time))
-        ASCIIFormat.writeDate(year: date.year, month: date.month, day: date.day, time: time, into: value)
+        let value = startField(key, valueLength: subsecond == 0 ? 20 : 24)
+        Self.put(date.year, width: 4, at: 0, in: value)
+        value[4] = UInt8(ascii: "-")
+        Self.put(date.month, width: 2, at: 5, in: value)
+        value[7] = UInt8(ascii: "-")
+        Self.put(date.day, width: 2, at: 8, in: value)
+        value[10] = UInt8(ascii: "T")
+        Self.put(secondOfDay / 3600, width: 2, at: 11, in: value)
+        value[13] = UInt8(ascii: ":")
+        Self.put(secondOfDay / 60 % 60, width: 2, at: 14, in: value)
+        value[16] = UInt8(ascii: ":")
+        Self.put(secondOfDay % 60, width: 2, at: 17, in: value)
+        if subsecond != 0 {
+            value[19] = UInt8(ascii: ".")
+            Self.put(subsecond, width: 3, at: 20, in: value)
+        }
+        value[value.count - 1] = UInt8(ascii: "Z")
     }
 
     /// Writes `key=text`; the text is a short word such as a currency code (at most
@@ -91,14 +125,17 @@ struct ReplyWriter {
         }
     }
 
-    /// Writes `key=` a prefix (`cr_`) then a number's digits (an amount with no minor digits).
+    /// Writes `key=` a prefix (`cr_`) then a number's digits.
     private mutating func numberedID(_ key: StaticString, _ prefix: StaticString, _ number: UInt64) {
         let prefixLength = prefix.utf8CodeUnitCount
-        let digitCount = ASCIIFormat.amountByteCount(negative: false, magnitude: number, minorDigits: 0)
+        let digitCount = TypedValue.digitCount(of: number)
         let value = startField(key, valueLength: prefixLength + digitCount)
         value.copyMemory(from: UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefixLength))
-        ASCIIFormat.writeAmount(negative: false, magnitude: number, minorDigits: 0,
-                                into: UnsafeMutableRawBufferPointer(rebasing: value[prefixLength...]))
+        var rest = number
+        for at in stride(from: prefixLength + digitCount - 1, through: prefixLength, by: -1) {
+            value[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
     }
 
     /// Counts a field and writes its key and its value's length; the value's bytes, for the
@@ -121,5 +158,14 @@ struct ReplyWriter {
     private func finish() -> Int {
         buffer.storeBytes(of: UInt32(fieldCount).littleEndian, toByteOffset: ReplyLayout.countByteCount, as: UInt32.self)
         return offset
+    }
+
+    /// Writes `value` (not negative, and fitting) as exactly `width` digits, zero-padded.
+    private static func put(_ value: Int64, width: Int, at start: Int, in bytes: UnsafeMutableRawBufferPointer) {
+        var rest = value
+        for at in stride(from: start + width - 1, through: start, by: -1) {
+            bytes[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
     }
 }

@@ -26,19 +26,14 @@ public struct Instant: Hashable, Comparable, Sendable {
         return Instant(millis: millis - remainder + (remainder > 0 ? 1000 : 0))
     }
 
-    /// The UTC calendar date, the second of that day and the milliseconds past it (floor
-    /// division: an instant before 1970 counts back from its day's midnight).
-    var civilParts: (date: CivilDate, secondOfDay: Int64, millis: Int64) {
-        let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
-        let subsecond = millis - seconds * 1000
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        return (CivilDate(daysSinceEpoch: days), seconds - days * 86_400, subsecond)
-    }
-
     /// RFC 3339 UTC text, to the second (`2026-11-26T14:30:00Z`), or with milliseconds when the
     /// instant is not on a whole second.
     public var rfc3339: String {
-        let (date, secondOfDay, subsecond) = civilParts
+        let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
+        let subsecond = millis - seconds * 1000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let date = CivilDate(daysSinceEpoch: days)
         guard (0...9999).contains(date.year) else {
             var text = date.description + "T" + pad(secondOfDay / 3600) + ":" + pad(secondOfDay / 60 % 60)
                 + ":" + pad(secondOfDay % 60)

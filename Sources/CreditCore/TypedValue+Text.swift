@@ -102,8 +102,8 @@ extension TypedValue {
         }
     }
 
-    /// Digits of `value` written without leading zeros (1 for 0).
-    private static func digitCount(of value: UInt64) -> Int {
+    /// Digits of `value` written without leading zeros (1 for 0). Also `ReplyWriter`'s.
+    static func digitCount(of value: UInt64) -> Int {
         var count = 1
         var rest = value
         while rest >= 10 {
