@@ -4,7 +4,7 @@
 import Glibc
 #endif
 
-/// Sizes of the journal segments, the spare segment and the newest snapshot in a data directory, read from the
+/// Sizes of the journal segments, the spare segment, the newest snapshot and the spare snapshot in a data directory, read from the
 /// directory listing and `stat`. Files may be deleted while this runs (a snapshot finishing
 /// removes covered segments): those are skipped, so the figures are a moment's approximation.
 public struct DataDirectoryUsage: Sendable {
@@ -20,6 +20,9 @@ public struct DataDirectoryUsage: Sendable {
     public var snapshotBytes: Int64 = 0
     /// Modification time of the newest snapshot file, seconds since the Unix epoch.
     public var snapshotModifiedSeconds: Int64 = 0
+    /// Bytes in the retired snapshot file kept for the next snapshot to be written over
+    /// (`SnapshotStore.spareFileName`), 0 without one.
+    public var snapshotSpareBytes: Int64 = 0
 
     /// Measures `directory`; a directory that cannot be listed measures as empty.
     public static func measure(directory: String) -> DataDirectoryUsage {
@@ -39,6 +42,10 @@ public struct DataDirectoryUsage: Sendable {
             usage.snapshotLSN = lsn
             usage.snapshotBytes = Int64(info.st_size)
             usage.snapshotModifiedSeconds = Int64(info.st_mtim.tv_sec)
+        }
+        if names.contains(SnapshotStore.spareFileName),
+           let info = status(POSIXFile.join(directory, SnapshotStore.spareFileName)) {
+            usage.snapshotSpareBytes = Int64(info.st_size)
         }
         return usage
     }

@@ -34,6 +34,18 @@ enum POSIXFile {
         try open(path, flags: O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, operation: "create")
     }
 
+    /// Opens a file for writing from offset 0 over what it holds, keeping its blocks (a spare
+    /// snapshot file); created if missing.
+    static func openForOverwrite(_ path: String) throws(JournalIOError) -> Int32 {
+        try open(path, flags: O_CREAT | O_WRONLY | O_CLOEXEC, operation: "open")
+    }
+
+    /// The number of names a file has (`st_nlink`), 0 if it cannot be read.
+    static func linkCount(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_nlink) : 0
+    }
+
     /// Writes every byte, looping over partial writes and EINTR.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(JournalIOError) {
         var done = 0
@@ -173,6 +185,7 @@ enum POSIXFile {
     /// end `removalStepBytes` at a time, each step a short transaction that the fdatasyncs go
     /// through between. The name is gone at once, as with `remove`: a crash part-way leaves no
     /// half-cut file behind (the filesystem frees an unlinked file's blocks when it mounts).
+    /// A file with another name left is only unlinked, never cut.
     static func removeGradually(_ path: String) throws(JournalIOError) {
         // If the file cannot be opened (no descriptor left, say), deleting it matters more than
         // how: a plain unlink.
@@ -186,6 +199,11 @@ enum POSIXFile {
             throw error
         }
         // Unlinked: what follows only decides how the blocks are freed, so errors do not matter.
+        // A file another name still links to (an operator's hard-linked copy) keeps its bytes.
+        guard fstat(fd, &info) == 0, info.st_nlink == 0 else {
+            _ = Glibc.close(fd)
+            return
+        }
         var remaining = length
         while remaining > removalStepBytes {
             remaining -= removalStepBytes
@@ -207,6 +225,13 @@ enum POSIXFile {
         if Glibc.rename(from, to) != 0 {
             throw JournalIOError(operation: "rename to \(to)", path: from, code: errno)
         }
+    }
+
+    /// Renames a file if it exists: false if it does not (the caller fsyncs the directory).
+    static func renameIfPresent(_ from: String, to: String) throws(JournalIOError) -> Bool {
+        if Glibc.rename(from, to) == 0 { return true }
+        if errno == ENOENT { return false }
+        throw JournalIOError(operation: "rename to \(to)", path: from, code: errno)
     }
 
     /// Writes the range's dirty pages to the device and waits (`sync_file_range`): no metadata

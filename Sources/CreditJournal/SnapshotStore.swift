@@ -36,8 +36,21 @@ public enum SnapshotStore {
         prefix + SegmentName.zeroPadded(lsn) + suffix
     }
 
+    /// The snapshot file a newer one replaced, kept for its disk blocks: the next snapshot is
+    /// written over it (renamed to the temp name first) rather than into a new file. Never read.
+    ///
+    /// Deleting a large file frees its blocks, and on a file system mounted with `discard` (as
+    /// this project's benchmark machine's is) the freed blocks go to the virtual disk as discards,
+    /// after which the disk held every write, the journal's fdatasyncs among them, for tens of
+    /// milliseconds and once for 190 ms; writing over blocks already allocated never did
+    /// (BENCHMARKS.md). So the disk keeps two snapshots' worth of blocks instead of needing them
+    /// for a moment at each snapshot. A retired snapshot with other hard links (an operator's
+    /// copy) is deleted instead: writing over it would change the copy.
+    public static let spareFileName = "snapshot-spare.tmp"
+
     /// Writes the snapshot at `lsn` durably: to a temp file, fsync, rename into place, fsync the
-    /// directory; then deletes older snapshots and leftover temp files.
+    /// directory; then retires older snapshots and deletes leftover temp files. The temp file is
+    /// the spare (`spareFileName`) renamed when there is one, written over and cut to length.
     ///
     /// Call only with state whose records are durable in the journal (`durableLSN >= lsn`), and
     /// from one thread at a time. Treat any error as fatal: after a failed fsync or rename the
@@ -61,14 +74,15 @@ public enum SnapshotStore {
                              encodeBody: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let finalPath = POSIXFile.join(directory, fileName(lsn: lsn))
         let tempPath = finalPath + tempSuffix
-        try writeSynced(tempPath, lsn: lsn, encodeBody)
+        let reusing = try POSIXFile.renameIfPresent(POSIXFile.join(directory, spareFileName), to: tempPath)
+        try writeSynced(tempPath, lsn: lsn, overwriting: reusing, encodeBody)
         try POSIXFile.rename(tempPath, to: finalPath)
         try POSIXFile.syncDirectory(directory)
         try removeStale(directory: directory, olderThan: lsn)
     }
 
-    /// Loads the newest snapshot, or nil if there is none. Leftover temp files are deleted, so
-    /// call it at startup, never while a snapshot is being written.
+    /// Loads the newest snapshot, or nil if there is none. Leftover temp files are deleted (a
+    /// spare is kept), so call it at startup, never while a snapshot is being written.
     /// A damaged newest snapshot throws `JournalCorruption` naming it: falling back to an older
     /// one would silently lose the records between the two whose segments were already deleted.
     /// The file is mapped or read whole (`access`, see `FileBytes`) and decoded where it lies.
@@ -107,12 +121,13 @@ public enum SnapshotStore {
     /// against 10.0 s (BENCHMARKS.md).
     public static let writeChunkBytes = 128 << 10
 
-    /// Creates `path`, writes the body's pieces (writing them out to the device whenever a
-    /// chunk's worth has not been) after room for the header, then the header, whose length and
-    /// checksum are known only at the end; fsyncs and closes it.
-    private static func writeSynced(_ path: String, lsn: UInt64,
+    /// Creates `path` (or opens it, `overwriting` a spare renamed to it), writes the body's
+    /// pieces (writing them out to the device whenever a chunk's worth has not been) after room
+    /// for the header, then the header, whose length and checksum are known only at the end;
+    /// cuts what is left of an overwritten file beyond the body, fsyncs and closes it.
+    private static func writeSynced(_ path: String, lsn: UInt64, overwriting: Bool,
                                     _ encodeBody: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-        let fd = try POSIXFile.createTruncating(path)
+        let fd = try overwriting ? POSIXFile.openForOverwrite(path) : POSIXFile.createTruncating(path)
         do {
             try POSIXFile.writeAll(fd, [UInt8](repeating: 0, count: headerByteCount)[...], path: path)
             var length: UInt64 = 0
@@ -135,6 +150,7 @@ public enum SnapshotStore {
             header.u32(checksum)
             precondition(header.count == headerByteCount, "snapshot header layout")
             try POSIXFile.pwriteAll(fd, header.buffer[...], at: 0, path: path)
+            if overwriting { try POSIXFile.truncate(fd, to: headerByteCount + Int(length), path: path) }
             try POSIXFile.fullSync(fd, path: path)
         } catch {
             _ = Glibc.close(fd)  // the write, sync or encoding error is the one worth reporting
@@ -144,18 +160,29 @@ public enum SnapshotStore {
         try POSIXFile.close(fd, path: path)
     }
 
-    /// Deletes snapshots older than `lsn` (if given) and all temp files, then fsyncs the
-    /// directory if anything was deleted.
+    /// Retires snapshots older than `lsn` (if given) and deletes all temp files, then fsyncs the
+    /// directory if anything changed. The newest older snapshot becomes the spare when there is
+    /// none and no other name links to its file; the others are deleted.
     private static func removeStale(directory: String, olderThan lsn: UInt64?) throws(JournalIOError) {
-        var removed = 0
-        for name in try POSIXFile.listDirectory(directory) {
-            let isTemp = name.hasPrefix(prefix) && name.hasSuffix(suffix + tempSuffix)
-            let isOlder = lsn.flatMap { lsn in snapshotLSN(fileName: name).map { $0 < lsn } } ?? false
-            guard isTemp || isOlder else { continue }
-            try POSIXFile.removeGradually(POSIXFile.join(directory, name))
-            removed += 1
+        let names = try POSIXFile.listDirectory(directory)
+        var hasSpare = names.contains(spareFileName)
+        var changed = 0
+        let older = lsn.map { lsn in names.compactMap(snapshotLSN(fileName:)).filter { $0 < lsn }.sorted(by: >) } ?? []
+        for olderLSN in older {
+            let path = POSIXFile.join(directory, fileName(lsn: olderLSN))
+            if !hasSpare && POSIXFile.linkCount(path) == 1 {
+                try POSIXFile.rename(path, to: POSIXFile.join(directory, spareFileName))
+                hasSpare = true
+            } else {
+                try POSIXFile.removeGradually(path)
+            }
+            changed += 1
         }
-        if removed > 0 { try POSIXFile.syncDirectory(directory) }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(suffix + tempSuffix) {
+            try POSIXFile.removeGradually(POSIXFile.join(directory, name))
+            changed += 1
+        }
+        if changed > 0 { try POSIXFile.syncDirectory(directory) }
     }
 
     /// Checks the header and body checksum of a snapshot file read from `path`.

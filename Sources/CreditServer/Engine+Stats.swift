@@ -54,6 +54,7 @@ extension Engine {
             Field("journal_segments", String(usage.segmentCount)), Field("journal_disk_bytes", String(usage.segmentBytes + usage.spareBytes)),
             Field("snapshots", String(snapshotter.completed)),
             Field("snapshot_lsn", String(usage.snapshotLSN ?? 0)), Field("snapshot_bytes", String(usage.snapshotBytes)),
+            Field("snapshot_spare_bytes", String(usage.snapshotSpareBytes)),
             Field("snapshot_age_seconds", String(snapshotAge)),
             Field("uptime_seconds", String((monotonicMillis() - startedMillis) / 1000)),
         ]

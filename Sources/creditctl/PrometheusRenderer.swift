@@ -37,6 +37,7 @@ enum PrometheusRenderer {
         Scalar(field: "snapshots", name: "creditd_snapshots_total", type: "counter", help: "Snapshots written since start."),
         Scalar(field: "snapshot_lsn", name: "creditd_snapshot_lsn", type: "gauge", help: "LSN covered by the newest snapshot (0: none)."),
         Scalar(field: "snapshot_bytes", name: "creditd_snapshot_bytes", type: "gauge", help: "Bytes in the newest snapshot file."),
+        Scalar(field: "snapshot_spare_bytes", name: "creditd_snapshot_spare_bytes", type: "gauge", help: "Bytes in the retired snapshot file the next snapshot is written over (0: none)."),
         Scalar(field: "snapshot_age_seconds", name: "creditd_snapshot_age_seconds", type: "gauge", help: "Seconds since the newest snapshot was written (0: none)."),
         Scalar(field: "uptime_seconds", name: "creditd_uptime_seconds", type: "gauge", help: "Seconds since the daemon started."),
     ]

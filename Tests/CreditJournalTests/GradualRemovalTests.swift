@@ -1,4 +1,4 @@
-// Proves a large file deleted gradually (unlinked while open, then cut in steps) is gone at once by name, whatever its size, and that a missing file is an error, as with unlink; and that a range sync_file_range refuses is fdatasync'd instead, an error only if that fails too.
+// Proves a large file deleted gradually (unlinked while open, then cut in steps) is gone at once by name, whatever its size, that a file with another name keeps its bytes, and that a missing file is an error, as with unlink; and that a range sync_file_range refuses is fdatasync'd instead, an error only if that fails too.
 
 import Foundation
 import Glibc
@@ -16,6 +16,19 @@ func aFileRemovedGraduallyIsGoneAndTheRestOfTheDirectoryStays(_ size: Int) throw
         #expect(!FileManager.default.fileExists(atPath: doomed))
         #expect(try POSIXFile.listDirectory(directory) == ["journal-keep.log"])
         #expect(FileManager.default.contents(atPath: kept) == Data([1, 2, 3]))
+    }
+}
+
+@Test func aFileWithAnotherNameKeepsItsBytesWhenOneNameIsRemovedGradually() throws {
+    try withTempDirectory { directory in
+        let doomed = POSIXFile.join(directory, "snapshot-old.bin")
+        let copy = POSIXFile.join(directory, "operator-copy.bin")
+        let bytes = Data((0..<(POSIXFile.removalStepBytes * 2 + 10)).map { UInt8(truncatingIfNeeded: $0) })
+        #expect(FileManager.default.createFile(atPath: doomed, contents: bytes))
+        #expect(link(doomed, copy) == 0)
+        try POSIXFile.removeGradually(doomed)
+        #expect(try POSIXFile.listDirectory(directory) == ["operator-copy.bin"])
+        #expect(FileManager.default.contents(atPath: copy) == bytes, "not cut through the other name")
     }
 }
 

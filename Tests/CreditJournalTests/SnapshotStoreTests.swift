@@ -1,4 +1,4 @@
-// Proves snapshots round-trip, replace older ones atomically, ignore leftover temp files, that a body written in pieces makes the same file as one written whole, that a failed encoding leaves the older snapshot, and that a damaged newest snapshot throws instead of falling back.
+// Proves snapshots round-trip, replace older ones atomically, ignore leftover temp files, that a body written in pieces makes the same file as one written whole, that a failed encoding leaves the older snapshot, that a damaged newest snapshot throws instead of falling back, and that a replaced snapshot's file is kept as the spare the next one is written over (unless another name links to it).
 
 import Foundation
 import Testing
@@ -17,7 +17,7 @@ import CreditJournal
         try SnapshotStore.write(directory: directory, lsn: 9, body: body)
         let second = try #require(try SnapshotStore.loadLatest(directory: directory))
         #expect(second.lsn == 9 && second.bodyBytes == body)
-        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 9)])
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 9), SnapshotStore.spareFileName])
 
         try SnapshotStore.write(directory: directory, lsn: 12, body: [])
         #expect(try SnapshotStore.loadLatest(directory: directory)?.bodyBytes == [])
@@ -99,5 +99,91 @@ import CreditJournal
         #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 3)])  // the temp file went with the error
         let loaded = try #require(try SnapshotStore.loadLatest(directory: directory))
         #expect(loaded.lsn == 3 && loaded.bodyBytes == [3])
+
+        // The same while writing over a spare: the spare goes, the newest snapshot stays.
+        try SnapshotStore.write(directory: directory, lsn: 5, body: [5, 5])
+        #expect(throws: EncodingFailed.self) {
+            try SnapshotStore.write(directory: directory, lsn: 8) { emit in
+                try [UInt8]([8]).withUnsafeBytes { try emit($0) }
+                throw EncodingFailed()
+            }
+        }
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 5)])
+        #expect(try SnapshotStore.loadLatest(directory: directory)?.bodyBytes == [5, 5])
+    }
+}
+
+/// The inode number of a file, to tell which file a name now points at.
+private func inode(_ path: String) throws -> UInt64 {
+    var info = stat()
+    guard stat(path, &info) == 0 else { throw JournalIOError(operation: "stat", path: path, code: errno) }
+    return UInt64(info.st_ino)
+}
+
+@Test func aReplacedSnapshotIsKeptAsTheSpareAndTheNextIsWrittenOverIt() throws {
+    try withTempDirectory { directory in
+        let spare = directory + "/" + SnapshotStore.spareFileName
+        let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        try SnapshotStore.write(directory: directory, lsn: 4, body: big)
+        let first = try inode(directory + "/" + SnapshotStore.fileName(lsn: 4))
+        try SnapshotStore.write(directory: directory, lsn: 9, body: [9, 9])
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 9), SnapshotStore.spareFileName])
+        #expect(try inode(spare) == first, "the replaced file, renamed")
+        let second = try inode(directory + "/" + SnapshotStore.fileName(lsn: 9))
+
+        // The next snapshot is the spare's file, written over and cut to its own length; the one
+        // it replaces becomes the spare.
+        let body = Array(big.prefix(1_000).reversed())
+        try SnapshotStore.write(directory: directory, lsn: 15, body: body)
+        let newest = directory + "/" + SnapshotStore.fileName(lsn: 15)
+        #expect(try inode(newest) == first)
+        #expect(try inode(spare) == second)
+        #expect(try readFile(newest).count == SnapshotStore.headerByteCount + body.count)
+        let loaded = try #require(try SnapshotStore.loadLatest(directory: directory))
+        #expect(loaded.lsn == 15 && loaded.bodyBytes == body)
+
+        // A larger body over a smaller spare grows the file.
+        try SnapshotStore.write(directory: directory, lsn: 20, body: big)
+        #expect(try inode(directory + "/" + SnapshotStore.fileName(lsn: 20)) == second)
+        #expect(try SnapshotStore.loadLatest(directory: directory)?.bodyBytes == big)
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 20), SnapshotStore.spareFileName])
+        #expect(try readFile(spare).count == SnapshotStore.headerByteCount + body.count, "snapshot 15's file")
+    }
+}
+
+@Test func aReplacedSnapshotWithAnotherLinkIsDeletedNotReused() throws {
+    try withTempDirectory { directory in
+        try SnapshotStore.write(directory: directory, lsn: 3, body: [3, 3, 3])
+        let copy = directory + "/operator-copy.bin"
+        #expect(link(directory + "/" + SnapshotStore.fileName(lsn: 3), copy) == 0)
+        let saved = try readFile(copy)
+        try SnapshotStore.write(directory: directory, lsn: 6, body: [6])
+        #expect(try fileNames(directory) == ["operator-copy.bin", SnapshotStore.fileName(lsn: 6)])
+        try SnapshotStore.write(directory: directory, lsn: 8, body: [8, 8])
+        try SnapshotStore.write(directory: directory, lsn: 11, body: [11])
+        #expect(try readFile(copy) == saved, "the linked copy is never written over")
+    }
+}
+
+@Test func aSpareAndAHalfWrittenTempSurviveARestartAsTheyShould() throws {
+    try withTempDirectory { directory in
+        try SnapshotStore.write(directory: directory, lsn: 2, body: [2])
+        try SnapshotStore.write(directory: directory, lsn: 5, body: [5, 5])
+        // A crash while writing snapshot 9 over the spare: its temp holds part of a body.
+        let temp = directory + "/" + SnapshotStore.fileName(lsn: 9) + ".tmp"
+        #expect(rename(directory + "/" + SnapshotStore.spareFileName, temp) == 0)
+        try writeFile(temp, Array(SnapshotStore.magic) + [9, 9, 9])
+        let loaded = try #require(try SnapshotStore.loadLatest(directory: directory))
+        #expect(loaded.lsn == 5 && loaded.bodyBytes == [5, 5])
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 5)], "the temp is deleted")
+
+        // A spare left by the last run is kept at start-up and used by the next snapshot.
+        try SnapshotStore.write(directory: directory, lsn: 12, body: [12])
+        let spareInode = try inode(directory + "/" + SnapshotStore.spareFileName)
+        #expect(try SnapshotStore.loadLatest(directory: directory)?.lsn == 12)
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 12), SnapshotStore.spareFileName])
+        try SnapshotStore.write(directory: directory, lsn: 14, body: [14, 14])
+        #expect(try inode(directory + "/" + SnapshotStore.fileName(lsn: 14)) == spareInode)
+        #expect(try SnapshotStore.loadLatest(directory: directory)?.bodyBytes == [14, 14])
     }
 }

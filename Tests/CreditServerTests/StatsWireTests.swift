@@ -1,4 +1,4 @@
-// Proves STATS counts requests and errors per verb and per error code, histograms each verb's latency (bucket counts add up to the requests answered), and reports connections, group commit, journal and snapshot sizes and pending holds as they are.
+// Proves STATS counts requests and errors per verb and per error code, histograms each verb's latency (bucket counts add up to the requests answered), and reports connections, group commit, journal, snapshot and spare snapshot sizes and pending holds as they are.
 
 @testable import CreditTestSupport
 import Foundation
@@ -70,6 +70,7 @@ private struct StatsReply {
     #expect(Double(stats.fields["ops_per_fsync"]!)! >= 1.0)
     #expect(stats.fields["journal_segments"] == "1" && Int(stats.fields["journal_disk_bytes"]!)! > 0)
     #expect(stats.fields["snapshot_lsn"] == "0" && stats.fields["snapshot_bytes"] == "0")
+    #expect(stats.fields["snapshot_spare_bytes"] == "0")
 
     // After a snapshot (BACKUP takes one) its size and LSN show, and the journal restarts.
     _ = try admin.ok("BACKUP")
@@ -77,6 +78,13 @@ private struct StatsReply {
     #expect(after.fields["snapshot_lsn"] == "5" && Int(after.fields["snapshot_bytes"]!)! > 28, "\(after.fields)")
     #expect(Int(after.fields["snapshot_age_seconds"]!)! <= 5)
     #expect(after.requests("BACKUP") == 1 && after.buckets("STATS").reduce(0, +) == 2)
+    #expect(after.fields["snapshot_spare_bytes"] == "0", "nothing replaced yet")
+
+    // A second snapshot, after another change, replaces the first, whose file is kept as the spare.
+    _ = try admin.issueGift(amount: "5.00", ref: "st-2")
+    _ = try admin.ok("BACKUP")
+    let second = StatsReply(try admin.request("STATS"))
+    #expect(second.fields["snapshot_spare_bytes"] == after.fields["snapshot_bytes"], "\(second.fields)")
 }
 
 @Test func statsCountsRefusedConnectionsAndLineTooLong() throws {
