@@ -178,9 +178,10 @@ enum POSIXFile {
     static let removalStepBytes = 1 << 20
 
     /// Deletes a large file without stalling other files' fdatasyncs (the caller fsyncs the
-    /// directory). ext4 frees a file's blocks inside one transaction of its own journal, and
-    /// every fdatasync waits for it: unlinking a 600 MB snapshot in one go held the request
-    /// journal's fdatasyncs for up to 200 ms. So the name is unlinked while the file is still
+    /// directory). Freeing a file's blocks in one go held the request journal's fdatasyncs for
+    /// up to 200 ms (a 600 MB snapshot): on the benchmark machine's ext4 (no journal, mounted
+    /// `discard`) the freed blocks are discarded on the virtual disk, which holds the writes
+    /// queued behind them (BENCHMARKS.md). So the name is unlinked while the file is still
     /// open (its blocks stay allocated until the last close), then the open file is cut from the
     /// end `removalStepBytes` at a time, each step a short transaction that the fdatasyncs go
     /// through between. The name is gone at once, as with `remove`: a crash part-way leaves no
