@@ -205,13 +205,20 @@ enum POSIXFile {
             _ = Glibc.close(fd)
             return
         }
+        cutGradually(fd, from: length, to: 0)
+        _ = Glibc.close(fd)
+    }
+
+    /// Cuts an open file of `length` bytes back towards `target` from the end, `removalStepBytes`
+    /// at a time (see `removeGradually`), stopping at the last step above `target` or at the
+    /// first error: the caller makes the final cut, or closes an unlinked file.
+    static func cutGradually(_ fd: Int32, from length: Int, to target: Int) {
         var remaining = length
-        while remaining > removalStepBytes {
+        while remaining - target > removalStepBytes {
             remaining -= removalStepBytes
             guard ftruncate(fd, off_t(remaining)) == 0 else { break }
             sched_yield()  // let a waiting journal thread run between steps
         }
-        _ = Glibc.close(fd)
     }
 
     /// Deletes a file (the caller fsyncs the directory).

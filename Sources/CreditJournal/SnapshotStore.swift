@@ -74,7 +74,13 @@ public enum SnapshotStore {
                              encodeBody: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let finalPath = POSIXFile.join(directory, fileName(lsn: lsn))
         let tempPath = finalPath + tempSuffix
-        let reusing = try POSIXFile.renameIfPresent(POSIXFile.join(directory, spareFileName), to: tempPath)
+        var reusing = try POSIXFile.renameIfPresent(POSIXFile.join(directory, spareFileName), to: tempPath)
+        if reusing && POSIXFile.linkCount(tempPath) != 1 {
+            // Another name links to it (an operator's `cp -al` of the directory): not ours to
+            // write over. Dropping this name frees nothing.
+            try POSIXFile.remove(tempPath)
+            reusing = false
+        }
         try writeSynced(tempPath, lsn: lsn, overwriting: reusing, encodeBody)
         try POSIXFile.rename(tempPath, to: finalPath)
         try POSIXFile.syncDirectory(directory)
@@ -82,12 +88,14 @@ public enum SnapshotStore {
     }
 
     /// Loads the newest snapshot, or nil if there is none. Leftover temp files are deleted (a
-    /// spare is kept), so call it at startup, never while a snapshot is being written.
+    /// spare is kept) unless `removingLeftovers` is false, so call it so at startup, never while
+    /// a snapshot is being written; `creditd verify`, which changes nothing, passes false.
     /// A damaged newest snapshot throws `JournalCorruption` naming it: falling back to an older
     /// one would silently lose the records between the two whose segments were already deleted.
     /// The file is mapped or read whole (`access`, see `FileBytes`) and decoded where it lies.
-    public static func loadLatest(directory: String, access: FileBytes.Access = .mapped) throws -> LoadedSnapshot? {
-        try removeStale(directory: directory, olderThan: nil)
+    public static func loadLatest(directory: String, access: FileBytes.Access = .mapped,
+                                  removingLeftovers: Bool = true) throws -> LoadedSnapshot? {
+        if removingLeftovers { try removeStale(directory: directory, olderThan: nil) }
         let names = try POSIXFile.listDirectory(directory)
         guard let lsn = names.compactMap(snapshotLSN(fileName:)).max() else { return nil }
         let path = POSIXFile.join(directory, fileName(lsn: lsn))
@@ -150,7 +158,14 @@ public enum SnapshotStore {
             header.u32(checksum)
             precondition(header.count == headerByteCount, "snapshot header layout")
             try POSIXFile.pwriteAll(fd, header.buffer[...], at: 0, path: path)
-            if overwriting { try POSIXFile.truncate(fd, to: headerByteCount + Int(length), path: path) }
+            if overwriting {
+                // A smaller snapshot over a larger spare: the tail's blocks are freed in steps, as
+                // a deleted file's are (`POSIXFile.removeGradually`).
+                let end = headerByteCount + Int(length)
+                var info = stat()
+                if fstat(fd, &info) == 0 { POSIXFile.cutGradually(fd, from: Int(info.st_size), to: end) }
+                try POSIXFile.truncate(fd, to: end, path: path)
+            }
             try POSIXFile.fullSync(fd, path: path)
         } catch {
             _ = Glibc.close(fd)  // the write, sync or encoding error is the one worth reporting
@@ -161,8 +176,8 @@ public enum SnapshotStore {
     }
 
     /// Retires snapshots older than `lsn` (if given) and deletes all temp files, then fsyncs the
-    /// directory if anything changed. The newest older snapshot becomes the spare when there is
-    /// none and no other name links to its file; the others are deleted.
+    /// directory if anything changed. When there is no spare, the newest older snapshot whose
+    /// file no other name links to becomes it; the others are deleted.
     private static func removeStale(directory: String, olderThan lsn: UInt64?) throws(JournalIOError) {
         let names = try POSIXFile.listDirectory(directory)
         var hasSpare = names.contains(spareFileName)

@@ -18,7 +18,8 @@ public struct SpareSegmentSizes: Sendable {
     /// every batch, whenever none is ready (for tests).
     public var requestAboveBytesPerSecond: Int
     /// Free space the file system must keep besides a spare for one to be made, or 5/4 of the
-    /// newest snapshot file if that is more (the next snapshot is written beside it): a spare
+    /// newest snapshot file if that is more (the next snapshot is written beside it when there
+    /// is no spare snapshot file to write over, and may grow past it even then): a spare
     /// should not take the room a snapshot or the journal's own fills need, which would stop
     /// the daemon (a failed journal or snapshot write is fatal). Checked when a spare is begun.
     public var reserveBytes: Int

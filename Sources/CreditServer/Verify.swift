@@ -18,7 +18,8 @@ public enum Verify {
         var snapshotLSN: UInt64 = 0
         // Files are read, not mapped: verify may run beside a live daemon, which can cut a file
         // (a torn tail at its start, an old segment it removes) under a mapping.
-        if let snapshot = try SnapshotStore.loadLatest(directory: directory, access: .read) {
+        // A live daemon's snapshot temp file is left alone: deleting it would fail its rename.
+        if let snapshot = try SnapshotStore.loadLatest(directory: directory, access: .read, removingLeftovers: false) {
             ledger = Ledger(policy: policy, state: try snapshot.withBody { try SnapshotCodec.decode($0, currencies: policy.currencies) })
             snapshotLSN = snapshot.lsn
             lines.append("snapshot at lsn \(snapshot.lsn): \(ledger.creditCount) credits")

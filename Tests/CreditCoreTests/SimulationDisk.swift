@@ -99,7 +99,8 @@ struct SimulatedDisk {
     /// server does at start-up (cutting a torn tail); then reads back what recovery left on disk
     /// and starts a new segment at the next LSN, as a restarted server's journal writer does.
     /// With `leftovers`, the directory also holds what a crash in the middle of writing a
-    /// snapshot leaves: the previous snapshot and a half-written temp file of a later one.
+    /// snapshot leaves: the previous snapshot, a half-written temp file of a later one, and a
+    /// spare snapshot file (an older snapshot's bytes).
     mutating func recover(policy: LedgerPolicy, leftovers: Bool = false) throws -> (Ledger, RecoveryReport) {
         let directory = try prepareScratch()
         try SnapshotStore.write(directory: directory, lsn: snapshot.lsn, body: snapshot.body)
@@ -111,6 +112,12 @@ struct SimulatedDisk {
             let torn = Array(SnapshotStore.magic) + Array(snapshot.body.prefix(snapshot.body.count / 2))
             guard FileManager.default.createFile(atPath: temp, contents: Data(torn)) else {
                 throw SimulationFailure(description: "cannot write \(temp)")
+            }
+            // And a spare snapshot file holding a whole older snapshot's bytes, never to be read.
+            let spare = directory + "/" + SnapshotStore.spareFileName
+            let older = Array(SnapshotStore.magic) + Array(repeating: 0, count: 20) + (previousSnapshot?.body ?? [])
+            guard FileManager.default.createFile(atPath: spare, contents: Data(older)) else {
+                throw SimulationFailure(description: "cannot write \(spare)")
             }
         }
         for segment in segments {

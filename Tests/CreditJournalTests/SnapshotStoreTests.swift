@@ -1,4 +1,4 @@
-// Proves snapshots round-trip, replace older ones atomically, ignore leftover temp files, that a body written in pieces makes the same file as one written whole, that a failed encoding leaves the older snapshot, that a damaged newest snapshot throws instead of falling back, and that a replaced snapshot's file is kept as the spare the next one is written over (unless another name links to it).
+// Proves snapshots round-trip, replace older ones atomically, ignore leftover temp files, that a body written in pieces makes the same file as one written whole, that a failed encoding leaves the older snapshot, that a damaged newest snapshot throws instead of falling back, that a replaced snapshot's file is kept as the spare the next one is written over (not truncated first, its tail cut to length) unless another name links to either, and that loading without removing leftovers changes nothing.
 
 import Foundation
 import Testing
@@ -185,5 +185,48 @@ private func inode(_ path: String) throws -> UInt64 {
         try SnapshotStore.write(directory: directory, lsn: 14, body: [14, 14])
         #expect(try inode(directory + "/" + SnapshotStore.fileName(lsn: 14)) == spareInode)
         #expect(try SnapshotStore.loadLatest(directory: directory)?.bodyBytes == [14, 14])
+    }
+}
+
+@Test func theSpareIsWrittenOverNotTruncatedFirstAndASmallerBodyCutsItsTail() throws {
+    try withTempDirectory { directory in
+        let big = [UInt8](repeating: 0xAB, count: (3 << 20) + 5_000)  // over three 1 MiB removal steps
+        try SnapshotStore.write(directory: directory, lsn: 2, body: big)
+        try SnapshotStore.write(directory: directory, lsn: 4, body: [4])  // snapshot 2's file is the spare
+        let temp = directory + "/" + SnapshotStore.fileName(lsn: 6) + ".tmp"
+        var sizeWhileWriting: Int?
+        try SnapshotStore.write(directory: directory, lsn: 6) { emit in
+            sizeWhileWriting = try readFile(temp).count  // before any piece: still the spare's bytes
+            try [UInt8]([6, 6, 6]).withUnsafeBytes { try emit($0) }
+        }
+        #expect(sizeWhileWriting == SnapshotStore.headerByteCount + big.count, "opened without O_TRUNC")
+        #expect(try readFile(directory + "/" + SnapshotStore.fileName(lsn: 6)).count == SnapshotStore.headerByteCount + 3)
+        #expect(try SnapshotStore.loadLatest(directory: directory)?.bodyBytes == [6, 6, 6])
+    }
+}
+
+@Test func aSpareWithAnotherLinkIsNotWrittenOver() throws {
+    try withTempDirectory { directory in
+        try SnapshotStore.write(directory: directory, lsn: 2, body: [2, 2])
+        try SnapshotStore.write(directory: directory, lsn: 4, body: [4])
+        let spare = directory + "/" + SnapshotStore.spareFileName
+        let copy = directory + "/copy-of-spare"  // as `cp -al` of the data directory makes
+        #expect(link(spare, copy) == 0)
+        let saved = try readFile(copy)
+        try SnapshotStore.write(directory: directory, lsn: 9, body: [9, 9, 9, 9])
+        #expect(try readFile(copy) == saved)
+        #expect(try SnapshotStore.loadLatest(directory: directory)?.bodyBytes == [9, 9, 9, 9])
+        #expect(try fileNames(directory) == ["copy-of-spare", SnapshotStore.fileName(lsn: 9), SnapshotStore.spareFileName])
+    }
+}
+
+@Test func loadingWithoutRemovingLeftoversChangesNothing() throws {
+    try withTempDirectory { directory in
+        try SnapshotStore.write(directory: directory, lsn: 3, body: [3])
+        let temp = directory + "/" + SnapshotStore.fileName(lsn: 8) + ".tmp"  // a live daemon's snapshot in progress
+        try writeFile(temp, [0xDE, 0xAD])
+        let before = try fileNames(directory)
+        #expect(try SnapshotStore.loadLatest(directory: directory, access: .read, removingLeftovers: false)?.lsn == 3)
+        #expect(try fileNames(directory) == before)
     }
 }
