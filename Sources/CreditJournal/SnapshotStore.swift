@@ -74,7 +74,8 @@ public enum SnapshotStore {
                              encodeBody: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let finalPath = POSIXFile.join(directory, fileName(lsn: lsn))
         let tempPath = finalPath + tempSuffix
-        var reusing = try POSIXFile.renameIfPresent(POSIXFile.join(directory, spareFileName), to: tempPath)
+        let sparePath = POSIXFile.join(directory, spareFileName)
+        var reusing = try POSIXFile.renameIfPresent(sparePath, to: tempPath)
         if reusing && POSIXFile.linkCount(tempPath) != 1 {
             // Another name links to it (an operator's `cp -al` of the directory): not ours to
             // write over. Dropping this name frees nothing.
@@ -82,6 +83,13 @@ public enum SnapshotStore {
             reusing = false
         }
         try writeSynced(tempPath, lsn: lsn, overwriting: reusing, encodeBody)
+        // A snapshot at the newest one's LSN (BACKUP twice with no change between) replaces that
+        // file by name: given the spare's name first, it is kept rather than freed at once. A
+        // crash between the link and the rename leaves the spare sharing the newest snapshot's
+        // file, which the link check above then leaves alone. If the link fails, it is freed.
+        if POSIXFile.linkCount(finalPath) == 1 && POSIXFile.linkCount(sparePath) == 0 {
+            try? POSIXFile.link(finalPath, to: sparePath)
+        }
         try POSIXFile.rename(tempPath, to: finalPath)
         try POSIXFile.syncDirectory(directory)
         try removeStale(directory: directory, olderThan: lsn)

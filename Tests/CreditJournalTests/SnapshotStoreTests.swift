@@ -230,3 +230,23 @@ private func inode(_ path: String) throws -> UInt64 {
         #expect(try fileNames(directory) == before)
     }
 }
+
+@Test func aSnapshotAtTheSameLSNKeepsTheFileItReplacesAsTheSpare() throws {
+    try withTempDirectory { directory in
+        let name = directory + "/" + SnapshotStore.fileName(lsn: 5)
+        try SnapshotStore.write(directory: directory, lsn: 5, body: [5, 5, 5])
+        let first = try inode(name)
+        try SnapshotStore.write(directory: directory, lsn: 5, body: [5, 5])  // BACKUP again, nothing changed between
+        #expect(try fileNames(directory) == [SnapshotStore.fileName(lsn: 5), SnapshotStore.spareFileName])
+        #expect(try inode(directory + "/" + SnapshotStore.spareFileName) == first)
+        #expect(try SnapshotStore.loadLatest(directory: directory)?.bodyBytes == [5, 5])
+        // A crash between the link and the rename leaves the spare sharing the newest file: the
+        // next snapshot does not write over it.
+        let newest = try readFile(name)
+        #expect(unlink(directory + "/" + SnapshotStore.spareFileName) == 0)
+        #expect(link(name, directory + "/" + SnapshotStore.spareFileName) == 0)
+        try SnapshotStore.write(directory: directory, lsn: 8, body: [8])
+        #expect(try SnapshotStore.loadLatest(directory: directory)?.bodyBytes == [8])
+        #expect(try readFile(directory + "/" + SnapshotStore.spareFileName) == newest, "snapshot 5, intact")
+    }
+}
