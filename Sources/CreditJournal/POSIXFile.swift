@@ -183,8 +183,8 @@ enum POSIXFile {
     /// `discard`) the freed blocks are discarded on the virtual disk, which holds the writes
     /// queued behind them (BENCHMARKS.md). So the name is unlinked while the file is still
     /// open (its blocks stay allocated until the last close), then the open file is cut from the
-    /// end `removalStepBytes` at a time, each step a short transaction that the fdatasyncs go
-    /// through between. The name is gone at once, as with `remove`: a crash part-way leaves no
+    /// end `removalStepBytes` at a time, each step's freed blocks a short discard that the
+    /// fdatasyncs go through between. The name is gone at once, as with `remove`: a crash part-way leaves no
     /// half-cut file behind (the filesystem frees an unlinked file's blocks when it mounts).
     /// A file with another name left is only unlinked, never cut.
     static func removeGradually(_ path: String) throws(JournalIOError) {

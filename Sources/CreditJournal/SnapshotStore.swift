@@ -44,8 +44,8 @@ public enum SnapshotStore {
     /// after which the disk held every write, the journal's fdatasyncs among them, for tens of
     /// milliseconds and once for 190 ms; writing over blocks already allocated never did
     /// (BENCHMARKS.md). So the disk keeps two snapshots' worth of blocks instead of needing them
-    /// for a moment at each snapshot. A retired snapshot with other hard links (an operator's
-    /// copy) is deleted instead: writing over it would change the copy.
+    /// for a moment at each snapshot. A file with other hard links (an operator's copy) is never
+    /// made or used as the spare: writing over it would change the copy. Only its name is removed.
     public static let spareFileName = "snapshot-spare.tmp"
 
     /// Writes the snapshot at `lsn` durably: to a temp file, fsync, rename into place, fsync the
@@ -96,8 +96,8 @@ public enum SnapshotStore {
     }
 
     /// Loads the newest snapshot, or nil if there is none. Leftover temp files are deleted (a
-    /// spare is kept) unless `removingLeftovers` is false, so call it so at startup, never while
-    /// a snapshot is being written; `creditd verify`, which changes nothing, passes false.
+    /// spare is kept) unless `removingLeftovers` is false: with it true, call this at startup,
+    /// never while a snapshot is being written. `creditd verify`, which changes nothing, passes false.
     /// A damaged newest snapshot throws `JournalCorruption` naming it: falling back to an older
     /// one would silently lose the records between the two whose segments were already deleted.
     /// The file is mapped or read whole (`access`, see `FileBytes`) and decoded where it lies.
